@@ -1,0 +1,91 @@
+"""gpsim: English GP practices working at scale, as an agent-based model.
+
+The public API::
+
+    import gpsim
+    results = gpsim.run("funding-cliff", seed=1)      # or a Params, or a dict of overrides
+    results.steps, results.orgs, results.closures, results.final
+
+:class:`GPModel` is the Mesa model behind ``run`` (step it yourself for animation); :class:`Params` is the
+one parameter declaration; :func:`scenario` gives a named preset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError
+from gpsim.model import GPModel
+from gpsim.params import SPECS, Params
+from gpsim.region import Region
+from gpsim.results import Results
+from gpsim.scenarios import SCENARIOS, scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SCENARIOS", "SPECS", "DataError", "ExperimentError", "GPModel", "GpsimError", "ParameterError", "Params",
+    "Region", "Results", "resolve_params", "run", "scenario",
+]
+
+
+def resolve_params(spec: Params | str | Mapping[str, Any] | None = None, **overrides: Any) -> Params:
+    """Turn what a user passes into :class:`Params`.
+
+    Args:
+        spec: a ``Params``; a scenario name; a mapping of overrides (may name a ``scenario`` to start from);
+            or None for the defaults.
+        **overrides: further parameter overrides.
+    """
+    if spec is None:
+        base = Params()
+    elif isinstance(spec, Params):
+        base = spec
+    elif isinstance(spec, str):
+        base = scenario(spec)
+    elif isinstance(spec, Mapping):
+        values = dict(spec)
+        start = values.pop("scenario", None)
+        base = Params.from_mapping(values, scenario(start) if start else None)
+    else:
+        raise ParameterError(f"expected Params, a scenario name or a mapping, not {type(spec).__name__}")
+    return base.replace(**overrides) if overrides else base
+
+
+def describe_seed(seed: Any) -> Any:
+    """A JSON-friendly record of a seed."""
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": int(seed.entropy), "spawn_key": [int(k) for k in seed.spawn_key]}
+    if isinstance(seed, (int, np.integer)):
+        return int(seed)
+    return repr(seed)
+
+
+def run(
+    params: Params | str | Mapping[str, Any] | None = None,
+    seed: int | np.random.SeedSequence = 0,
+    *,
+    region: Region | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **overrides: Any,
+) -> Results:
+    """Run the model to the end and return its :class:`Results`.
+
+    Args:
+        params: ``Params``, a scenario name, a mapping of overrides, or None for the defaults.
+        seed: an int or a ``numpy.random.SeedSequence``; same params + seed give identical results.
+        region: a prebuilt region (skips building it from ``params.region``).
+        progress: called as ``progress(month, n_months)`` after each month.
+        **overrides: parameter overrides applied on top of ``params``.
+    """
+    p = resolve_params(params, **overrides)
+    model = GPModel(p, rng=seed, region=region)
+    n = p.n_months
+    for month in range(1, n + 1):
+        model.step()
+        if progress is not None:
+            progress(month, n)
+    return Results.from_model(model, describe_seed(seed))

@@ -1,0 +1,119 @@
+"""Pure functions of model state: relationships per hospital, shares, sustainability (no rules here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def relationships_per_hospital(
+    hospital: np.ndarray, org: np.ndarray, is_open: np.ndarray, committable: np.ndarray, n_hospitals: int
+) -> np.ndarray:
+    """Distinct general-practice counterparts each hospital must keep.
+
+    An organisation that can commit its members counts once per hospital it has members in; an open practice
+    outside such an organisation counts as itself (so a non-committable organisation adds nothing: the
+    hospital still deals with each member).
+
+    Args:
+        hospital: hospital index of each practice.
+        org: organisation of each practice (-1 if none).
+        is_open: which practices are open.
+        committable: for each organisation, whether it can commit its members.
+        n_hospitals: number of hospitals.
+    """
+    in_committable = (org >= 0) & committable[np.maximum(org, 0)] & is_open
+    single = is_open & ~in_committable
+    counts = np.bincount(hospital[single], minlength=n_hospitals).astype(float)
+    if in_committable.any():
+        pairs = np.unique(hospital[in_committable] * (org.max() + 1) + org[in_committable])
+        counts += np.bincount(pairs // (org.max() + 1), minlength=n_hospitals)
+    return counts
+
+
+def population_weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
+    total = weights.sum()
+    return float(weights[mask].sum() / total) if total > 0 else 0.0
+
+
+def survival_after_funding(
+    last_one_off: np.ndarray, dissolved: np.ndarray, now: int, months: int
+) -> tuple[float, int]:
+    """Share of organisations still alive ``months`` after their one-off money ended.
+
+    Only organisations that had one-off money, whose money ended at least ``months`` before ``now``, count.
+    Returns (share, number counted); share is NaN when none count.
+    """
+    # organisations that died in the very month of their last payment lost it by dying, not by the cliff
+    ended = (last_one_off >= 0) & (last_one_off + months <= now) & ((dissolved < 0) | (dissolved > last_one_off))
+    n = int(ended.sum())
+    if n == 0:
+        return float("nan"), 0
+    alive = (dissolved[ended] < 0) | (dissolved[ended] > last_one_off[ended] + months)
+    return float(alive.mean()), n
+
+
+def monthly(model) -> dict:
+    """The model-level figures recorded each month (the columns of ``Results.steps``)."""
+    pr, o = model.practices, model.orgs
+    is_open = pr.open
+    lists = pr.list_size * is_open
+    population = float(lists.sum())
+    member = is_open & (pr.org >= 0)
+    alive = o.alive
+    committable = o.view("committable") & alive
+    rel = model.relationships_by_hospital()
+    baseline = np.bincount(pr.hospital[is_open], minlength=model.region.n_hospitals)
+    pop = o.view("population")
+    in_committable = member & committable[np.maximum(pr.org, 0)] if o.size else np.zeros(pr.n, bool)
+    n_open = int(is_open.sum())
+    failed = int((o.view("dissolved") >= 0).sum())
+    gp_fte = float(pr.n_gps[is_open].sum() * model.p.fte_per_gp)
+    return {
+        "step": model.steps,
+        "n_practices_open": n_open,
+        "n_practices_closed_cum": int((~is_open).sum()),
+        "n_closures_cum": int((pr.status == 1).sum()),
+        "n_mergers_cum": int((pr.status == 2).sum()),
+        "share_practices_in_org": float(member.sum() / n_open) if n_open else 0.0,
+        "share_population_in_org": population_weighted_share(member, lists),
+        "n_orgs": int(alive.sum()),
+        "n_orgs_failed_cum": failed,
+        "n_orgs_founded_cum": int(o.size),
+        "org_size_mean": float(pop[alive].mean()) if alive.any() else 0.0,
+        "mean_list_size": float(lists.sum() / n_open) if n_open else 0.0,
+        "mean_workload_pressure": float(pr.pressure[is_open].mean()) if n_open else 0.0,
+        "relationships_per_hospital_mean": float(rel.mean()),
+        "relationships_per_hospital_max": float(rel.max()),
+        "relationships_baseline_mean": float(baseline.mean()),
+        "share_population_committable": population_weighted_share(in_committable, lists),
+        "share_orgs_committable": float(committable[alive].mean()) if alive.any() else 0.0,
+        "share_orgs_self_funding": self_funding_share(model),
+        "share_orgs_delivering": float((o.view("first_benefit")[alive] >= 0).mean()) if alive.any() else 0.0,
+        "mean_cohesion": float(o.view("cohesion")[alive].mean()) if alive.any() else 0.0,
+        "external_funding_month": model._last_external,
+        "contract_income_month": model._last_contract,
+        "n_contracts_active": int((alive & (o.view("contract_until") >= model.steps)).sum()),
+        "leaders_burnt_out_cum": model.leaders_burnt_out,
+        "population": population,
+        "gp_fte_per_1000": gp_fte / population * 1000 if population else 0.0,
+        "n_ccgs": int(len(np.unique(pr.ccg[is_open]))) if n_open else 0,
+    }
+
+
+def self_funding_share(model) -> float:
+    """Share of live organisations whose recurrent income (subscriptions, recurrent payments, contract
+    margin) covers their running costs, at this month's rates."""
+    p, o = model.p, model.orgs
+    alive = o.alive
+    if not alive.any():
+        return 0.0
+    from gpsim.rules.finance import running_cost
+    from gpsim.state import LeadershipKind
+
+    pop = o.view("population").astype(float)
+    recurrent_rate = sum(prog.per_patient for prog in model.active_programmes if prog.recurrent)
+    contract = np.where(o.view("contract_until") >= model.steps, p.contract_value_per_patient * p.contract_margin, 0.0)
+    income = pop * (o.view("subscription") + recurrent_rate + contract)
+    cost = running_cost(pop, o.view("form"), p)
+    cost = cost + np.where(o.view("leadership") == LeadershipKind.DISTRIBUTED, p.distributed_team_cost, 0.0)
+    return float((income[alive] >= cost[alive]).mean())

@@ -1,0 +1,94 @@
+"""The relationship graph (networkx) and the edge arrays the monthly rules iterate.
+
+The networkx graph is the model's graph API and the source of truth for structure: which practices are
+peers, which practices belong to which organisation, which CCG commissions whom, which hospital serves whom
+and holds which contracts. Structure changes (joining, leaving, founding, dissolving, closing) are rare
+events applied to it directly. Peer trust changes every month for every edge, so it lives in an array
+aligned with :attr:`PeerEdges.edges` and is written into the graph's ``trust`` attributes on demand
+(:meth:`GPModel.relationship_graph`), keeping the monthly update O(edges) in numpy.
+
+Node ids are integers: practices ``0..N-1``, then CCGs, hospitals and organisations (see :class:`NodeIds`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NodeIds:
+    """Integer node-id blocks of the relationship graph."""
+
+    n_practices: int
+    n_ccgs: int
+    n_hospitals: int
+
+    def practice(self, i: int) -> int:
+        return int(i)
+
+    def ccg(self, c: int) -> int:
+        return self.n_practices + int(c)
+
+    def hospital(self, h: int) -> int:
+        return self.n_practices + self.n_ccgs + int(h)
+
+    def org(self, o: int) -> int:
+        return self.n_practices + self.n_ccgs + self.n_hospitals + int(o)
+
+
+class PeerEdges:
+    """Undirected practice-practice edges with trust, plus both directions as half-edge arrays.
+
+    Attributes:
+        edges: (E, 2) practice pairs ``i < j``.
+        trust: (E,) trust between the two practices, 0-1.
+        src, dst, eid: (2E,) half-edges ``src -> dst`` and the undirected edge each belongs to.
+    """
+
+    def __init__(self, edges: np.ndarray, trust: np.ndarray) -> None:
+        self.edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        self.trust = np.asarray(trust, dtype=float)
+        e = len(self.edges)
+        self.src = np.concatenate([self.edges[:, 0], self.edges[:, 1]])
+        self.dst = np.concatenate([self.edges[:, 1], self.edges[:, 0]])
+        self.eid = np.concatenate([np.arange(e), np.arange(e)])
+        order = np.argsort(self.src, kind="stable")
+        self.src, self.dst, self.eid = self.src[order], self.dst[order], self.eid[order]
+
+    def __len__(self) -> int:
+        return len(self.edges)
+
+    def neighbours(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(neighbour ids, edge ids) of practice ``i``."""
+        lo, hi = np.searchsorted(self.src, [i, i + 1])
+        return self.dst[lo:hi], self.eid[lo:hi]
+
+    def mean_trust(self, n: int) -> np.ndarray:
+        """Mean trust of each practice in its peers (0.5 for a practice with none)."""
+        total = np.bincount(self.src, self.trust[self.eid], minlength=n)
+        count = np.bincount(self.src, minlength=n)
+        return np.divide(total, count, out=np.full(n, 0.5), where=count > 0)
+
+
+def build_graph(ids: NodeIds, region, peers: PeerEdges) -> nx.Graph:
+    """The starting relationship graph: practices, CCGs and hospitals with peer, commissioning and
+    catchment edges. Organisations are added as they are founded."""
+    g = nx.Graph()
+    n = ids.n_practices
+    g.add_nodes_from(
+        (i, {"kind": "practice", "code": str(region.practice_code[i]), "pos": (float(region.x[i]), float(region.y[i]))})
+        for i in range(n)
+    )
+    g.add_nodes_from((ids.ccg(c), {"kind": "ccg", "code": str(region.ccg_code[c])}) for c in range(ids.n_ccgs))
+    g.add_nodes_from(
+        (ids.hospital(h), {"kind": "hospital", "name": str(region.hospital_name[h])}) for h in range(ids.n_hospitals)
+    )
+    g.add_edges_from(
+        (int(a), int(b), {"kind": "peer", "trust": float(t)}) for (a, b), t in zip(peers.edges, peers.trust)
+    )
+    g.add_edges_from((ids.ccg(c), i, {"kind": "commissions"}) for i, c in enumerate(region.ccg))
+    g.add_edges_from((ids.hospital(h), i, {"kind": "serves"}) for i, h in enumerate(region.hospital))
+    return g

@@ -1,0 +1,250 @@
+"""Results of one run: ``steps``, ``orgs``, ``closures``, ``final``, ``params``, ``seed``; reading and writing them."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gpsim import metrics
+from gpsim.errors import GpsimError
+from gpsim.params import Params
+from gpsim.state import DissolutionCause, LeadershipKind, OrgForm
+
+ORG_COLUMNS = [
+    "org", "form", "leadership", "founded_step", "dissolved_step", "cause", "peak_members", "peak_population",
+    "members", "population", "first_benefit_step", "months_external_funding", "last_external_step", "cohesion",
+    "reserves", "leaders_burnt_out", "n_contracts",
+]
+CLOSURE_COLUMNS = ["step", "practice", "code", "list_size", "n_gps", "cause", "kind", "into"]
+
+
+@dataclass
+class Results:
+    """What a run produced, and how it was made.
+
+    Attributes:
+        steps: one row per month (month 0 is the starting state); see docs/OUTPUTS.md for the columns.
+        orgs: one row per organisation ever formed.
+        closures: one row per practice closure or merger.
+        final: end-of-run summary figures.
+        params: the parameters of the run.
+        seed: the seed (an int, or a dict describing a ``SeedSequence``).
+        ledger: cumulative money flows by name (GBP).
+    """
+
+    steps: pd.DataFrame
+    orgs: pd.DataFrame
+    closures: pd.DataFrame
+    final: dict[str, Any]
+    params: Params
+    seed: Any
+    ledger: dict[str, float] = field(default_factory=dict)
+    region_name: str = ""
+
+    @classmethod
+    def from_model(cls, model, seed: Any) -> Results:
+        p = model.p
+        steps = pd.DataFrame.from_records(model.records)
+        start = pd.Timestamp(year=p.start_year, month=p.start_month, day=1)
+        steps.insert(1, "date", [start + pd.DateOffset(months=int(s)) for s in steps["step"]])
+        return cls(
+            steps=steps,
+            orgs=org_table(model),
+            closures=pd.DataFrame.from_records(model.closures, columns=CLOSURE_COLUMNS),
+            final=final_summary(model, steps),
+            params=p,
+            seed=seed,
+            ledger=dict(model.ledger.total),
+            region_name=model.region.name,
+        )
+
+    # --- human summary --------------------------------------------------------------------------
+    def summary_table(self) -> pd.DataFrame:
+        """Key figures at years 0, 2, 5 and the end (the rows ``gpsim run`` prints)."""
+        last = int(self.steps["step"].iloc[-1])
+        months = sorted({m for m in (0, 24, 60) if m < last} | {last})
+        cols = {
+            "n_practices_open": "practices open",
+            "share_practices_in_org": "in an organisation",
+            "n_orgs": "organisations",
+            "n_orgs_failed_cum": "organisations failed",
+            "org_size_mean": "mean org size",
+            "relationships_per_hospital_mean": "relationships / hospital",
+            "share_population_committable": "population committable",
+            "mean_workload_pressure": "workload pressure",
+        }
+        rows = self.steps.set_index("step").loc[months, list(cols)]
+        rows.index = [f"year {m / 12:g}" for m in months]
+        return rows.rename(columns=cols)
+
+    def format_summary(self) -> str:
+        t = self.summary_table().copy()
+        for c in ("in an organisation", "population committable"):
+            t[c] = (t[c] * 100).map(lambda v: f"{v:.0f}%")
+        t["mean org size"] = t["mean org size"].map(lambda v: f"{v:,.0f}")
+        t["relationships / hospital"] = t["relationships / hospital"].map(lambda v: f"{v:.1f}")
+        t["workload pressure"] = t["workload pressure"].map(lambda v: f"{v:.2f}")
+        f = self.final
+        lines = [
+            f"gpsim: {self.region_name}, {self.params.n_months} months from "
+            f"{self.params.start_year}-{self.params.start_month:02d}, seed {self.seed}",
+            "",
+            t.T.to_string(),
+            "",
+            f"organisations founded {f['orgs_founded']}, dissolved {f['orgs_dissolved']}; "
+            f"practices closed {f['n_closures']} and merged {f['n_mergers']}; "
+            f"leaders burnt out {f['leaders_burnt_out']}",
+        ]
+        s36 = f.get("survival_36m_after_one_off")
+        if f.get("survival_36m_after_one_off_n"):
+            lines.append(
+                f"organisations alive 36 months after their one-off money ended: {s36:.0%} "
+                f"(of {f['survival_36m_after_one_off_n']})"
+            )
+        if f.get("median_delivery_delay_months") == f.get("median_delivery_delay_months"):
+            lines.append(f"median months from founding to first delivered benefit: {f['median_delivery_delay_months']:.0f}")
+        return "\n".join(lines)
+
+    # --- files ------------------------------------------------------------------------------------
+    def save(self, out_dir: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
+        """Write steps, orgs, closures (Parquet or CSV) and final.json into ``out_dir``.
+
+        Files are written to a temporary folder next to ``out_dir`` and moved in at the end, so a failure never
+        leaves half the outputs behind.
+        """
+        if fmt not in ("parquet", "csv"):
+            raise GpsimError(f"unknown output format {fmt!r}; use parquet or csv")
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".gpsim-", dir=out))
+        except OSError as err:
+            raise GpsimError(f"cannot write to output folder {out}: {err.strerror}") from None
+        written = []
+        try:
+            for name, frame in (("steps", self.steps), ("orgs", self.orgs), ("closures", self.closures)):
+                path = tmp / f"{name}.{fmt}"
+                frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
+                written.append(path.name)
+            (tmp / "final.json").write_text(json.dumps(self.metadata(), indent=2, default=_json_default))
+            written.append("final.json")
+            for name in written:
+                os.replace(tmp / name, out / name)
+        finally:
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+            tmp.rmdir()
+        return [out / n for n in written]
+
+    def metadata(self) -> dict[str, Any]:
+        from gpsim import __version__
+
+        return {
+            "final": self.final,
+            "params": self.params.to_dict(),
+            "seed": self.seed,
+            "region": self.region_name,
+            "ledger": self.ledger,
+            "gpsim_version": __version__,
+        }
+
+    @classmethod
+    def load(cls, out_dir: str | os.PathLike) -> Results:
+        """Read results written by :meth:`save`."""
+        out = Path(out_dir)
+        meta = json.loads((out / "final.json").read_text())
+
+        def read(name: str) -> pd.DataFrame:
+            pq, csv = out / f"{name}.parquet", out / f"{name}.csv"
+            return pd.read_parquet(pq) if pq.exists() else pd.read_csv(csv)
+
+        return cls(
+            steps=read("steps"), orgs=read("orgs"), closures=read("closures"), final=meta["final"],
+            params=Params.from_mapping(meta["params"]), seed=meta["seed"], ledger=meta.get("ledger", {}),
+            region_name=meta.get("region", ""),
+        )
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"cannot write {type(x).__name__} as JSON")
+
+
+def org_table(model) -> pd.DataFrame:
+    o = model.orgs
+    n = o.size
+    v = o.view
+    return pd.DataFrame(
+        {
+            "org": np.arange(n),
+            "form": [OrgForm(int(x)).label for x in v("form")],
+            "leadership": [LeadershipKind(int(x)).label for x in v("leadership")],
+            "founded_step": v("founded"),
+            "dissolved_step": pd.array(np.where(v("dissolved") >= 0, v("dissolved"), -1), dtype="Int64").astype("Int64"),
+            "cause": [DissolutionCause(int(x)).label for x in v("cause")],
+            "peak_members": v("peak_members"),
+            "peak_population": v("peak_population"),
+            "members": v("members"),
+            "population": v("population"),
+            "first_benefit_step": v("first_benefit"),
+            "months_external_funding": v("one_off_months"),
+            "last_external_step": v("last_one_off"),
+            "cohesion": v("cohesion"),
+            "reserves": v("reserves"),
+            "leaders_burnt_out": v("leaders_burnt_out"),
+            "n_contracts": v("n_contracts"),
+        },
+        columns=ORG_COLUMNS,
+    ).assign(dissolved_step=lambda d: d["dissolved_step"].where(d["dissolved_step"] >= 0, pd.NA))
+
+
+def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
+    """End-of-run figures: the last month's values plus survival, leadership and delivery summaries."""
+    o = model.orgs
+    now = model.steps
+    last = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in steps.iloc[-1].items() if k not in ("date",)}
+    out: dict[str, Any] = dict(last)
+    out["months"] = now
+    dissolved = o.view("dissolved")
+    founded = o.view("founded")
+    out["orgs_founded"] = int(o.size)
+    out["orgs_dissolved"] = int((dissolved >= 0).sum())
+    for cause in DissolutionCause:
+        if cause is not DissolutionCause.NONE:
+            out[f"orgs_dissolved_{cause.name.lower()}"] = int((o.view("cause") == cause).sum())
+    for months in (12, 24, 36):
+        share, n = metrics.survival_after_funding(o.view("last_one_off"), dissolved, now, months)
+        out[f"survival_{months}m_after_one_off"] = share
+        out[f"survival_{months}m_after_one_off_n"] = n
+    kind = o.view("leadership")
+    for k in LeadershipKind:
+        sel = kind == k
+        exposure = np.where(dissolved[sel] >= 0, dissolved[sel], now) - founded[sel]
+        out[f"orgs_{k.label}"] = int(sel.sum())
+        out[f"dissolution_rate_{k.label}_per_year"] = (
+            float((dissolved[sel] >= 0).sum() / exposure.sum() * 12) if exposure.sum() > 0 else math.nan
+        )
+    fb = o.view("first_benefit")
+    delays = (fb - founded)[fb >= 0]
+    out["median_delivery_delay_months"] = float(np.median(delays)) if len(delays) else math.nan
+    out["n_closures"] = int(out.pop("n_closures_cum"))
+    out["n_mergers"] = int(out.pop("n_mergers_cum"))
+    out["leaders_burnt_out"] = int(out.pop("leaders_burnt_out_cum"))
+    first = steps.iloc[0]
+    years = now / 12
+    out["relationships_per_hospital_start"] = float(first["relationships_per_hospital_mean"])
+    out["practices_change_per_year"] = (
+        float((last["n_practices_open"] / first["n_practices_open"]) ** (1 / years) - 1) if years > 0 else 0.0
+    )
+    out["population_start"] = float(first["population"])
+    out["mean_list_size_start"] = float(first["mean_list_size"])
+    return out

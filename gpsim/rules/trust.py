@@ -1,0 +1,87 @@
+"""Trust: members' trust in their leaders (cohesion), hospitals' trust, and trust between peers (ODD 7.5).
+
+Trust moves towards what people experience, up at ``trust_gain_rate`` and down at the faster
+``trust_loss_rate``: failure is remembered longer than success.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpsim.state import FORM_BINDING
+
+#: Net benefit (GBP per patient per year) that moves members' trust most of the way (tanh scale).
+BENEFIT_SCALE = 3.0
+#: Hospitals' trust in an organisation that cannot commit its members drifts down to this level.
+HOSPITAL_TRUST_FLOOR = 0.2
+
+
+def relax(current: np.ndarray, target: np.ndarray, p) -> np.ndarray:
+    """Move ``current`` towards ``target``: up at ``trust_gain_rate``, down at ``trust_loss_rate``."""
+    gap = target - current
+    return np.clip(current + np.where(gap > 0, p.trust_gain_rate, p.trust_loss_rate) * gap, 0.0, 1.0)
+
+
+def co_member_trust(model) -> np.ndarray:
+    """Each practice's mean peer trust in fellow members it is connected to (its own peer mean if none)."""
+    pr, pe = model.practices, model.peers
+    same = (pr.org[pe.src] >= 0) & (pr.org[pe.src] == pr.org[pe.dst])
+    total = np.bincount(pe.src[same], pe.trust[pe.eid[same]], minlength=pr.n)
+    count = np.bincount(pe.src[same], minlength=pr.n)
+    fallback = pe.mean_trust(pr.n)
+    return np.divide(total, count, out=fallback, where=count > 0)
+
+
+def member_benefit(pm, relief: np.ndarray, list_size: np.ndarray) -> np.ndarray:
+    """Net benefit of membership this month, GBP per patient per year (savings + dividends + value of
+    workload relief - subscription)."""
+    relief_value = relief * pm.gp_pay
+    net = (pm.saving + pm.dividend + relief_value - pm.subscription) * 12.0
+    return np.divide(net, list_size, out=np.zeros(len(net)), where=list_size > 0)
+
+
+def size_penalty(population: np.ndarray, p) -> np.ndarray:
+    """Trust lost to distance from members: ``size_trust_penalty`` per doubling above the reference size."""
+    ratio = np.maximum(population / p.trust_reference_size, 1.0)
+    return p.size_trust_penalty * np.log2(ratio)
+
+
+def member_trust(model, benefit_pp: np.ndarray, org_population: np.ndarray) -> np.ndarray:
+    """Members' trust in their organisation's leaders after this month (independents stay 0)."""
+    p, pr = model.p, model.practices
+    if model.orgs.size == 0:
+        return np.zeros(pr.n)
+    member = (pr.org >= 0) & pr.open
+    o = np.maximum(pr.org, 0)
+    target = (
+        co_member_trust(model)
+        + p.trust_benefit_weight * np.tanh(benefit_pp / BENEFIT_SCALE)
+        - size_penalty(org_population[o], p)
+        + FORM_BINDING[model.orgs.view("form")[o]]
+    )
+    return np.where(member, relax(pr.member_trust, np.clip(target, 0.0, 1.0), p), 0.0)
+
+
+def cohesion(org: np.ndarray, trust: np.ndarray, member: np.ndarray, n_orgs: int) -> np.ndarray:
+    """Cohesion of each organisation: its members' mean trust in the leaders (0 with no members)."""
+    total = np.bincount(org[member], trust[member], minlength=n_orgs)[:n_orgs]
+    count = np.bincount(org[member], minlength=n_orgs)[:n_orgs]
+    return np.divide(total, count, out=np.zeros(n_orgs), where=count > 0)
+
+
+def hospital_trust(current: np.ndarray, committable: np.ndarray, delivering: np.ndarray, p) -> np.ndarray:
+    """A hospital comes to trust an organisation that delivers and can commit its members, and loses trust
+    in one that cannot commit them."""
+    target = np.where(committable & delivering, 1.0, np.where(committable, current, HOSPITAL_TRUST_FLOOR))
+    return relax(current, target, p)
+
+
+def peer_trust(model, delivering_org: np.ndarray) -> np.ndarray:
+    """Peer trust after this month: fellow members of a delivering organisation grow closer (at a quarter of
+    the gain rate); other edges keep their trust."""
+    pr, pe = model.practices, model.peers
+    if model.orgs.size == 0:
+        return pe.trust.copy()
+    a, b = pe.edges[:, 0], pe.edges[:, 1]
+    together = (pr.org[a] >= 0) & (pr.org[a] == pr.org[b]) & delivering_org[np.maximum(pr.org[a], 0)]
+    return np.where(together, pe.trust + 0.25 * model.p.trust_gain_rate * (1.0 - pe.trust), pe.trust)

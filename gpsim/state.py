@@ -1,0 +1,199 @@
+"""The model's numeric state: per-practice arrays and the organisation table (struct of arrays).
+
+The rules in :mod:`gpsim.rules` read and write these arrays; Mesa agents are thin views onto one row.
+Enumerations name every discrete state; the money ledger names every source and use of money.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+
+class PracticeStatus(IntEnum):
+    OPEN = 0
+    CLOSED = 1
+    MERGED = 2
+
+
+class OrgForm(IntEnum):
+    NETWORK = 0
+    FEDERATION = 1
+    SUPER_PARTNERSHIP = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+class LeadershipKind(IntEnum):
+    HEROIC = 0
+    DISTRIBUTED = 1
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class DissolutionCause(IntEnum):
+    NONE = 0
+    RESERVES_EXHAUSTED = 1
+    COHESION_COLLAPSE = 2
+    LEADERSHIP_GONE = 3
+    TOO_FEW_MEMBERS = 4
+
+    @property
+    def label(self) -> str:
+        return "" if self is DissolutionCause.NONE else self.name.lower().replace("_", " ")
+
+
+class ExitCause(IntEnum):
+    NO_GPS = 1
+    WORKLOAD = 2
+    FINANCES = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", " ")
+
+
+@dataclass(frozen=True)
+class FormTraits:
+    """What an organisational form means: tighter forms bind more, save more, cost more autonomy."""
+
+    binding: float  # added to members' trust attractor (shared ownership holds members together)
+    saving: float  # multiplier on back-office savings per patient once delivering
+    relief: float  # share of GP workload taken off members once delivering (shared staff)
+    cost: float  # multiplier on central running cost per patient
+    autonomy_cost: float  # utility a practice gives up by joining
+
+
+#: Assumptions (documented in docs/ODD.md, "Organisational forms").
+FORMS: dict[OrgForm, FormTraits] = {
+    OrgForm.NETWORK: FormTraits(binding=0.0, saving=0.5, relief=0.03, cost=0.6, autonomy_cost=0.05),
+    OrgForm.FEDERATION: FormTraits(binding=0.05, saving=1.0, relief=0.06, cost=1.0, autonomy_cost=0.12),
+    OrgForm.SUPER_PARTNERSHIP: FormTraits(binding=0.12, saving=1.6, relief=0.10, cost=1.4, autonomy_cost=0.30),
+}
+FORM_BINDING = np.array([FORMS[f].binding for f in OrgForm])
+FORM_SAVING = np.array([FORMS[f].saving for f in OrgForm])
+FORM_RELIEF = np.array([FORMS[f].relief for f in OrgForm])
+FORM_COST = np.array([FORMS[f].cost for f in OrgForm])
+FORM_AUTONOMY = np.array([FORMS[f].autonomy_cost for f in OrgForm])
+
+#: Named money flows: sources into the simulated system, uses out of it, and transfers inside it.
+MONEY_SOURCES = ("capitation", "pump_priming", "recurrent_funding", "contract_income", "org_debt_written_off")
+MONEY_USES = (
+    "gp_pay",
+    "staff_and_running_costs",
+    "practice_fixed_costs",
+    "partner_drawings",
+    "exit_settlement",
+    "org_running_costs",
+    "leadership_team_costs",
+    "contract_delivery_costs",
+    "org_residual_returned",
+)
+MONEY_TRANSFERS = ("joining_fees", "subscriptions", "member_dividends", "dissolution_refunds", "dissolution_debt_cover", "merger_reserves")
+
+
+class Ledger:
+    """Cumulative money flows by name, so money can be audited: stocks change only by named flows."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, float] = dict.fromkeys(MONEY_SOURCES + MONEY_USES + MONEY_TRANSFERS, 0.0)
+
+    def add(self, name: str, amount: float) -> None:
+        self.total[name] += float(amount)
+
+    def net_external(self) -> float:
+        """Money that entered minus money that left the simulated system."""
+        return sum(self.total[k] for k in MONEY_SOURCES) - sum(self.total[k] for k in MONEY_USES)
+
+
+class PracticeArrays:
+    """Per-practice state, one numpy array per attribute (index = practice id = graph node id)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.list_size = np.zeros(n, dtype=np.int64)
+        self.n_gps = np.zeros(n, dtype=np.int64)
+        self.reserves = np.zeros(n)
+        self.heroic = np.zeros(n, dtype=bool)
+        self.status = np.zeros(n, dtype=np.int8)
+        self.org = np.full(n, -1, dtype=np.int64)
+        self.ccg = np.zeros(n, dtype=np.int64)
+        self.hospital = np.zeros(n, dtype=np.int64)
+        self.member_trust = np.zeros(n)  # trust in own organisation's leaders (0 when independent)
+        self.months_failing = np.zeros(n, dtype=np.int64)
+        # observed each month (derived, kept for faces and the next month's decisions)
+        self.pressure = np.ones(n)
+        self.leadership = np.zeros(n)
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.status == PracticeStatus.OPEN
+
+
+class OrgTable:
+    """Organisation state as growable arrays; a row is never deleted, so history stays in place."""
+
+    FIELDS = {
+        "form": (np.int8, 0),
+        "leadership": (np.int8, 0),
+        "founded": (np.int64, -1),
+        "dissolved": (np.int64, -1),
+        "cause": (np.int8, 0),
+        "founder": (np.int64, -1),
+        "home_ccg": (np.int64, -1),
+        "reserves": (np.float64, 0.0),
+        "subscription": (np.float64, 0.0),
+        "burnout": (np.float64, 0.0),
+        "team": (np.int64, 1),
+        "progress": (np.float64, 0.0),
+        "first_benefit": (np.int64, -1),
+        "one_off_months": (np.int64, 0),
+        "last_one_off": (np.int64, -1),
+        "contract_until": (np.int64, -1),
+        "n_contracts": (np.int64, 0),
+        "months_no_reserves": (np.int64, 0),
+        "months_low_cohesion": (np.int64, 0),
+        "months_too_small": (np.int64, 0),
+        "cohesion": (np.float64, 0.0),
+        "committable": (bool, False),
+        "hospital_trust": (np.float64, 0.5),
+        "peak_members": (np.int64, 0),
+        "peak_population": (np.int64, 0),
+        "leaders_burnt_out": (np.int64, 0),
+        "members": (np.int64, 0),
+        "population": (np.int64, 0),
+        "spans_ccgs": (np.int64, 0),
+    }
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.size = 0
+        for name, (dtype, fill) in self.FIELDS.items():
+            setattr(self, name, np.full(capacity, fill, dtype=dtype))
+
+    def add(self, **values) -> int:
+        """Append one organisation and return its id."""
+        if self.size == len(self.form):
+            for name, (dtype, fill) in self.FIELDS.items():
+                old = getattr(self, name)
+                new = np.full(2 * len(old), fill, dtype=dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        i = self.size
+        for name, value in values.items():
+            getattr(self, name)[i] = value
+        self.size += 1
+        return i
+
+    def view(self, name: str) -> np.ndarray:
+        """The used part of one column (a view, writes go through)."""
+        return getattr(self, name)[: self.size]
+
+    @property
+    def alive(self) -> np.ndarray:
+        return self.view("dissolved") < 0
