@@ -21,6 +21,7 @@ from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError
 from gpsim.model import GPModel
 from gpsim.params import SPECS, Params
 from gpsim.region import Region
+from gpsim.region import from_params as region_for
 from gpsim.results import Results
 from gpsim.scenarios import SCENARIOS, scenario
 
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SCENARIOS", "SPECS", "DataError", "ExperimentError", "GPModel", "GpsimError", "ParameterError", "Params",
-    "Region", "Results", "resolve_params", "run", "scenario",
+    "Region", "Results", "region_for", "resolve_params", "run", "scenario",
 ]
 
 

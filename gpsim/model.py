@@ -86,7 +86,7 @@ class GPModel(mesa.Model):
     def __init__(self, params: Params | None = None, *, rng=None, region: Region | None = None) -> None:
         super().__init__(rng=rng)
         self.p = p = params if params is not None else Params()
-        self.region = region if region is not None else region_mod.from_params(p, self.rng)
+        self.region = region if region is not None else region_mod.from_params(p)
         n = self.region.n_practices
         self.ids = NodeIds(n, self.region.n_ccgs, self.region.n_hospitals)
         self.ccg_code = np.array(self.region.ccg_code, dtype=object)

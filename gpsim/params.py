@@ -194,6 +194,9 @@ class Params:
     peer_degree: int = param(
         6, "peers per practice", 2, 20, "Nearest neighbouring practices each practice has a working relationship "
         "with (relationship graph)", "assumption", RT)
+    region_seed: int = param(
+        0, "", 0, 2**31 - 1, "Which draw of the synthetic region (and of hospital catchments) to use; the region "
+        "is fixed by the parameters, the run's seed varies only what happens in it", "assumption", RT)
     start_year: int = param(2016, "year", 2000, 2040, "Calendar year of the first simulated month", "assumption", RT)
     start_month: int = param(1, "month", 1, 12, "Calendar month of the first simulated month", "assumption", RT)
     years: float = param(10.0, "years", 0.25, 40.0, "Length of the run", "assumption", RT, step=0.25)

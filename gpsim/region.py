@@ -7,6 +7,7 @@ peer edges) live here too.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -203,22 +204,28 @@ def synthetic(
     )
 
 
-def from_params(params, rng: np.random.Generator) -> Region:
-    """The region a :class:`~gpsim.params.Params` asks for.
+def region_key(params) -> tuple:
+    """The parameters that decide the starting region (runs sharing them share one region)."""
+    return (
+        params.region, params.n_practices, params.n_ccgs, params.mean_list_size, params.list_size_sigma,
+        params.hospital_catchment, params.peer_degree, params.region_seed,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(key: tuple) -> Region:
+    name, n, c, mean, sigma, catchment, degree, seed = key
+    if name == "synthetic":
+        return synthetic(n, c, mean, sigma, catchment, degree, np.random.default_rng(seed))
+    from gpsim import data  # real data is loaded only when asked for
+
+    return data.load_region(name, catchment=catchment, peer_degree=degree, seed=seed)
+
+
+def from_params(params) -> Region:
+    """The region a :class:`~gpsim.params.Params` asks for: a deterministic function of its region parameters.
 
     ``region='synthetic'`` builds one from the synthetic-region parameters; anything else is looked up by the
-    real-data loader (:func:`gpsim.data.load_region`).
+    real-data loader (:func:`gpsim.data.load_region`). Regions are cached, so repeated runs share them.
     """
-    if params.region == "synthetic":
-        return synthetic(
-            params.n_practices,
-            params.n_ccgs,
-            params.mean_list_size,
-            params.list_size_sigma,
-            params.hospital_catchment,
-            params.peer_degree,
-            rng,
-        )
-    from gpsim import data  # real data is optional at import time
-
-    return data.load_region(params.region, catchment=params.hospital_catchment, peer_degree=params.peer_degree)
+    return _cached(region_key(params))

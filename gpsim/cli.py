@@ -1,0 +1,182 @@
+"""The command line: ``gpsim run | scenarios | params`` plus the commands other faces register.
+
+Every command has ``--help``. Bad input prints one line on stderr and exits with code 2, with no traceback
+and nothing half-written. Other faces (regions, ui, sweep, validate, bench) add their sub-commands through
+:data:`PLUGINS`: each module there exposes ``register(subparsers)`` and sets ``func`` on its parsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from gpsim.errors import GpsimError
+
+#: Modules that add sub-commands; a module that cannot be imported (an optional extra not installed) is skipped.
+PLUGINS = ("gpsim.data.cli", "gpsim.ui.cli", "gpsim.sweep.cli", "gpsim.validate", "gpsim.bench")
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse's own behaviour, without the usage block)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gpsim",
+        description="Simulate English GP practices joining at-scale organisations, month by month: how many "
+        "relationships a hospital must keep with general practice, and how much sustainability emerges.",
+        epilog="Run 'gpsim COMMAND --help' for a command's options.",
+    )
+    from gpsim import __version__
+
+    parser.add_argument("--version", action="version", version=f"gpsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one simulation and print its summary", description=RUN_HELP)
+    add_param_arguments(run)
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
+    run.add_argument("--out", metavar="DIR", help="write steps, orgs, closures, final.json and summary.png here")
+    run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table format for --out")
+    run.add_argument("--progress", action="store_true", help="show a progress bar (default: only on a terminal)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.set_defaults(func=cmd_run)
+
+    sc = sub.add_parser("scenarios", help="list the named scenarios", description="List the named scenarios.")
+    sc.set_defaults(func=cmd_scenarios)
+
+    pa = sub.add_parser(
+        "params", help="list every parameter (default, unit, range, meaning, source)",
+        description="List every parameter with its default, unit, allowed range, meaning and source.",
+    )
+    pa.add_argument("--markdown", action="store_true", help="print the Markdown reference (docs/PARAMETERS.md)")
+    pa.add_argument("--scenario", help="show this scenario's values instead of the defaults")
+    pa.set_defaults(func=cmd_params)
+
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as err:
+            if err.name is not None and (err.name == name or name.startswith(err.name + ".")):
+                continue  # that face is not part of this installation
+            raise
+        module.register(sub)
+    return parser
+
+
+RUN_HELP = """Run one simulation. Start from a scenario (default: baseline), change any parameter with
+--set name=value (see 'gpsim params'), and print the key figures at years 0, 2, 5 and the end."""
+
+
+def add_param_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scenario / --set / --years / --region options shared by commands that build parameters."""
+    parser.add_argument("--scenario", default="baseline", help="named scenario to start from (see 'gpsim scenarios')")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+        help="override a parameter (repeatable), e.g. --set pump_priming_per_patient=8",
+    )
+    parser.add_argument("--years", type=float, help="length of the run in years (same as --set years=N)")
+    parser.add_argument("--region", help="area: synthetic, england, a named region or CCG codes (e.g. 00L,00N)")
+
+
+def params_from_args(args: argparse.Namespace):
+    """Build validated Params from --scenario, --set, --years and --region."""
+    from gpsim.params import parse_assignment
+    from gpsim.scenarios import scenario
+
+    p = scenario(args.scenario)
+    changes = dict(parse_assignment(text) for text in args.sets)
+    if args.years is not None:
+        changes["years"] = args.years
+    if getattr(args, "region", None):
+        changes["region"] = args.region
+    return p.replace(**changes) if changes else p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import gpsim
+    from gpsim.results import Results
+
+    params = params_from_args(args)
+    region = gpsim.region_for(params)  # data errors surface here, before anything runs
+    show_bar = not args.quiet and (args.progress or sys.stderr.isatty())
+    bar = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=params.n_months, unit="month", desc="gpsim run", file=sys.stderr)
+    try:
+        results: Results = gpsim.run(params, seed=args.seed, region=region, progress=(lambda m, n: bar.update(1)) if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.out:
+        results.save(args.out, fmt=args.format)
+        from gpsim import plots
+
+        plots.save_summary(results, f"{args.out}/summary.png")
+    if not args.quiet:
+        print(results.format_summary())
+        if args.out:
+            print(f"\nwrote {args.out}/: steps.{args.format}, orgs.{args.format}, closures.{args.format}, "
+                  "final.json, summary.png")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from gpsim.scenarios import SCENARIOS
+
+    for s in SCENARIOS.values():
+        print(s.name)
+        print(textwrap.indent(textwrap.fill(s.description, 96), "    "))
+        if s.overrides:
+            print("    sets: " + ", ".join(f"{k}={v}" for k, v in s.overrides.items()))
+        print()
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from gpsim.params import GROUPS, SPECS, markdown_table
+    from gpsim.scenarios import scenario
+
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    values = scenario(args.scenario).to_dict() if args.scenario else {s.name: s.default for s in SPECS}
+    for group in GROUPS:
+        print(f"{group}")
+        for s in SPECS:
+            if s.group != group:
+                continue
+            print(f"  {s.name} = {values[s.name]}  [{s.unit or '-'}; {s.range_text}]")
+            print(textwrap.indent(textwrap.fill(s.meaning, 92), "      "))
+            print(f"      source: {s.source}")
+        print()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except GpsimError as err:
+        print(f"gpsim: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gpsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
