@@ -28,8 +28,20 @@ from gpsim.scenarios import SCENARIOS, scenario
 __version__ = "0.1.0"
 
 __all__ = [
-    "SCENARIOS", "SPECS", "DataError", "ExperimentError", "GPModel", "GpsimError", "ParameterError", "Params",
-    "Region", "Results", "region_for", "resolve_params", "run", "scenario",
+    "SCENARIOS",
+    "SPECS",
+    "DataError",
+    "ExperimentError",
+    "GPModel",
+    "GpsimError",
+    "ParameterError",
+    "Params",
+    "Region",
+    "Results",
+    "region_for",
+    "resolve_params",
+    "run",
+    "scenario",
 ]
 
 

@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=cmd_scenarios)
 
     pa = sub.add_parser(
-        "params", help="list every parameter (default, unit, range, meaning, source)",
+        "params",
+        help="list every parameter (default, unit, range, meaning, source)",
         description="List every parameter with its default, unit, allowed range, meaning and source.",
     )
     pa.add_argument("--markdown", action="store_true", help="print the Markdown reference (docs/PARAMETERS.md)")
@@ -77,7 +78,11 @@ def add_param_arguments(parser: argparse.ArgumentParser) -> None:
     """The scenario / --set / --years / --region options shared by commands that build parameters."""
     parser.add_argument("--scenario", default="baseline", help="named scenario to start from (see 'gpsim scenarios')")
     parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="override a parameter (repeatable), e.g. --set pump_priming_per_patient=8",
     )
     parser.add_argument("--years", type=float, help="length of the run in years (same as --set years=N)")
@@ -111,7 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=params.n_months, unit="month", desc="gpsim run", file=sys.stderr)
     try:
-        results: Results = gpsim.run(params, seed=args.seed, region=region, progress=(lambda m, n: bar.update(1)) if bar else None)
+        results: Results = gpsim.run(
+            params, seed=args.seed, region=region, progress=(lambda m, n: bar.update(1)) if bar else None
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -123,8 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(results.format_summary())
         if args.out:
-            print(f"\nwrote {args.out}/: steps.{args.format}, orgs.{args.format}, closures.{args.format}, "
-                  "final.json, summary.png")
+            print(
+                f"\nwrote {args.out}/: steps.{args.format}, orgs.{args.format}, closures.{args.format}, "
+                "final.json, summary.png"
+            )
     return 0
 
 

@@ -35,9 +35,7 @@ def population_weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
     return float(weights[mask].sum() / total) if total > 0 else 0.0
 
 
-def survival_after_funding(
-    last_one_off: np.ndarray, dissolved: np.ndarray, now: int, months: int
-) -> tuple[float, int]:
+def survival_after_funding(last_one_off: np.ndarray, dissolved: np.ndarray, now: int, months: int) -> tuple[float, int]:
     """Share of organisations still alive ``months`` after their one-off money ended.
 
     Only organisations that had one-off money, whose money ended at least ``months`` before ``now``, count.

@@ -33,6 +33,8 @@ from gpsim.state import (
     PracticeStatus,
 )
 
+#: Most workload relief funded services can bring (share of GP capacity).
+MAX_SERVICE_RELIEF = 0.3
 #: Concentration of the Beta distribution CCG supportiveness is drawn from (mean = ``ccg_supportiveness``).
 SUPPORT_CONCENTRATION = 6.0
 
@@ -166,7 +168,7 @@ class GPModel(mesa.Model):
         month = self.steps
         obs = self._observe(month)  # 1. workload pressure and spare leadership
         om = finance.org_accounts(self, obs.population, obs.members, obs.delivering)  # 2. money
-        pm = finance.practice_accounts(self, obs.delivering_form, om)
+        pm = finance.practice_accounts(self, obs.delivering_form)
         moods = self._decide_trust(obs, pm)  # 3. trust and cohesion
         leaders = self._decide_leadership(obs, moods)  # 4. leaders' burnout, succession, delivery
         offers = self._decide_contracts(obs, moods, month)  # 5. contracts
@@ -187,7 +189,9 @@ class GPModel(mesa.Model):
         delivering = o.alive & (o.view("first_benefit") >= 0)
         form = o.view("form")
         relief = np.zeros(pr.n)
-        relief[member] = np.where(delivering, FORM_RELIEF[form], 0.0)[org]
+        services = o.view("services_pp") / (p.gp_fte_per_1000 / 1000 * p.cost_per_gp_fte)
+        org_relief = np.where(delivering, FORM_RELIEF[form], 0.0) + np.minimum(services, MAX_SERVICE_RELIEF)
+        relief[member] = org_relief[org]
         dem = workload.demand(pr.list_size, p, month)
         pressure = np.where(is_open, workload.pressure(dem, workload.capacity(pr.n_gps, relief, p)), 0.0)
         lead = np.where(is_open, leadership.practice_capacity(pr.n_gps, pressure, pr.heroic, p), 0.0)
@@ -199,9 +203,16 @@ class GPModel(mesa.Model):
         member_pressure = np.divide(wp, population, out=np.ones(n_orgs), where=population > 0)
         member_lead = np.bincount(org, lead[member], minlength=n_orgs)[:n_orgs]
         return Observation(
-            population=population.astype(float), members=members, delivering=delivering,
-            member_pressure=member_pressure, member_leadership=member_lead, relief=relief, pressure=pressure,
-            leadership=lead, delivering_form=delivering_form, member=member,
+            population=population.astype(float),
+            members=members,
+            delivering=delivering,
+            member_pressure=member_pressure,
+            member_leadership=member_lead,
+            relief=relief,
+            pressure=pressure,
+            leadership=lead,
+            delivering_form=delivering_form,
+            member=member,
         )
 
     def _decide_trust(self, obs: Observation, pm) -> dict:
@@ -211,6 +222,7 @@ class GPModel(mesa.Model):
         cohesion = trust.cohesion(self.practices.org, member_trust, obs.member, o.size)
         committable = o.alive & (obs.members > 0) & (cohesion >= p.commit_threshold)
         return dict(
+            benefit_reference=trust.benefit_reference(self.practices.benefit_reference, benefit, obs.member),
             member_trust=member_trust,
             cohesion=cohesion,
             committable=committable,
@@ -222,7 +234,9 @@ class GPModel(mesa.Model):
         p, o = self.p, self.orgs
         alive = o.alive
         load = leadership.leader_load(obs.population, obs.member_pressure)
-        burnout = np.where(alive, leadership.burnout(o.view("burnout"), o.view("leadership"), o.view("team"), load, p), 0)
+        burnout = np.where(
+            alive, leadership.burnout(o.view("burnout"), o.view("leadership"), o.view("team"), load, p), 0
+        )
         burnt = alive & (burnout >= 1.0)
         idx = np.flatnonzero(burnt)
         successor, shrinks = leadership.succession(o.view("leadership")[idx], obs.member_leadership[idx], p, self.rng)
@@ -254,9 +268,8 @@ class GPModel(mesa.Model):
     def _decide_membership(self, obs: Observation, om, moods: dict) -> dict:
         p, pr, rng = self.p, self.practices, self.rng
         pop = obs.population
-        dividend_pp = np.divide(om.dividends * 12, pop, out=np.zeros_like(pop), where=pop > 0)
-        recurrent_pp = np.divide(om.recurrent * 12, pop, out=np.zeros_like(pop), where=pop > 0)
-        org_value = membership.expected_org_benefit_pp(self, obs.delivering, dividend_pp, recurrent_pp)
+        services_pp = np.divide(om.services * 12, pop, out=np.zeros_like(pop), where=pop > 0)
+        org_value = membership.expected_org_benefit_pp(self, obs.delivering, services_pp)
         common = membership.common_utility(p, self.ccg_support[pr.ccg], obs.pressure)
         independent = pr.open & (pr.org < 0)
         can_join = independent & (obs.leadership >= p.join_leadership_need)
@@ -272,9 +285,10 @@ class GPModel(mesa.Model):
     def _new_org_value(self) -> float:
         """What founders expect a new federation to be worth, GBP per patient per year."""
         p = self.p
-        gross = p.backoffice_saving_per_patient * FORM_SAVING[OrgForm.FEDERATION] + membership.relief_value_pp(
-            p, np.array([OrgForm.FEDERATION])
-        )[0]
+        gross = (
+            p.backoffice_saving_per_patient * FORM_SAVING[OrgForm.FEDERATION]
+            + membership.relief_value_pp(p, np.array([OrgForm.FEDERATION]))[0]
+        )
         money = sum(
             prog.per_patient * (1.0 if prog.recurrent else membership.UNPROVEN_DISCOUNT)
             for prog in self.active_programmes
@@ -296,10 +310,13 @@ class GPModel(mesa.Model):
         one_off = om.one_off > 0
         o.view("one_off_months")[one_off] += 1
         o.view("last_one_off")[one_off] = month
+        pop = np.maximum(obs.population, 1.0)
+        o.view("services_pp")[:] = np.where(o.alive, om.services * 12 / pop, 0.0)
         self._last_external = float(om.one_off.sum() + om.recurrent.sum())
         self._last_contract = float(om.contract.sum())
         pr.n_gps[:] = gps["n_gps"]
         pr.member_trust[:] = moods["member_trust"]
+        pr.benefit_reference[:] = moods["benefit_reference"]
         o.view("cohesion")[:] = moods["cohesion"]
         o.view("committable")[:] = moods["committable"]
         o.view("hospital_trust")[:] = moods["hospital_trust"]
@@ -331,15 +348,19 @@ class GPModel(mesa.Model):
             col = o.view(name)
             col[:] = np.where(alive & hit, col + 1, 0)
         cause = lifecycle.dissolution_cause(
-            alive, o.view("months_no_reserves"), o.view("months_low_cohesion"), o.view("months_too_small"),
-            leaders["gone"], p,
+            alive,
+            o.view("months_no_reserves"),
+            o.view("months_low_cohesion"),
+            o.view("months_too_small"),
+            leaders["gone"],
+            p,
         )
         for k in np.flatnonzero(cause):
             self._dissolve(int(k), DissolutionCause(int(cause[k])), month)
         # members leave, independents join, founders found (ascending id; first come, first served)
         for i in np.flatnonzero(leaving & (pr.org >= 0)):
             self._leave(int(i))
-        for i, k in zip(moves["join_i"], moves["join_o"]):
+        for i, k in zip(moves["join_i"], moves["join_o"], strict=True):
             if pr.open[i] and pr.org[i] < 0 and o.dissolved[k] < 0:
                 self._join(int(i), int(k))
         claimed = np.zeros(pr.n, dtype=bool)
@@ -399,8 +420,16 @@ class GPModel(mesa.Model):
             pr.status[i] = PracticeStatus.CLOSED
             kind, into = "closure", -1
         self.closures.append(
-            dict(step=month, practice=i, code=str(self.region.practice_code[i]), list_size=patients,
-                 n_gps=int(pr.n_gps[i]), cause=cause.label, kind=kind, into=into)
+            dict(
+                step=month,
+                practice=i,
+                code=str(self.region.practice_code[i]),
+                list_size=patients,
+                n_gps=int(pr.n_gps[i]),
+                cause=cause.label,
+                kind=kind,
+                into=into,
+            )
         )
         pr.list_size[i] = 0
         pr.n_gps[i] = 0
@@ -413,6 +442,7 @@ class GPModel(mesa.Model):
         k = int(self.practices.org[i])
         self.practices.org[i] = -1
         self.practices.member_trust[i] = 0.0
+        self.practices.benefit_reference[i] = 0.0
         self.graph.remove_edge(i, self.ids.org(k))
 
     def _leave(self, i: int) -> None:
@@ -438,11 +468,19 @@ class GPModel(mesa.Model):
     def _found(self, founder: int, cofounders: np.ndarray, mean_trust: float, month: int) -> None:
         p, pr = self.p, self.practices
         form = membership.choose_form(mean_trust, p, self.rng)
-        kind = LeadershipKind.DISTRIBUTED if self.rng.random() < p.distributed_leadership_share else LeadershipKind.HEROIC
+        kind = (
+            LeadershipKind.DISTRIBUTED if self.rng.random() < p.distributed_leadership_share else LeadershipKind.HEROIC
+        )
         k = self.orgs.add(
-            form=form, leadership=kind, founded=month, founder=founder, home_ccg=pr.ccg[founder],
-            subscription=p.subscription_per_patient, team=p.distributed_team_size if kind else 1,
-            hospital_trust=mean_trust, cohesion=mean_trust,
+            form=form,
+            leadership=kind,
+            founded=month,
+            founder=founder,
+            home_ccg=pr.ccg[founder],
+            subscription=p.subscription_per_patient,
+            team=p.distributed_team_size if kind else 1,
+            hospital_trust=mean_trust,
+            cohesion=mean_trust,
         )
         node = self.ids.org(k)
         self.graph.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
@@ -532,7 +570,7 @@ class GPModel(mesa.Model):
     def relationship_graph(self):
         """The networkx relationship graph with current trust written onto its peer edges."""
         g = self.graph
-        for (a, b), t in zip(self.peers.edges, self.peers.trust):
+        for (a, b), t in zip(self.peers.edges, self.peers.trust, strict=True):
             g.edges[int(a), int(b)]["trust"] = float(t)
         return g
 

@@ -86,9 +86,8 @@ def build_graph(ids: NodeIds, region, peers: PeerEdges) -> nx.Graph:
     g.add_nodes_from(
         (ids.hospital(h), {"kind": "hospital", "name": str(region.hospital_name[h])}) for h in range(ids.n_hospitals)
     )
-    g.add_edges_from(
-        (int(a), int(b), {"kind": "peer", "trust": float(t)}) for (a, b), t in zip(peers.edges, peers.trust)
-    )
+    pairs = zip(peers.edges.tolist(), peers.trust.tolist(), strict=True)
+    g.add_edges_from((a, b, {"kind": "peer", "trust": t}) for (a, b), t in pairs)
     g.add_edges_from((ids.ccg(c), i, {"kind": "commissions"}) for i, c in enumerate(region.ccg))
     g.add_edges_from((ids.hospital(h), i, {"kind": "serves"}) for i, h in enumerate(region.hospital))
     return g

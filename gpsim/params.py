@@ -174,258 +174,710 @@ class Params:
 
     # --- Region & time -------------------------------------------------------------------------
     region: str = param(
-        "synthetic", "", None, None,
+        "synthetic",
+        "",
+        None,
+        None,
         "Area to simulate: 'synthetic' (generated from the parameters below), 'england', a named region, or "
-        "CCG codes separated by commas (e.g. '00L,00N')", "assumption", RT)
+        "CCG codes separated by commas (e.g. '00L,00N')",
+        "assumption",
+        RT,
+    )
     n_practices: int = param(
-        180, "practices", 10, 120_000, "Number of practices in a synthetic region", "assumption", RT, step=10)
+        180, "practices", 10, 120_000, "Number of practices in a synthetic region", "assumption", RT, step=10
+    )
     n_ccgs: int = param(
-        5, "CCGs", 1, 1_000, "Number of CCGs in a synthetic region", "facts #6 (211 CCGs for 8,106 practices in 2013)",
-        RT)
+        5,
+        "CCGs",
+        1,
+        1_000,
+        "Number of CCGs in a synthetic region",
+        "facts #6 (211 CCGs for 8,106 practices in 2013)",
+        RT,
+    )
     mean_list_size: float = param(
-        7_300.0, "patients", 1_000.0, 20_000.0, "Mean registered list size of practices in a synthetic region",
-        "facts #2 (7,294 in 2015)", RT, step=100)
+        7_300.0,
+        "patients",
+        1_000.0,
+        20_000.0,
+        "Mean registered list size of practices in a synthetic region",
+        "facts #2 (7,294 in 2015)",
+        RT,
+        step=100,
+    )
     list_size_sigma: float = param(
-        0.58, "log-sd", 0.05, 1.5, "Spread (log standard deviation) of list sizes in a synthetic region",
-        "facts: suggested (36% under 5,000, facts #3)", RT, step=0.01)
+        0.58,
+        "log-sd",
+        0.05,
+        1.5,
+        "Spread (log standard deviation) of list sizes in a synthetic region",
+        "facts: suggested (36% under 5,000, facts #3)",
+        RT,
+        step=0.01,
+    )
     hospital_catchment: float = param(
-        300_000.0, "patients", 50_000.0, 2_000_000.0, "Typical population an acute hospital serves",
-        "facts #7; seed article 'numbers game'", RT, step=10_000)
+        300_000.0,
+        "patients",
+        50_000.0,
+        2_000_000.0,
+        "Typical population an acute hospital serves",
+        "facts #7; seed article 'numbers game'",
+        RT,
+        step=10_000,
+    )
     peer_degree: int = param(
-        6, "peers per practice", 2, 20, "Nearest neighbouring practices each practice has a working relationship "
-        "with (relationship graph)", "assumption", RT)
+        6,
+        "peers per practice",
+        2,
+        20,
+        "Nearest neighbouring practices each practice has a working relationship with (relationship graph)",
+        "assumption",
+        RT,
+    )
     region_seed: int = param(
-        0, "", 0, 2**31 - 1, "Which draw of the synthetic region (and of hospital catchments) to use; the region "
-        "is fixed by the parameters, the run's seed varies only what happens in it", "assumption", RT)
+        0,
+        "",
+        0,
+        2**31 - 1,
+        "Which draw of the synthetic region (and of hospital catchments) to use; the region "
+        "is fixed by the parameters, the run's seed varies only what happens in it",
+        "assumption",
+        RT,
+    )
     start_year: int = param(2016, "year", 2000, 2040, "Calendar year of the first simulated month", "assumption", RT)
     start_month: int = param(1, "month", 1, 12, "Calendar month of the first simulated month", "assumption", RT)
     years: float = param(10.0, "years", 0.25, 40.0, "Length of the run", "assumption", RT, step=0.25)
     policy_timeline: str = param(
-        "none", "", None, None, "Scheduled national policy events layered on top of the funding parameters",
-        "facts #8-#11 (england-2013 timeline)", RT, choices=("none", "england-2013"))
+        "none",
+        "",
+        None,
+        None,
+        "Scheduled national policy events layered on top of the funding parameters",
+        "facts #8-#11 (england-2013 timeline)",
+        RT,
+        choices=("none", "england-2013"),
+    )
 
     # --- Practices & workload ------------------------------------------------------------------
     consultation_rate: float = param(
-        5.5, "GP appointments per patient per year", 1.0, 15.0,
-        "Demand for GP time at the start, per registered patient", "assumption", PW, step=0.1)
+        5.5,
+        "GP appointments per patient per year",
+        1.0,
+        15.0,
+        "Demand for GP time at the start, per registered patient",
+        "assumption",
+        PW,
+        step=0.1,
+    )
     demand_growth: float = param(
-        0.015, "per year", 0.0, 0.08, "Yearly growth in appointments wanted per patient",
-        "facts: suggested (1-2% a year)", PW, step=0.005)
+        0.015,
+        "per year",
+        0.0,
+        0.08,
+        "Yearly growth in appointments wanted per patient",
+        "facts: suggested (1-2% a year)",
+        PW,
+        step=0.005,
+    )
     list_growth: float = param(
-        0.01, "per year", 0.0, 0.05, "Yearly growth in registered patients (births, migration)",
-        "facts: suggested (about 1% a year)", PW, step=0.005)
+        0.01,
+        "per year",
+        0.0,
+        0.05,
+        "Yearly growth in registered patients (births, migration)",
+        "facts: suggested (about 1% a year)",
+        PW,
+        step=0.005,
+    )
     gp_fte_per_1000: float = param(
-        0.52, "GP FTE per 1,000 patients", 0.2, 1.2, "GP staffing at the start", "facts #12; facts: suggested", PW,
-        step=0.01)
+        0.52,
+        "GP FTE per 1,000 patients",
+        0.2,
+        1.2,
+        "GP staffing at the start",
+        "facts #12; facts: suggested",
+        PW,
+        step=0.01,
+    )
     fte_per_gp: float = param(
-        0.8, "FTE per GP", 0.3, 1.0, "Average working time of one GP (GPs join and leave one person at a time)",
-        "assumption", PW, step=0.05)
+        0.8,
+        "FTE per GP",
+        0.3,
+        1.0,
+        "Average working time of one GP (GPs join and leave one person at a time)",
+        "assumption",
+        PW,
+        step=0.05,
+    )
     gp_retirement_rate: float = param(
-        0.055, "per GP per year", 0.0, 0.3, "GPs retiring or leaving for reasons other than workload",
-        "assumption (tuned so GP FTE per patient falls about 1.3% a year, facts #12)", PW, step=0.005)
+        0.055,
+        "per GP per year",
+        0.0,
+        0.3,
+        "GPs retiring or leaving for reasons other than workload",
+        "assumption (tuned so GP FTE per patient falls about 1.3% a year, facts #12)",
+        PW,
+        step=0.005,
+    )
     burnout_exit_rate: float = param(
-        0.25, "per GP per year per unit of excess pressure", 0.0, 2.0,
-        "Extra GPs leaving as workload pressure rises above 1", "assumption", PW, step=0.01)
+        0.25,
+        "per GP per year per unit of excess pressure",
+        0.0,
+        2.0,
+        "Extra GPs leaving as workload pressure rises above 1",
+        "assumption",
+        PW,
+        step=0.01,
+    )
     recruitment_rate: float = param(
-        0.30, "per month", 0.0, 1.0,
-        "Chance a practice that needs a GP recruits one this month, at the start of the run", "assumption", PW,
-        step=0.01)
+        0.30,
+        "per month",
+        0.0,
+        1.0,
+        "Chance a practice that needs a GP recruits one this month, at the start of the run",
+        "assumption",
+        PW,
+        step=0.01,
+    )
     recruitment_decline: float = param(
-        0.06, "per year", 0.0, 0.3, "How much harder recruiting gets each year", "assumption (facts #12)", PW,
-        step=0.01)
+        0.06, "per year", 0.0, 0.3, "How much harder recruiting gets each year", "assumption (facts #12)", PW, step=0.01
+    )
     capacity_per_gp_fte: float = param(
-        10_577.0, "appointments per FTE per year", 3_000.0, 20_000.0,
+        10_577.0,
+        "appointments per FTE per year",
+        3_000.0,
+        20_000.0,
         "Appointments one full-time GP (with their share of practice staff) provides a year; the default makes "
-        "workload pressure 1.0 at the starting staffing", "assumption (5.5 / 0.52 per 1,000)", PW, step=50)
+        "workload pressure 1.0 at the starting staffing",
+        "assumption (5.5 / 0.52 per 1,000)",
+        PW,
+        step=50,
+    )
     pressure_close_threshold: float = param(
-        1.6, "demand / capacity", 1.0, 5.0,
-        "Workload pressure above which a practice is unsustainable", "assumption", PW, step=0.05)
+        1.6,
+        "demand / capacity",
+        1.0,
+        5.0,
+        "Workload pressure above which a practice is unsustainable",
+        "assumption",
+        PW,
+        step=0.05,
+    )
     months_to_close: int = param(
-        6, "months", 1, 36, "Months a practice must stay unsustainable (pressure, no GPs or debt) before it "
-        "closes or merges", "assumption", PW)
+        6,
+        "months",
+        1,
+        36,
+        "Months a practice must stay unsustainable (pressure, no GPs or debt) before it closes or merges",
+        "assumption",
+        PW,
+    )
     income_per_patient: float = param(
-        150.0, "GBP per patient per year", 50.0, 400.0, "Practice income per (weighted) registered patient",
-        "assumption", PW, step=1)
+        150.0,
+        "GBP per patient per year",
+        50.0,
+        400.0,
+        "Practice income per (weighted) registered patient",
+        "assumption",
+        PW,
+        step=1,
+    )
     cost_per_gp_fte: float = param(
-        110_000.0, "GBP per FTE per year", 50_000.0, 250_000.0, "Cost of one full-time GP", "assumption", PW,
-        step=1_000)
+        110_000.0, "GBP per FTE per year", 50_000.0, 250_000.0, "Cost of one full-time GP", "assumption", PW, step=1_000
+    )
     staff_cost_per_patient: float = param(
-        58.0, "GBP per patient per year", 0.0, 200.0, "Other staff and running costs that scale with the list",
-        "assumption", PW, step=1)
+        58.0,
+        "GBP per patient per year",
+        0.0,
+        200.0,
+        "Other staff and running costs that scale with the list",
+        "assumption",
+        PW,
+        step=1,
+    )
     fixed_cost_per_practice: float = param(
-        90_000.0, "GBP per practice per year", 0.0, 400_000.0,
+        90_000.0,
+        "GBP per practice per year",
+        0.0,
+        400_000.0,
         "Premises, practice manager and systems a practice pays for whatever its size (why small practices are "
-        "fragile)", "assumption", PW, step=5_000)
+        "fragile)",
+        "assumption",
+        PW,
+        step=5_000,
+    )
     initial_reserve_months: float = param(
-        2.0, "months of costs", 0.0, 24.0, "Cash reserves a practice starts with", "assumption", PW, step=0.5)
+        2.0, "months of costs", 0.0, 24.0, "Cash reserves a practice starts with", "assumption", PW, step=0.5
+    )
     debt_limit_months: float = param(
-        3.0, "months of costs", 0.0, 24.0, "Debt a practice can carry before it counts as failing financially",
-        "assumption", PW, step=0.5)
+        3.0,
+        "months of costs",
+        0.0,
+        24.0,
+        "Debt a practice can carry before it counts as failing financially",
+        "assumption",
+        PW,
+        step=0.5,
+    )
     merge_share: float = param(
-        0.67, "share", 0.0, 1.0,
+        0.67,
+        "share",
+        0.0,
+        1.0,
         "Share of failing practices that merge into a trusted neighbour rather than close outright "
-        "(the rest close and their patients re-register nearby)", "facts #5 (264 mergers vs 140 closures); "
-        "facts: suggested", PW, step=0.01)
+        "(the rest close and their patients re-register nearby)",
+        "facts #5 (264 mergers vs 140 closures); facts: suggested",
+        PW,
+        step=0.01,
+    )
 
     # --- Trust ---------------------------------------------------------------------------------
     difficult_history: float = param(
-        0.0, "0-1", 0.0, 1.0, "How difficult the local history among GPs is: initial peer trust is "
-        "Beta(2-h, 2+h), so 0 gives Beta(2,2) and 1 gives Beta(1,3)", "facts: suggested", TR, step=0.05)
+        0.0,
+        "0-1",
+        0.0,
+        1.0,
+        "How difficult the local history among GPs is: initial peer trust is "
+        "Beta(2-h, 2+h), so 0 gives Beta(2,2) and 1 gives Beta(1,3)",
+        "facts: suggested",
+        TR,
+        step=0.05,
+    )
     trust_gain_rate: float = param(
-        0.04, "per month", 0.0, 0.5, "How fast trust moves up towards what members experience", "assumption", TR,
-        step=0.01)
+        0.04,
+        "per month",
+        0.0,
+        0.5,
+        "How fast trust moves up towards what members experience",
+        "assumption",
+        TR,
+        step=0.01,
+    )
     trust_loss_rate: float = param(
-        0.12, "per month", 0.0, 0.8,
-        "How fast trust moves down (faster than it rises: failure is remembered)", "assumption", TR, step=0.01)
+        0.12,
+        "per month",
+        0.0,
+        0.8,
+        "How fast trust moves down (faster than it rises: failure is remembered)",
+        "assumption",
+        TR,
+        step=0.01,
+    )
     size_trust_penalty: float = param(
-        0.12, "trust per doubling", 0.0, 0.5,
+        0.12,
+        "trust per doubling",
+        0.0,
+        0.5,
         "How much members' trust in their leaders falls for each doubling of the organisation above the "
-        "reference size (leaders grow distant)", "assumption; seed article", TR, step=0.01)
+        "reference size (leaders grow distant)",
+        "assumption; seed article",
+        TR,
+        step=0.01,
+    )
     trust_reference_size: float = param(
-        30_000.0, "patients", 5_000.0, 500_000.0,
-        "Organisation size at which distance from members starts to erode trust", "assumption (facts #11: 30-50k)",
-        TR, step=5_000)
+        30_000.0,
+        "patients",
+        5_000.0,
+        500_000.0,
+        "Organisation size at which distance from members starts to erode trust",
+        "assumption (facts #11: 30-50k)",
+        TR,
+        step=5_000,
+    )
     commit_threshold: float = param(
-        0.5, "cohesion 0-1", 0.0, 1.0,
+        0.5,
+        "cohesion 0-1",
+        0.0,
+        1.0,
         "Cohesion (members' mean trust in leaders) above which an organisation can commit its members",
-        "assumption; seed article", TR, step=0.01)
+        "assumption; seed article",
+        TR,
+        step=0.01,
+    )
     failure_trust_damage: float = param(
-        0.25, "trust", 0.0, 1.0, "Trust lost between members when their organisation dissolves or they leave",
-        "assumption", TR, step=0.01)
+        0.25,
+        "trust",
+        0.0,
+        1.0,
+        "Trust lost between members when their organisation dissolves or they leave",
+        "assumption",
+        TR,
+        step=0.01,
+    )
     choice_noise: float = param(
-        0.15, "utility units", 0.01, 2.0, "Randomness in practices' join/found decisions (logit temperature)",
-        "assumption", TR, step=0.01)
+        0.15,
+        "utility units",
+        0.01,
+        2.0,
+        "Randomness in practices' join/found decisions (logit temperature)",
+        "assumption",
+        TR,
+        step=0.01,
+    )
     trust_benefit_weight: float = param(
-        0.35, "trust", 0.0, 1.0,
+        0.35,
+        "trust",
+        0.0,
+        1.0,
         "How much members' trust in their leaders responds to the money and workload relief membership brings",
-        "assumption; seed article (self-fund only with clear evidence of benefit)", TR, step=0.01)
+        "assumption; seed article (self-fund only with clear evidence of benefit)",
+        TR,
+        step=0.01,
+    )
+    loss_aversion: float = param(
+        1.0,
+        "times",
+        0.0,
+        5.0,
+        "How much more a lost benefit weighs than its size: members judge this month against the benefit they "
+        "have grown used to (their last year's average)",
+        "assumption",
+        TR,
+        step=0.1,
+    )
     leave_trust_threshold: float = param(
-        0.3, "trust 0-1", 0.0, 1.0, "Trust in the leaders below which members start to leave", "assumption", TR,
-        step=0.01)
+        0.3,
+        "trust 0-1",
+        0.0,
+        1.0,
+        "Trust in the leaders below which members start to leave",
+        "assumption",
+        TR,
+        step=0.01,
+    )
     cohesion_collapse: float = param(
-        0.25, "cohesion 0-1", 0.0, 1.0,
-        "Cohesion below which, held for 6 months, an organisation falls apart", "assumption", TR, step=0.01)
+        0.25,
+        "cohesion 0-1",
+        0.0,
+        1.0,
+        "Cohesion below which, held for 6 months, an organisation falls apart",
+        "assumption",
+        TR,
+        step=0.01,
+    )
     independence_value: float = param(
-        0.55, "utility units", 0.0, 2.0,
+        0.55,
+        "utility units",
+        0.0,
+        2.0,
         "Value a practice puts on staying independent (the 'no thanks' option when asked to join or found)",
-        "assumption", TR, step=0.01)
+        "assumption",
+        TR,
+        step=0.01,
+    )
     size_aversion: float = param(
-        0.3, "utility per doubling", 0.0, 2.0,
+        0.6,
+        "utility per doubling",
+        0.0,
+        2.0,
         "How much practices dislike joining an organisation already bigger than the CCG's target size",
-        "assumption", TR, step=0.05)
+        "assumption",
+        TR,
+        step=0.05,
+    )
 
     # --- Money ---------------------------------------------------------------------------------
     pump_priming_per_patient: float = param(
-        0.0, "GBP per patient per year", 0.0, 40.0,
-        "One-off external pump-priming paid to qualifying organisations while it lasts", "facts: suggested "
-        "(7-10 GBP a year); facts #8-#10", MO, step=0.5)
+        0.0,
+        "GBP per patient per year",
+        0.0,
+        40.0,
+        "One-off external pump-priming paid to qualifying organisations while it lasts",
+        "facts: suggested (7-10 GBP a year); facts #8-#10",
+        MO,
+        step=0.5,
+    )
     pump_priming_start_month: int = param(
-        1, "month of run", 1, 480, "First month pump-priming is paid", "assumption", MO)
+        1, "month of run", 1, 480, "First month pump-priming is paid", "assumption", MO
+    )
     pump_priming_months: int = param(
-        24, "months", 0, 120, "How long pump-priming lasts", "facts: suggested (1-3 years)", MO)
+        24, "months", 0, 120, "How long pump-priming lasts", "facts: suggested (1-3 years)", MO
+    )
     pump_priming_min_population: float = param(
-        20_000.0, "patients", 0.0, 500_000.0, "Smallest organisation that qualifies for pump-priming",
-        "facts #8 (Challenge Fund pilots at least 40k)", MO, step=5_000)
+        20_000.0,
+        "patients",
+        0.0,
+        500_000.0,
+        "Smallest organisation that qualifies for pump-priming",
+        "facts #8 (Challenge Fund pilots at least 40k)",
+        MO,
+        step=5_000,
+    )
     joining_fee_per_patient: float = param(
-        0.65, "GBP per patient, once", 0.0, 20.0, "One-off contribution a practice pays its organisation on joining",
-        "facts #13 (at least 65p per patient to join)", MO, step=0.05)
+        0.65,
+        "GBP per patient, once",
+        0.0,
+        20.0,
+        "One-off contribution a practice pays its organisation on joining",
+        "facts #13 (at least 65p per patient to join)",
+        MO,
+        step=0.05,
+    )
     subscription_per_patient: float = param(
-        1.0, "GBP per patient per year", 0.0, 20.0,
-        "Members' usual yearly subscription to their organisation (raised towards break-even when reserves run "
-        "low)", "assumption; facts (self-funding through subscriptions)", MO, step=0.05)
+        1.0,
+        "GBP per patient per year",
+        0.0,
+        20.0,
+        "Members' usual yearly subscription to their organisation (raised towards break-even when reserves run low)",
+        "assumption; facts (self-funding through subscriptions)",
+        MO,
+        step=0.05,
+    )
     max_subscription_per_patient: float = param(
-        4.0, "GBP per patient per year", 0.0, 40.0,
-        "Most an organisation can raise its subscription to when it runs short", "assumption", MO, step=0.25)
+        4.0,
+        "GBP per patient per year",
+        0.0,
+        40.0,
+        "Most an organisation that is delivering benefits can raise its subscription to when it runs short "
+        "(before it delivers, members will not pay more than the usual subscription)",
+        "assumption; facts (self-fund only with clear evidence of benefit)",
+        MO,
+        step=0.25,
+    )
     recurrent_funding_per_patient: float = param(
-        0.0, "GBP per patient per year", 0.0, 40.0,
+        0.0,
+        "GBP per patient per year",
+        0.0,
+        40.0,
         "Recurrent payment per patient to organisations of the network form or tighter (PCN-DES-like)",
-        "facts #11; facts: suggested (6 GBP/head, 10-30 GBP conditional)", MO, step=0.5)
+        "facts #11; facts: suggested (6 GBP/head, 10-30 GBP conditional)",
+        MO,
+        step=0.5,
+    )
     recurrent_funding_start_month: int = param(
-        24, "month of run", 1, 480, "First month the recurrent payment is made", "assumption", MO)
+        24, "month of run", 1, 480, "First month the recurrent payment is made", "assumption", MO
+    )
     org_fixed_cost: float = param(
-        30_000.0, "GBP per organisation per year", 0.0, 500_000.0,
+        30_000.0,
+        "GBP per organisation per year",
+        0.0,
+        500_000.0,
         "Central running cost of any organisation (before the form's multiplier)",
-        "assumption (facts: central management team)", MO, step=5_000)
+        "assumption (facts: central management team)",
+        MO,
+        step=5_000,
+    )
     org_cost_per_patient: float = param(
-        2.0, "GBP per patient per year", 0.0, 20.0,
-        "Central running cost that grows with population covered (before the form's multiplier)", "assumption", MO,
-        step=0.1)
+        2.0,
+        "GBP per patient per year",
+        0.0,
+        20.0,
+        "Central running cost that grows with population covered (before the form's multiplier)",
+        "assumption",
+        MO,
+        step=0.1,
+    )
     backoffice_saving_per_patient: float = param(
-        4.0, "GBP per patient per year", 0.0, 30.0,
+        4.0,
+        "GBP per patient per year",
+        0.0,
+        30.0,
         "Back-office savings a member practice makes once its organisation delivers (before the form's multiplier)",
-        "assumption (facts: shared back office)", MO, step=0.5)
+        "assumption (facts: shared back office)",
+        MO,
+        step=0.5,
+    )
     contract_value_per_patient: float = param(
-        6.0, "GBP per patient per year", 0.0, 50.0,
-        "Value of an extended-service contract (from a hospital or CCG) per patient covered", "assumption", MO,
-        step=0.5)
+        6.0,
+        "GBP per patient per year",
+        0.0,
+        50.0,
+        "Value of an extended-service contract (from a hospital or CCG) per patient covered",
+        "assumption",
+        MO,
+        step=0.5,
+    )
     contract_margin: float = param(
-        0.3, "share", 0.0, 1.0, "Share of contract income left after paying for the service delivered",
-        "assumption", MO, step=0.05)
+        0.3,
+        "share",
+        0.0,
+        1.0,
+        "Share of contract income left after paying for the service delivered",
+        "assumption",
+        MO,
+        step=0.05,
+    )
     contract_months: int = param(36, "months", 6, 180, "Length of an extended-service contract", "assumption", MO)
     reserves_exhausted_months: int = param(
-        6, "months", 1, 36, "Months an organisation can run with no reserves before it dissolves", "assumption", MO)
+        6, "months", 1, 36, "Months an organisation can run with no reserves before it dissolves", "assumption", MO
+    )
 
     # --- Leadership ----------------------------------------------------------------------------
     heroic_leader_share: float = param(
-        0.06, "share of practices", 0.0, 1.0, "Practices with a 'heroic' leader: lots of spare drive",
-        "assumption; seed article", LE, step=0.01)
+        0.06,
+        "share of practices",
+        0.0,
+        1.0,
+        "Practices with a 'heroic' leader: lots of spare drive",
+        "assumption; seed article",
+        LE,
+        step=0.01,
+    )
     leadership_sessions_per_gp: float = param(
-        0.6, "sessions per week per GP", 0.0, 4.0,
-        "Partner time beyond clinical work, per GP, when workload pressure is normal", "assumption", LE, step=0.05)
+        0.6,
+        "sessions per week per GP",
+        0.0,
+        4.0,
+        "Partner time beyond clinical work, per GP, when workload pressure is normal",
+        "assumption",
+        LE,
+        step=0.05,
+    )
     leadership_drain: float = param(
-        2.0, "per unit of pressure", 0.0, 10.0,
+        2.0,
+        "per unit of pressure",
+        0.0,
+        10.0,
         "How fast workload pressure above 0.9 eats leadership time (2 means pressure 1.4 leaves none)",
-        "assumption", LE, step=0.1)
+        "assumption",
+        LE,
+        step=0.1,
+    )
     heroic_drive: float = param(
-        3.0, "times", 1.0, 10.0, "How many times the usual leadership time a heroic leader puts in",
-        "assumption; seed article", LE, step=0.5)
+        3.0,
+        "times",
+        1.0,
+        10.0,
+        "How many times the usual leadership time a heroic leader puts in",
+        "assumption; seed article",
+        LE,
+        step=0.5,
+    )
     join_leadership_need: float = param(
-        0.5, "sessions per week", 0.0, 10.0, "Leadership time a practice needs spare to join an organisation",
-        "assumption", LE, step=0.1)
+        0.5,
+        "sessions per week",
+        0.0,
+        10.0,
+        "Leadership time a practice needs spare to join an organisation",
+        "assumption",
+        LE,
+        step=0.1,
+    )
     found_leadership_need: float = param(
-        2.0, "sessions per week", 0.0, 20.0, "Leadership time a practice needs spare to found an organisation",
-        "assumption", LE, step=0.1)
+        2.0,
+        "sessions per week",
+        0.0,
+        20.0,
+        "Leadership time a practice needs spare to found an organisation",
+        "assumption",
+        LE,
+        step=0.1,
+    )
     distributed_leadership_share: float = param(
-        0.2, "share of new organisations", 0.0, 1.0,
-        "Chance a new organisation chooses a distributed leadership team over one heroic leader", "assumption", LE,
-        step=0.05)
+        0.2,
+        "share of new organisations",
+        0.0,
+        1.0,
+        "Chance a new organisation chooses a distributed leadership team over one heroic leader",
+        "assumption",
+        LE,
+        step=0.05,
+    )
     distributed_team_cost: float = param(
-        40_000.0, "GBP per organisation per year", 0.0, 300_000.0, "Extra cost of a distributed leadership team",
-        "assumption", LE, step=5_000)
+        40_000.0,
+        "GBP per organisation per year",
+        0.0,
+        300_000.0,
+        "Extra cost of a distributed leadership team",
+        "assumption",
+        LE,
+        step=5_000,
+    )
     distributed_team_size: int = param(
-        4, "leaders", 2, 12, "People in a distributed leadership team (load shared among them)", "assumption", LE)
+        4, "leaders", 2, 12, "People in a distributed leadership team (load shared among them)", "assumption", LE
+    )
     leader_burnout_rate: float = param(
-        0.015, "per month", 0.0, 0.5,
+        0.015,
+        "per month",
+        0.0,
+        0.5,
         "Burnout a leader accumulates a month leading 50,000 patients at normal pressure (1 = burnt out)",
-        "assumption; seed article (heroic leadership)", LE, step=0.005)
+        "assumption; seed article (heroic leadership)",
+        LE,
+        step=0.005,
+    )
     heroic_succession_chance: float = param(
-        0.4, "probability", 0.0, 1.0, "Chance a burnt-out heroic leader is succeeded (else the organisation "
-        "dissolves)", "assumption", LE, step=0.05)
+        0.4,
+        "probability",
+        0.0,
+        1.0,
+        "Chance a burnt-out heroic leader is succeeded (else the organisation dissolves)",
+        "assumption",
+        LE,
+        step=0.05,
+    )
     delivery_delay_months: float = param(
-        24.0, "months", 3.0, 72.0, "Leadership effort (in months at full strength) before an organisation first "
-        "delivers benefits", "facts: seed article (about two years)", LE, step=1)
+        24.0,
+        "months",
+        3.0,
+        72.0,
+        "Leadership effort (in months at full strength) before an organisation first delivers benefits",
+        "facts: seed article (about two years)",
+        LE,
+        step=1,
+    )
 
     # --- Commissioners & hospitals -------------------------------------------------------------
     ccg_supportiveness: float = param(
-        0.5, "0-1", 0.0, 1.0, "How supportive CCGs are of general practice at scale (mean over CCGs)",
-        "assumption; seed article", CH, step=0.05)
+        0.5,
+        "0-1",
+        0.0,
+        1.0,
+        "How supportive CCGs are of general practice at scale (mean over CCGs)",
+        "assumption; seed article",
+        CH,
+        step=0.05,
+    )
     target_org_size: float = param(
-        50_000.0, "patients", 10_000.0, 1_000_000.0, "Organisation size the CCGs' policy aims for",
-        "facts #11 (30-50k); seed article (200-300k federations)", CH, step=5_000)
+        50_000.0,
+        "patients",
+        10_000.0,
+        1_000_000.0,
+        "Organisation size the CCGs' policy aims for",
+        "facts #11 (30-50k); seed article (200-300k federations)",
+        CH,
+        step=5_000,
+    )
     founding_rate: float = param(
-        0.004, "per practice per month", 0.0, 0.2,
+        0.004,
+        "per practice per month",
+        0.0,
+        0.2,
         "Base chance an eligible practice founds an organisation in a month (before support and money)",
-        "assumption", CH, step=0.001)
+        "assumption",
+        CH,
+        step=0.001,
+    )
     join_consideration_rate: float = param(
-        0.15, "per month", 0.0, 1.0, "Chance an independent practice reconsiders joining in a month",
-        "assumption", CH, step=0.01)
+        0.15,
+        "per month",
+        0.0,
+        1.0,
+        "Chance an independent practice reconsiders joining in a month",
+        "assumption",
+        CH,
+        step=0.01,
+    )
     contract_rate: float = param(
-        0.06, "per month", 0.0, 1.0,
+        0.06,
+        "per month",
+        0.0,
+        1.0,
         "Chance a hospital or CCG offers a contract to an eligible, trusted organisation in a month",
-        "assumption", CH, step=0.01)
+        "assumption",
+        CH,
+        step=0.01,
+    )
     contract_trust_threshold: float = param(
-        0.55, "trust 0-1", 0.0, 1.0, "Hospital trust an organisation needs before it is offered contracts",
-        "assumption", CH, step=0.01)
+        0.55,
+        "trust 0-1",
+        0.0,
+        1.0,
+        "Hospital trust an organisation needs before it is offered contracts",
+        "assumption",
+        CH,
+        step=0.01,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -517,8 +969,14 @@ def markdown_table() -> str:
     """The parameter reference as a Markdown table, grouped (used for docs/PARAMETERS.md)."""
     lines = []
     for group in GROUPS:
-        lines += [f"## {group}", "", GROUP_HELP[group], "", "| name | default | unit | allowed | meaning | source |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"## {group}",
+            "",
+            GROUP_HELP[group],
+            "",
+            "| name | default | unit | allowed | meaning | source |",
+            "|---|---|---|---|---|---|",
+        ]
         for s in SPECS:
             if s.group == group:
                 default = s.default if not isinstance(s.default, float) else _fmt(s.default)

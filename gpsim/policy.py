@@ -89,9 +89,7 @@ def programmes(params: Params) -> list[FundingProgramme]:
             # facts #8: wave 2, GBP 100m, 37 pilots, >1,400 practices (about 10m patients)
             FundingProgramme("Challenge Fund wave 2", m(2015, 4), 12, 10.0, 30_000),
             # facts #10: 50 of 269 bids, GBP 329m over three years for about 5m people; delivering bidders only
-            FundingProgramme(
-                "Vanguards", m(2015, 4), 36, 20.0, 50_000, selection_share=0.2, requires_delivery=True
-            ),
+            FundingProgramme("Vanguards", m(2015, 4), 36, 20.0, 50_000, selection_share=0.2, requires_delivery=True),
             # facts #9: GP Forward View, about GBP 3 per head 2017-19 for practices working at scale
             FundingProgramme("GP Forward View", m(2017, 4), 24, 3.0, 30_000),
         ]

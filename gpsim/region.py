@@ -207,8 +207,14 @@ def synthetic(
 def region_key(params) -> tuple:
     """The parameters that decide the starting region (runs sharing them share one region)."""
     return (
-        params.region, params.n_practices, params.n_ccgs, params.mean_list_size, params.list_size_sigma,
-        params.hospital_catchment, params.peer_degree, params.region_seed,
+        params.region,
+        params.n_practices,
+        params.n_ccgs,
+        params.mean_list_size,
+        params.list_size_sigma,
+        params.hospital_catchment,
+        params.peer_degree,
+        params.region_seed,
     )
 
 

@@ -19,9 +19,23 @@ from gpsim.params import Params
 from gpsim.state import DissolutionCause, LeadershipKind, OrgForm
 
 ORG_COLUMNS = [
-    "org", "form", "leadership", "founded_step", "dissolved_step", "cause", "peak_members", "peak_population",
-    "members", "population", "first_benefit_step", "months_external_funding", "last_external_step", "cohesion",
-    "reserves", "leaders_burnt_out", "n_contracts",
+    "org",
+    "form",
+    "leadership",
+    "founded_step",
+    "dissolved_step",
+    "cause",
+    "peak_members",
+    "peak_population",
+    "members",
+    "population",
+    "first_benefit_step",
+    "months_external_funding",
+    "last_external_step",
+    "cohesion",
+    "reserves",
+    "leaders_burnt_out",
+    "n_contracts",
 ]
 CLOSURE_COLUMNS = ["step", "practice", "code", "list_size", "n_gps", "cause", "kind", "into"]
 
@@ -110,7 +124,9 @@ class Results:
                 f"(of {f['survival_36m_after_one_off_n']})"
             )
         if f.get("median_delivery_delay_months") == f.get("median_delivery_delay_months"):
-            lines.append(f"median months from founding to first delivered benefit: {f['median_delivery_delay_months']:.0f}")
+            lines.append(
+                f"median months from founding to first delivered benefit: {f['median_delivery_delay_months']:.0f}"
+            )
         return "\n".join(lines)
 
     # --- files ------------------------------------------------------------------------------------
@@ -167,8 +183,13 @@ class Results:
             return pd.read_parquet(pq) if pq.exists() else pd.read_csv(csv)
 
         return cls(
-            steps=read("steps"), orgs=read("orgs"), closures=read("closures"), final=meta["final"],
-            params=Params.from_mapping(meta["params"]), seed=meta["seed"], ledger=meta.get("ledger", {}),
+            steps=read("steps"),
+            orgs=read("orgs"),
+            closures=read("closures"),
+            final=meta["final"],
+            params=Params.from_mapping(meta["params"]),
+            seed=meta["seed"],
+            ledger=meta.get("ledger", {}),
             region_name=meta.get("region", ""),
         )
 
@@ -189,7 +210,9 @@ def org_table(model) -> pd.DataFrame:
             "form": [OrgForm(int(x)).label for x in v("form")],
             "leadership": [LeadershipKind(int(x)).label for x in v("leadership")],
             "founded_step": v("founded"),
-            "dissolved_step": pd.array(np.where(v("dissolved") >= 0, v("dissolved"), -1), dtype="Int64").astype("Int64"),
+            "dissolved_step": pd.array(np.where(v("dissolved") >= 0, v("dissolved"), -1), dtype="Int64").astype(
+                "Int64"
+            ),
             "cause": [DissolutionCause(int(x)).label for x in v("cause")],
             "peak_members": v("peak_members"),
             "peak_population": v("peak_population"),

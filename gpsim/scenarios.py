@@ -47,7 +47,9 @@ SCENARIOS: dict[str, Scenario] = {
             "The funding cliff, but a PCN-DES-like recurrent payment (6 GBP per patient a year) starts as the one-off "
             "money ends.",
             dict(
-                pump_priming_per_patient=10.0, pump_priming_months=24, recurrent_funding_per_patient=6.0,
+                pump_priming_per_patient=10.0,
+                pump_priming_months=24,
+                recurrent_funding_per_patient=6.0,
                 recurrent_funding_start_month=25,
             ),
         ),
@@ -80,8 +82,15 @@ SCENARIOS: dict[str, Scenario] = {
             "hospitals of 300k) run to December 2021 with the national timeline: Challenge Fund waves, Vanguards, "
             "GP Forward View, the recurrent network payment from July 2019 and CCG mergers.",
             dict(
-                n_practices=8_100, n_ccgs=211, mean_list_size=7_000.0, start_year=2013, start_month=1, years=9.0,
-                policy_timeline="england-2013", recurrent_funding_per_patient=6.0, recurrent_funding_start_month=79,
+                n_practices=8_100,
+                n_ccgs=211,
+                mean_list_size=7_000.0,
+                start_year=2013,
+                start_month=1,
+                years=9.0,
+                policy_timeline="england-2013",
+                recurrent_funding_per_patient=6.0,
+                recurrent_funding_start_month=79,
             ),
         ),
     ]

@@ -94,8 +94,9 @@ MONEY_USES = (
     "leadership_team_costs",
     "contract_delivery_costs",
     "org_residual_returned",
+    "member_services",
 )
-MONEY_TRANSFERS = ("joining_fees", "subscriptions", "member_dividends", "dissolution_refunds", "dissolution_debt_cover", "merger_reserves")
+MONEY_TRANSFERS = ("joining_fees", "subscriptions", "dissolution_refunds", "dissolution_debt_cover", "merger_reserves")
 
 
 class Ledger:
@@ -126,6 +127,7 @@ class PracticeArrays:
         self.ccg = np.zeros(n, dtype=np.int64)
         self.hospital = np.zeros(n, dtype=np.int64)
         self.member_trust = np.zeros(n)  # trust in own organisation's leaders (0 when independent)
+        self.benefit_reference = np.zeros(n)  # the membership benefit a member has grown used to (GBP/patient/yr)
         self.months_failing = np.zeros(n, dtype=np.int64)
         # observed each month (derived, kept for faces and the next month's decisions)
         self.pressure = np.ones(n)
@@ -156,6 +158,7 @@ class OrgTable:
         "one_off_months": (np.int64, 0),
         "last_one_off": (np.int64, -1),
         "contract_until": (np.int64, -1),
+        "services_pp": (np.float64, 0.0),
         "n_contracts": (np.int64, 0),
         "months_no_reserves": (np.int64, 0),
         "months_low_cohesion": (np.int64, 0),

@@ -6,7 +6,11 @@ import numpy as np
 
 
 def offers(
-    eligible: np.ndarray, hospital_trust: np.ndarray, support: np.ndarray, spans_ccgs: np.ndarray, p,
+    eligible: np.ndarray,
+    hospital_trust: np.ndarray,
+    support: np.ndarray,
+    spans_ccgs: np.ndarray,
+    p,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Organisations offered a new contract this month.

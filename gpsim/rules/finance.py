@@ -12,8 +12,9 @@ import numpy as np
 
 from gpsim.state import FORM_COST, FORM_SAVING, LeadershipKind
 
-#: Reserves (in months of costs) an organisation keeps before paying surplus back to its members.
-ORG_RESERVE_CAP_MONTHS = 12.0
+#: Reserves (in months of costs) an organisation keeps; income beyond them is spent on services for members
+#: (extended access, shared staff), which relieve members' workload while the money lasts.
+ORG_RESERVE_CAP_MONTHS = 3.0
 #: Reserves (in months of costs) below which an organisation raises its subscription towards break-even.
 ORG_RESERVE_FLOOR_MONTHS = 6.0
 
@@ -28,7 +29,6 @@ class PracticeMoney:
     saving: np.ndarray
     fixed: np.ndarray
     subscription: np.ndarray
-    dividend: np.ndarray
     drawings: np.ndarray
     reserves_after: np.ndarray
     monthly_costs: np.ndarray
@@ -45,7 +45,7 @@ class OrgMoney:
     running: np.ndarray
     team: np.ndarray
     delivery: np.ndarray
-    dividends: np.ndarray
+    services: np.ndarray
     reserves_after: np.ndarray
     monthly_costs: np.ndarray
     next_subscription: np.ndarray
@@ -94,29 +94,42 @@ def org_accounts(model, population, members, delivering) -> OrgMoney:
     sub_by_practice[is_member] = pr.list_size[is_member] * sub_rate[pr.org[is_member]] / 12.0
     subscriptions = np.bincount(pr.org[is_member], sub_by_practice[is_member], minlength=n)[:n]
     one_off, recurrent, by_name = programme_payments(model, population, alive, delivering)
-    contract = np.where(alive & (o.view("contract_until") >= month), population * p.contract_value_per_patient / 12, 0.0)
+    contract = np.where(
+        alive & (o.view("contract_until") >= month), population * p.contract_value_per_patient / 12, 0.0
+    )
     delivery = contract * (1.0 - p.contract_margin)
     running = np.where(alive, running_cost(population, o.view("form"), p) / 12.0, 0.0)
     team = np.where(alive & (o.view("leadership") == LeadershipKind.DISTRIBUTED), p.distributed_team_cost / 12, 0.0)
     costs = running + team + delivery
     reserves_after = o.view("reserves") + subscriptions + one_off + recurrent + contract - costs
     cap = ORG_RESERVE_CAP_MONTHS * costs
-    dividends = np.where(alive & (members > 0), np.maximum(reserves_after - cap, 0.0), 0.0)
-    reserves_after = reserves_after - dividends
+    services = np.where(alive & (members > 0), np.maximum(reserves_after - cap, 0.0), 0.0)
+    reserves_after = reserves_after - services
     # subscription for next month: towards break-even when reserves run low, never outside [base, max]
     shortfall = costs - (one_off + recurrent + contract)
     needed = np.divide(shortfall * 12.0, population, out=np.zeros(n), where=population > 0)
     low = reserves_after < ORG_RESERVE_FLOOR_MONTHS * costs
-    base, top = p.subscription_per_patient, max(p.max_subscription_per_patient, p.subscription_per_patient)
+    # members pay more than the usual subscription only with clear evidence of benefit (a delivering organisation)
+    base = p.subscription_per_patient
+    top = np.where(delivering, max(p.max_subscription_per_patient, base), base)
     next_sub = np.where(low, np.clip(needed, base, top), np.clip(np.minimum(sub_rate, needed), base, top))
     return OrgMoney(
-        subscriptions=subscriptions, one_off=one_off, recurrent=recurrent, contract=contract, running=running,
-        team=team, delivery=delivery, dividends=dividends, reserves_after=reserves_after, monthly_costs=costs,
-        next_subscription=np.where(alive, next_sub, sub_rate), by_programme=by_name,
+        subscriptions=subscriptions,
+        one_off=one_off,
+        recurrent=recurrent,
+        contract=contract,
+        running=running,
+        team=team,
+        delivery=delivery,
+        services=services,
+        reserves_after=reserves_after,
+        monthly_costs=costs,
+        next_subscription=np.where(alive, next_sub, sub_rate),
+        by_programme=by_name,
     )
 
 
-def practice_accounts(model, delivering_form: np.ndarray, org_money: OrgMoney) -> PracticeMoney:
+def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
     """Practice income and costs this month.
 
     ``delivering_form[i]`` is the form of practice i's organisation if it delivers benefits, else -1.
@@ -128,25 +141,29 @@ def practice_accounts(model, delivering_form: np.ndarray, org_money: OrgMoney) -
     income = lst * p.income_per_patient / 12.0
     gp_pay = pr.n_gps * is_open * (p.fte_per_gp * p.cost_per_gp_fte / 12.0)
     saving = np.where(
-        delivering_form >= 0, lst * p.backoffice_saving_per_patient * FORM_SAVING[np.maximum(delivering_form, 0)] / 12, 0.0
+        delivering_form >= 0,
+        lst * p.backoffice_saving_per_patient * FORM_SAVING[np.maximum(delivering_form, 0)] / 12,
+        0.0,
     )
     staff = lst * p.staff_cost_per_patient / 12.0 - saving
     fixed = is_open * (p.fixed_cost_per_practice / 12.0)
     member = is_open & (pr.org >= 0)
     subscription = np.zeros(pr.n)
     subscription[member] = lst[member] * model.orgs.view("subscription")[pr.org[member]] / 12.0
-    dividend = np.zeros(pr.n)
-    if org_money.dividends.any():
-        pop = np.bincount(pr.org[member], lst[member], minlength=model.orgs.size)[: model.orgs.size]
-        share = np.divide(org_money.dividends, pop, out=np.zeros_like(pop, dtype=float), where=pop > 0)
-        dividend[member] = lst[member] * share[pr.org[member]]
     costs = gp_pay + staff + fixed
-    reserves_after = pr.reserves + income - costs - subscription + dividend
+    reserves_after = pr.reserves + income - costs - subscription
     target = p.initial_reserve_months * costs
     drawings = np.where(is_open, np.maximum(reserves_after - target, 0.0), 0.0)
     return PracticeMoney(
-        income=income, gp_pay=gp_pay, staff=staff, saving=saving, fixed=fixed, subscription=subscription,
-        dividend=dividend, drawings=drawings, reserves_after=reserves_after - drawings, monthly_costs=costs,
+        income=income,
+        gp_pay=gp_pay,
+        staff=staff,
+        saving=saving,
+        fixed=fixed,
+        subscription=subscription,
+        drawings=drawings,
+        reserves_after=reserves_after - drawings,
+        monthly_costs=costs,
     )
 
 
@@ -162,10 +179,10 @@ def book(model, pm: PracticeMoney, om: OrgMoney) -> None:
     led.add("practice_fixed_costs", pm.fixed.sum())
     led.add("partner_drawings", pm.drawings.sum())
     led.add("subscriptions", pm.subscription.sum())
-    led.add("member_dividends", pm.dividend.sum())
     led.add("pump_priming", om.one_off.sum())
     led.add("recurrent_funding", om.recurrent.sum())
     led.add("contract_income", om.contract.sum())
     led.add("org_running_costs", om.running.sum())
     led.add("leadership_team_costs", om.team.sum())
     led.add("contract_delivery_costs", om.delivery.sum())
+    led.add("member_services", om.services.sum())

@@ -25,9 +25,7 @@ def leader_load(population: np.ndarray, member_pressure: np.ndarray) -> np.ndarr
 
 def burnout(burnout_: np.ndarray, kind: np.ndarray, team: np.ndarray, load: np.ndarray, p) -> np.ndarray:
     """Burnout after this month: a heroic leader carries the whole load, a team shares it."""
-    per_person = np.where(
-        kind == LeadershipKind.DISTRIBUTED, DISTRIBUTED_OVERHEAD / np.maximum(team, 1), 1.0
-    )
+    per_person = np.where(kind == LeadershipKind.DISTRIBUTED, DISTRIBUTED_OVERHEAD / np.maximum(team, 1), 1.0)
     return burnout_ + p.leader_burnout_rate * load * per_person
 
 

@@ -18,7 +18,9 @@ def failing(n_gps: np.ndarray, pressure: np.ndarray, reserves: np.ndarray, month
     no_gps = n_gps <= 0
     finances = reserves < -p.debt_limit_months * monthly_costs
     workload = pressure > p.pressure_close_threshold
-    cause = np.where(no_gps, ExitCause.NO_GPS, np.where(finances, ExitCause.FINANCES, np.where(workload, ExitCause.WORKLOAD, 0)))
+    cause = np.where(
+        no_gps, ExitCause.NO_GPS, np.where(finances, ExitCause.FINANCES, np.where(workload, ExitCause.WORKLOAD, 0))
+    )
     return cause.astype(np.int8)
 
 
@@ -52,8 +54,12 @@ def reregister(model, i: int, unavailable: np.ndarray, rng: np.random.Generator)
 
 
 def dissolution_cause(
-    alive: np.ndarray, months_no_reserves: np.ndarray, months_low_cohesion: np.ndarray,
-    months_too_small: np.ndarray, leadership_gone: np.ndarray, p,
+    alive: np.ndarray,
+    months_no_reserves: np.ndarray,
+    months_low_cohesion: np.ndarray,
+    months_too_small: np.ndarray,
+    leadership_gone: np.ndarray,
+    p,
 ) -> np.ndarray:
     """The documented reason each organisation dissolves this month (``DissolutionCause.NONE`` to carry on)."""
     cause = np.full(len(alive), DissolutionCause.NONE, dtype=np.int8)

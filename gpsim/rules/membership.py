@@ -36,16 +36,21 @@ def common_utility(p, support: np.ndarray, pressure: np.ndarray) -> np.ndarray:
     return SUPPORT_WEIGHT * support + PRESSURE_WEIGHT * np.clip(pressure - 1.0, 0.0, 1.0)
 
 
-def expected_org_benefit_pp(model, delivering: np.ndarray, dividend_pp: np.ndarray, recurrent_pp: np.ndarray):
-    """What a practice expects from each organisation, GBP per patient per year."""
+def expected_org_benefit_pp(model, delivering: np.ndarray, services_pp: np.ndarray):
+    """What a practice expects from each organisation, GBP per patient per year: its benefits once delivering
+    (discounted before), the services it currently funds, less its subscription."""
     p, o = model.p, model.orgs
     form = o.view("form")
     gross = p.backoffice_saving_per_patient * FORM_SAVING[form] + relief_value_pp(p, form)
-    return np.where(delivering, gross, UNPROVEN_DISCOUNT * gross) - o.view("subscription") + dividend_pp + recurrent_pp
+    return np.where(delivering, gross, UNPROVEN_DISCOUNT * gross) - o.view("subscription") + services_pp
 
 
 def join_choices(
-    model, considering: np.ndarray, org_value_pp: np.ndarray, org_population: np.ndarray, common: np.ndarray,
+    model,
+    considering: np.ndarray,
+    org_value_pp: np.ndarray,
+    org_population: np.ndarray,
+    common: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which considering independents join which organisation this month.
@@ -89,7 +94,9 @@ def leave_choices(trust: np.ndarray, member: np.ndarray, p, rng: np.random.Gener
     return member & (rng.random(len(trust)) < chance)
 
 
-def cofounder_candidates(model, eligible: np.ndarray, can_join: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cofounder_candidates(
+    model, eligible: np.ndarray, can_join: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Half-edges from eligible founders to independent neighbours who trust them enough to co-found.
 
     Returns:
@@ -102,7 +109,11 @@ def cofounder_candidates(model, eligible: np.ndarray, can_join: np.ndarray) -> t
 
 
 def found_choices(
-    model, eligible: np.ndarray, can_join: np.ndarray, new_org_value_pp: float, common: np.ndarray,
+    model,
+    eligible: np.ndarray,
+    can_join: np.ndarray,
+    new_org_value_pp: float,
+    common: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Practices that decide to found an organisation this month (ascending id).

@@ -12,6 +12,8 @@ from gpsim.state import FORM_BINDING
 
 #: Net benefit (GBP per patient per year) that moves members' trust most of the way (tanh scale).
 BENEFIT_SCALE = 3.0
+#: Months over which members get used to a level of benefit (exponential smoothing).
+BENEFIT_MEMORY_MONTHS = 12.0
 #: Hospitals' trust in an organisation that cannot commit its members drifts down to this level.
 HOSPITAL_TRUST_FLOOR = 0.2
 
@@ -33,10 +35,10 @@ def co_member_trust(model) -> np.ndarray:
 
 
 def member_benefit(pm, relief: np.ndarray, list_size: np.ndarray) -> np.ndarray:
-    """Net benefit of membership this month, GBP per patient per year (savings + dividends + value of
-    workload relief - subscription)."""
+    """Net benefit of membership this month, GBP per patient per year (savings + value of workload relief
+    from delivered benefits and funded services - subscription)."""
     relief_value = relief * pm.gp_pay
-    net = (pm.saving + pm.dividend + relief_value - pm.subscription) * 12.0
+    net = (pm.saving + relief_value - pm.subscription) * 12.0
     return np.divide(net, list_size, out=np.zeros(len(net)), where=list_size > 0)
 
 
@@ -44,6 +46,17 @@ def size_penalty(population: np.ndarray, p) -> np.ndarray:
     """Trust lost to distance from members: ``size_trust_penalty`` per doubling above the reference size."""
     ratio = np.maximum(population / p.trust_reference_size, 1.0)
     return p.size_trust_penalty * np.log2(ratio)
+
+
+def felt_benefit(benefit_pp: np.ndarray, reference: np.ndarray, p) -> np.ndarray:
+    """Benefit as members feel it: a drop below what they have grown used to counts ``loss_aversion`` times
+    extra (so the end of funded services hurts more than their start helped)."""
+    return benefit_pp - p.loss_aversion * np.maximum(reference - benefit_pp, 0.0)
+
+
+def benefit_reference(reference: np.ndarray, benefit_pp: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """The benefit members are used to after this month: a 12-month exponential average (0 for non-members)."""
+    return np.where(member, reference + (benefit_pp - reference) / BENEFIT_MEMORY_MONTHS, 0.0)
 
 
 def member_trust(model, benefit_pp: np.ndarray, org_population: np.ndarray) -> np.ndarray:
@@ -55,7 +68,7 @@ def member_trust(model, benefit_pp: np.ndarray, org_population: np.ndarray) -> n
     o = np.maximum(pr.org, 0)
     target = (
         co_member_trust(model)
-        + p.trust_benefit_weight * np.tanh(benefit_pp / BENEFIT_SCALE)
+        + p.trust_benefit_weight * np.tanh(felt_benefit(benefit_pp, pr.benefit_reference, p) / BENEFIT_SCALE)
         - size_penalty(org_population[o], p)
         + FORM_BINDING[model.orgs.view("form")[o]]
     )

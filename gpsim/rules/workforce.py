@@ -12,7 +12,12 @@ def leavers(n_gps: np.ndarray, pressure: np.ndarray, p, rng: np.random.Generator
 
 
 def recruits(
-    pressure: np.ndarray, is_open: np.ndarray, can_afford: np.ndarray, in_delivering_org: np.ndarray, month: int, p,
+    pressure: np.ndarray,
+    is_open: np.ndarray,
+    can_afford: np.ndarray,
+    in_delivering_org: np.ndarray,
+    month: int,
+    p,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """At most one GP recruited this month by a practice that needs one (pressure above 1) and can pay.
