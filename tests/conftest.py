@@ -1,0 +1,50 @@
+"""Shared fixtures: small, fast parameter sets and an invariant checker used across test modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpsim
+from gpsim.state import PracticeStatus
+
+#: A small region that still forms, fails and closes things within a few simulated years.
+SMALL = dict(n_practices=80, n_ccgs=3, years=4.0)
+
+
+@pytest.fixture
+def small_params():
+    return gpsim.scenario("funding-cliff").replace(**SMALL)
+
+
+def check_invariants(model) -> None:
+    """Everything that must hold after any month of any run."""
+    pr, o = model.practices, model.orgs
+    # patients are conserved: only list growth adds them; closures and mergers move them
+    assert pr.list_size.sum() == model.initial_population + model.patients_added
+    assert (pr.list_size >= 0).all() and (pr.n_gps >= 0).all()
+    closed = pr.status != PracticeStatus.OPEN
+    assert (pr.list_size[closed] == 0).all() and (pr.org[closed] == -1).all()
+    # money is conserved: stocks change only by named flows
+    stock = pr.reserves.sum() + o.view("reserves").sum()
+    assert stock == pytest.approx(model.initial_money + model.ledger.net_external(), rel=1e-9, abs=1e-3)
+    for name in ("subscriptions", "joining_fees"):
+        assert model.ledger.total[name] >= 0
+    # no NaN anywhere
+    for arr in (pr.reserves, pr.pressure, pr.leadership, pr.member_trust, model.peers.trust):
+        assert np.isfinite(arr).all()
+    for name in ("reserves", "cohesion", "burnout", "progress", "hospital_trust", "subscription"):
+        assert np.isfinite(o.view(name)).all(), name
+    assert ((model.peers.trust >= 0) & (model.peers.trust <= 1)).all()
+    # at most one membership per practice, and the graph agrees with the arrays
+    member_edges = [(u, v) for u, v, k in model.graph.edges(data="kind") if k == "member"]
+    practice_of_edge = [min(u, v) for u, v in member_edges]
+    assert len(practice_of_edge) == len(set(practice_of_edge)) == int((pr.org >= 0).sum())
+    for u, v in member_edges:
+        i, node = min(u, v), max(u, v)
+        assert model.ids.org(pr.org[i]) == node
+    # dissolved organisations have no members and no money; live ones are registered as Mesa agents
+    dissolved = np.flatnonzero(~o.alive)
+    assert not np.isin(pr.org, dissolved).any()
+    assert (o.view("reserves")[dissolved] == 0).all()
+    assert set(model._org_agents) == set(np.flatnonzero(o.alive).tolist())

@@ -1,0 +1,59 @@
+import subprocess
+import sys
+
+import pytest
+
+from gpsim.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "gpsim.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_run_prints_summary_and_writes_outputs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        main(["run", "--scenario", "funding-cliff", "--set", "n_practices=60", "--years", "3", "--out", str(out)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "year 0" in text and "relationships / hospital" in text
+    for name in ("steps.parquet", "orgs.parquet", "closures.parquet", "final.json", "summary.png"):
+        assert (out / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--set", "nonsense=1"], "unknown parameter 'nonsense'"),
+        (["run", "--set", "years=500"], "parameter 'years' = 500 is out of range"),
+        (["run", "--set", "n_practices=lots"], "'lots' is not a valid int"),
+        (["run", "--scenario", "utopia"], "unknown scenario 'utopia'"),
+        (["run", "--set", "years"], "expected name=value"),
+        (["run", "--years", "soon"], "invalid float value"),
+        (["params", "--scenario", "utopia"], "unknown scenario"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    done = run_cli(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_out_into_a_file_fails_cleanly_and_writes_nothing(tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    done = run_cli("run", "--set", "n_practices=40", "--years", "0.5", "--out", str(blocker / "sub"))
+    assert done.returncode == 2 and "cannot write to output folder" in done.stderr
+    assert blocker.read_text() == "x"
+
+
+def test_listings_and_help():
+    assert "funding-cliff" in run_cli("scenarios").stdout
+    params = run_cli("params").stdout
+    assert "pump_priming_per_patient" in params and "source: facts #13" in params
+    assert "| `years` |" in run_cli("params", "--markdown").stdout
+    for cmd in ([], ["run"], ["scenarios"], ["params"]):
+        done = run_cli(*cmd, "--help")
+        assert done.returncode == 0 and "usage:" in done.stdout
