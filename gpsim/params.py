@@ -134,6 +134,8 @@ class ParamSpec:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-inf"
+    if isinstance(x, int):
+        return str(x)
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:g}"
