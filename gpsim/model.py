@@ -332,8 +332,13 @@ class GPModel(mesa.Model):
             o.n_contracts[k] += 1
         # practices close or merge (ascending id); their patients move to open practices
         pr.months_failing[:] = exits["months"]
-        unavailable = ~pr.open | exits["exiting"]
-        for i in np.flatnonzero(exits["exiting"]):
+        exiting = exits["exiting"]
+        if exiting.any() and not (pr.open & ~exiting).any():
+            # the region's last open practice cannot close: nobody would be left to take its patients
+            exiting = exiting.copy()
+            exiting[np.flatnonzero(exiting)[np.argmax(pr.list_size[exiting])]] = False
+        unavailable = ~pr.open | exiting
+        for i in np.flatnonzero(exiting):
             self._exit_practice(int(i), ExitCause(int(exits["cause"][i])), unavailable, month)
         # organisations dissolve on the documented rules
         leaving = moves["leaves"] & pr.open
