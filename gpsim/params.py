@@ -968,8 +968,15 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def markdown_table() -> str:
-    """The parameter reference as a Markdown table, grouped (used for docs/PARAMETERS.md)."""
-    lines = []
+    """The parameter reference as a Markdown document, grouped (docs/PARAMETERS.md is exactly this)."""
+    lines = [
+        "# Parameter reference",
+        "",
+        "Generated from the one declaration in `gpsim/params.py` by `gpsim params --markdown > docs/PARAMETERS.md`",
+        "(a test checks it is current). Sources cite the domain-facts table in",
+        "[ODD.md](ODD.md#8-domain-facts-cited) as *facts #N*.",
+        "",
+    ]
     for group in GROUPS:
         lines += [
             f"## {group}",
