@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from gpsim.data.balance import balanced_catchments
-from gpsim.data.register import BUNDLED_REGISTER, RegisterTable, _read_cached, read_register, register_key
+from gpsim.data.register import (
+    BUNDLED_REGISTER,
+    RegisterTable,
+    _read_cached,
+    display_name,
+    read_register,
+    register_key,
+)
 from gpsim.errors import DataError
 from gpsim.region import Region, peer_edges
 
@@ -155,8 +162,10 @@ def _readonly(*arrays: np.ndarray) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _build(key: tuple, selection: str, catchment: float, peer_degree: int, seed: int, min_list_size: int) -> Region:
-    table = _read_cached(key)
+def _build(
+    key: tuple, source: str, selection: str, catchment: float, peer_degree: int, seed: int, min_list_size: int
+) -> Region:
+    table = _read_cached(key, source)
     name, mask = _select(table, selection)
     notes = list(table.notes)
     tiny = mask & (table.list_size < min_list_size)
@@ -173,7 +182,7 @@ def _build(key: tuple, selection: str, catchment: float, peer_degree: int, seed:
     if imp.any():
         notes.append(
             f"{table.source}: {int(imp.sum())} practice{'s' if imp.sum() > 1 else ''} with a postcode district not "
-            f"in the centroid table ({', '.join(sorted(set(table.district[imp])))}) placed at their CCG's centre: "
+            f"in the centroid table ({', '.join(sorted(set(table.district[imp])))}) placed at the centre of their CCG: "
             f"{', '.join(table.code[imp][:8])}{' ...' if imp.sum() > 8 else ''}"
         )
     idx = np.flatnonzero(keep)
@@ -229,7 +238,13 @@ def load_region(
     """
     selection, register = split_region(name, register)
     region = _build(
-        register_key(register), selection, float(catchment), int(peer_degree), int(seed), int(min_list_size)
+        register_key(register),
+        display_name(register),
+        selection,
+        float(catchment),
+        int(peer_degree),
+        int(seed),
+        int(min_list_size),
     )
     for note in region.warnings:
         warnings.warn(note, DataWarning, stacklevel=2)

@@ -105,7 +105,12 @@ def register_key(path: str | os.PathLike | None) -> tuple[str, int, int]:
 
 def read_register(path: str | os.PathLike | None = None) -> RegisterTable:
     """Read and clean a register (the bundled January 2021 one by default). Cached per file content."""
-    return _read_cached(register_key(path))
+    return _read_cached(register_key(path), display_name(path))
+
+
+def display_name(path: str | os.PathLike | None) -> str:
+    """How messages name a register: the bundled file by its published name, a user's file as given."""
+    return BUNDLED_REGISTER.removesuffix(".gz") if path is None else str(path)
 
 
 # --- decoding -------------------------------------------------------------------------------------
@@ -224,6 +229,8 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
     # blank lines (every field empty) carry nothing: ignore them
     blank = (df[cols] == "").all(axis=1)
     df = df[~blank]
+    if df.empty:
+        raise DataError(f"register file {name}: no data rows (only a header)")
     # breakdown files: keep the all-persons total rows
     for col, value in TOTAL_ROWS.items():
         if col in df.columns:
@@ -234,8 +241,6 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
                     "(gp-reg-pat-prac-all.csv), not an age or sex breakdown"
                 )
             df = df[keep]
-    if df.empty:
-        raise DataError(f"register file {name}: no data rows (only a header)")
     out = pd.DataFrame(
         {
             "code": df[picked["code"]].str.strip().str.upper(),
@@ -319,10 +324,8 @@ def jitter(codes: np.ndarray, radius: float = JITTER_KM) -> tuple[np.ndarray, np
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(key: tuple[str, int, int]) -> RegisterTable:
+def _read_cached(key: tuple[str, int, int], name: str) -> RegisterTable:
     path = Path(key[0])
-    bundled = path == _data_path(BUNDLED_REGISTER).resolve()
-    name = path.name.removesuffix(".gz") if bundled else str(path)
     try:
         raw = path.read_bytes()
     except OSError as err:
