@@ -198,6 +198,36 @@ def test_kept_with_a_note():
     assert any("read as Windows-1252" in w for w in cp.warnings)
 
 
+def test_tolerated_variations(tmp_path):
+    text = GOOD.read_text()
+    varied = text.replace("NE65 7UW", "NE657UW").replace(",5903\n", ",5903.0\n")
+    varied = varied.replace("CODE,POSTCODE", "practice_code , postcode")
+    f = tmp_path / "varied.csv"
+    f.write_text(varied)
+    u16 = tmp_path / "utf16.csv"
+    u16.write_bytes(text.encode("utf-16"))
+    base = load("england", register=GOOD)
+    for path in (f, u16):
+        r = load("england", register=path)
+        np.testing.assert_array_equal(r.list_size, base.list_size)
+        np.testing.assert_array_equal(r.x, base.x)
+
+
+def test_breakdown_rows_are_skipped_with_a_note():
+    r = load("england", register=FIXTURES / "mixed-breakdown.csv")
+    assert r.n_practices == 11
+    assert any("2 breakdown rows skipped" in w for w in r.warnings)
+
+
+def test_short_row_is_refused_not_skipped(tmp_path):
+    lines = GOOD.read_text().splitlines()
+    lines[3] = ",".join(lines[3].split(",")[:8])
+    f = tmp_path / "short.csv"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="line 4: NUMBER_OF_PATIENTS is empty"):
+        load("england", register=f)
+
+
 def test_changed_file_is_read_again(tmp_path):
     f = tmp_path / "r.csv"
     shutil.copy(GOOD, f)

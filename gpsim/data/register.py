@@ -232,15 +232,21 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
     if df.empty:
         raise DataError(f"register file {name}: no data rows (only a header)")
     # breakdown files: keep the all-persons total rows
+    # (an empty SEX or AGE cell is read as a total; a short row is then caught by the checks below)
+    skipped = 0
     for col, value in TOTAL_ROWS.items():
         if col in df.columns:
-            keep = df[col].str.strip().str.upper() == value
-            if not keep.any():
+            cell = df[col].str.strip().str.upper()
+            keep = (cell == value) | (cell == "")
+            if not (cell == value).any():
                 raise DataError(
                     f"register file {name}: no rows with {col}={value}; use the all-persons file "
                     "(gp-reg-pat-prac-all.csv), not an age or sex breakdown"
                 )
+            skipped += int((~keep).sum())
             df = df[keep]
+    if skipped:
+        notes.append(f"{name}: read only the SEX=ALL, AGE=ALL total rows ({skipped} breakdown rows skipped)")
     out = pd.DataFrame(
         {
             "code": df[picked["code"]].str.strip().str.upper(),
