@@ -180,8 +180,9 @@ class Params:
         "",
         None,
         None,
-        "Area to simulate: 'synthetic' (generated from the parameters below), 'england', a named region, or "
-        "CCG codes separated by commas (e.g. '00L,00N')",
+        "Area to simulate: 'synthetic' (generated from the parameters below), 'england', a named region "
+        "(see 'gpsim regions'), or CCG codes separated by commas (e.g. '00L,00N'); add '@PATH' to read your own "
+        "register file (e.g. '00L@my-register.csv')",
         "assumption",
         RT,
     )
