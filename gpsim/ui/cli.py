@@ -1,0 +1,85 @@
+"""``gpsim ui``: serve the workshop app (Solara) on this machine, with every browser asset served locally."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from gpsim.errors import ParameterError
+from gpsim.ui.session import ENV_REGION, ENV_SCENARIO, ENV_SEED
+
+UI_HELP = """Serve the workshop app: sliders, a map of the region and charts, one run per browser tab.
+Open the address it prints. It binds 127.0.0.1 (this machine only) unless --host says otherwise, e.g.
+--host 0.0.0.0 to let a room of laptops on the same network connect. Works with no internet connection."""
+
+
+def register(subparsers) -> None:
+    ui = subparsers.add_parser("ui", help="serve the workshop app in a browser", description=UI_HELP)
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    ui.add_argument("--region", help="starting area: synthetic, england, a named region or CCG codes")
+    ui.add_argument("--scenario", default="baseline", help="starting preset (see 'gpsim scenarios')")
+    ui.add_argument("--seed", type=int, default=0, help="starting random seed (default 0)")
+    ui.add_argument("--dev", action="store_true", help="development mode (auto-reload, error details in the page)")
+    ui.set_defaults(func=cmd_ui)
+
+
+def server_environment(args: argparse.Namespace) -> dict[str, str]:
+    """Environment for the Solara server: our options, local assets, no telemetry."""
+    env = dict(os.environ)
+    env[ENV_SCENARIO] = args.scenario
+    env[ENV_SEED] = str(args.seed)
+    if args.region:
+        env[ENV_REGION] = args.region
+    else:
+        env.pop(ENV_REGION, None)
+    env["SOLARA_ASSETS_PROXY"] = "true"  # the browser loads Solara's JavaScript from this server, not a CDN
+    cdn = Path(sys.prefix) / "share" / "solara" / "cdn"
+    if cdn.is_dir():
+        env.setdefault("SOLARA_PROXY_CACHE_DIR", str(cdn))
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def server_command(args: argparse.Namespace) -> list[str]:
+    cmd = [sys.executable, "-m", "solara", "run", "gpsim.ui.app", "--host", args.host, "--port", str(args.port)]
+    cmd += ["--no-open"] + ([] if args.dev else ["--production"])
+    return cmd
+
+
+def check_options(args: argparse.Namespace) -> None:
+    from gpsim.params import Params
+    from gpsim.scenarios import scenario
+
+    if not 0 < args.port < 65536:
+        raise ParameterError(f"--port {args.port} is not a valid port (1-65535)")
+    p = scenario(args.scenario)  # unknown names raise a one-line error
+    if args.region:
+        Params.from_mapping({"region": args.region}, p)
+        import gpsim
+
+        gpsim.region_for(p.replace(region=args.region))  # unknown regions fail here, before serving
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        raise ParameterError(
+            "the UI needs solara: pip install 'solara' 'solara-assets' 'ipyvue<2' 'ipyvuetify<2'"
+        ) from None
+    check_options(args)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
+    print(f"gpsim ui: serving on http://{shown}:{args.port}/ (listening on {args.host}; Ctrl+C to stop)", flush=True)
+    cmd = server_command(args)
+    if shutil.which(cmd[0]) is None and not os.path.exists(cmd[0]):
+        raise ParameterError(f"cannot find the Python interpreter {cmd[0]}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(cmd[0], cmd, server_environment(args))  # same PID: stopping gpsim ui stops the server
+    return 0  # not reached

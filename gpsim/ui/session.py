@@ -1,0 +1,241 @@
+"""One browser session's run: the parameters being edited, the model, the pinned run "A", and timings.
+
+Nothing here knows about Solara, so it can be tested and timed directly. The page builds one
+:class:`Session` per browser session (never at module level: that would be shared by every visitor).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from gpsim.errors import GpsimError
+from gpsim.params import SPECS, SPECS_BY_NAME, Params
+from gpsim.scenarios import SCENARIOS
+
+#: Environment variables ``gpsim ui`` uses to pass its options to the app it serves.
+ENV_SCENARIO = "GPSIM_UI_SCENARIO"
+ENV_REGION = "GPSIM_UI_REGION"
+ENV_SEED = "GPSIM_UI_SEED"
+
+#: Regions with more practices than this are drawn aggregated (one circle per CCG).
+AGGREGATE_ABOVE = 1500
+
+
+def region_choices(current: str | None = None) -> list[str]:
+    """Values for the region selector: 'synthetic', then the named real regions and 'england' when the real
+    register is part of this installation, then ``current`` if it is something else (e.g. CCG codes)."""
+    values = ["synthetic"]
+    try:
+        from gpsim.data import NAMED_REGIONS
+
+        values += list(NAMED_REGIONS) + ["england"]
+    except ImportError:
+        pass
+    if current and current not in values:
+        values.append(current)
+    return values
+
+
+def region_description(name: str) -> str:
+    if name == "synthetic":
+        return "A made-up region built from the region sliders below (number of practices, CCGs, list sizes)."
+    if name == "england":
+        return "Every practice in England (drawn aggregated: one circle per CCG). Slow to step."
+    try:
+        from gpsim.data import NAMED_REGIONS
+
+        if name in NAMED_REGIONS:
+            return NAMED_REGIONS[name].description
+    except ImportError:
+        pass
+    return "CCG codes from the NHS register."
+
+
+@dataclass
+class Pinned:
+    """A run kept for comparison: its monthly table and what it was run with."""
+
+    steps: pd.DataFrame
+    params: Params
+    seed: int
+    label: str
+
+
+class Session:
+    """The state behind one browser tab.
+
+    ``pending`` holds the values the sliders show; they take effect on :meth:`reset`. ``model`` is the
+    running :class:`~gpsim.GPModel`. All mutating methods hold ``lock`` so Play and button clicks never
+    step the same model at once.
+    """
+
+    def __init__(self, scenario: str = "baseline", region: str | None = None, seed: int = 0) -> None:
+        self.lock = threading.RLock()
+        self.scenario = scenario if scenario in SCENARIOS else "baseline"
+        base = SCENARIOS[self.scenario].params
+        if region:
+            base = base.replace(region=region)
+        self.pending: dict[str, Any] = base.to_dict()
+        self.pending_seed = int(seed)
+        self.applied: Params = base
+        self.seed = int(seed)
+        self.error: str | None = None
+        self.pinned: Pinned | None = None
+        self.model = None
+        self.step_ms: list[float] = []  # model time of recent Step clicks / Play frames
+        self.draw_ms: list[float] = []
+        self.reset()
+
+    @classmethod
+    def from_environment(cls) -> Session:
+        """A session configured by ``gpsim ui``'s options (passed through the environment)."""
+        seed = os.environ.get(ENV_SEED, "0")
+        return cls(
+            scenario=os.environ.get(ENV_SCENARIO, "baseline"),
+            region=os.environ.get(ENV_REGION) or None,
+            seed=int(seed) if seed.lstrip("-").isdigit() else 0,
+        )
+
+    # --- editing -----------------------------------------------------------------------------------
+    def set_value(self, name: str, value: Any) -> None:
+        spec = SPECS_BY_NAME[name]
+        if spec.kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        with self.lock:
+            self.pending[name] = value
+
+    def choose_scenario(self, name: str) -> None:
+        """Set every slider to the preset's values (the region choice is kept). Applies on Reset."""
+        with self.lock:
+            region = self.pending.get("region", "synthetic")
+            self.scenario = name
+            values = SCENARIOS[name].params.to_dict()
+            if region != "synthetic" and values.get("region", "synthetic") == "synthetic":
+                values["region"] = region
+            self.pending = values
+
+    def pending_changes(self) -> list[str]:
+        """Names of the settings changed since the last Reset (what Reset will apply)."""
+        applied = self.applied.to_dict()
+        names = [s.name for s in SPECS if self.pending.get(s.name) != applied[s.name]]
+        if self.pending_seed != self.seed:
+            names.append("seed")
+        return names
+
+    # --- running -----------------------------------------------------------------------------------
+    def reset(self) -> bool:
+        """Build a fresh model from the pending values. On bad values keep the old run and set ``error``."""
+        from gpsim import GPModel
+
+        with self.lock:
+            try:
+                params = Params.from_mapping(self.pending)
+                model = GPModel(params, rng=self.pending_seed)  # regions are cached by the core
+            except (GpsimError, ValueError) as err:
+                self.error = str(err)
+                return False
+            self.error = None
+            self.applied, self.seed, self.model = params, self.pending_seed, model
+            self.step_ms.clear()
+            self.draw_ms.clear()
+            return True
+
+    @property
+    def month(self) -> int:
+        return int(self.model.steps)
+
+    @property
+    def n_months(self) -> int:
+        return int(self.applied.n_months)
+
+    @property
+    def finished(self) -> bool:
+        return self.month >= self.n_months
+
+    @property
+    def aggregated(self) -> bool:
+        return self.model.region.n_practices > AGGREGATE_ABOVE
+
+    def step(self, months: int = 1) -> int:
+        """Advance up to ``months`` months (never past the end of the run); return how many were run."""
+        with self.lock:
+            t0 = time.perf_counter()
+            done = 0
+            while done < months and not self.finished:
+                self.model.step()
+                done += 1
+            if done:
+                self.step_ms.append((time.perf_counter() - t0) * 1000)
+                del self.step_ms[:-50]
+            return done
+
+    def note_draw(self, ms: float) -> None:
+        self.draw_ms.append(ms)
+        del self.draw_ms[:-50]
+
+    def steps_frame(self) -> pd.DataFrame:
+        """The run so far, one row per month (the same columns as ``Results.steps``)."""
+        with self.lock:
+            steps = pd.DataFrame.from_records(self.model.records)
+        p = self.applied
+        start = pd.Timestamp(year=p.start_year, month=p.start_month, day=1)
+        steps.insert(1, "date", [start + pd.DateOffset(months=int(s)) for s in steps["step"]])
+        return steps
+
+    def steps_csv(self) -> str:
+        return self.steps_frame().to_csv(index=False)
+
+    # --- compare -----------------------------------------------------------------------------------
+    def pin(self) -> Pinned:
+        """Keep the current run as "A" for the charts to overlay."""
+        with self.lock:
+            self.pinned = Pinned(self.steps_frame(), self.applied, self.seed, f"A: {self.describe(self.applied)}")
+            return self.pinned
+
+    def unpin(self) -> None:
+        with self.lock:
+            self.pinned = None
+
+    def describe(self, params: Params) -> str:
+        """A short label: the scenario if the values match one, else the changed settings."""
+        for name, sc in SCENARIOS.items():
+            if sc.params.replace(region=params.region) == params:
+                return name
+        changed = params.changed()
+        if not changed:
+            return "defaults"
+        text = ", ".join(f"{k}={_short(v)}" for k, v in list(changed.items())[:4])
+        return text + (" ..." if len(changed) > 4 else "")
+
+    def compare_differences(self) -> list[tuple[str, Any, Any]]:
+        """(name, value in A, value in the current run) for each setting that differs."""
+        if self.pinned is None:
+            return []
+        a, b = self.pinned.params.to_dict(), self.applied.to_dict()
+        out = [(s.name, a[s.name], b[s.name]) for s in SPECS if a[s.name] != b[s.name]]
+        if self.pinned.seed != self.seed:
+            out.append(("seed", self.pinned.seed, self.seed))
+        return out
+
+    # --- timings -----------------------------------------------------------------------------------
+    def timing_text(self) -> str:
+        if not self.step_ms and not self.draw_ms:
+            return ""
+        parts = []
+        if self.step_ms:
+            parts.append(f"model {self.step_ms[-1]:.0f} ms")
+        if self.draw_ms:
+            parts.append(f"drawing {self.draw_ms[-1]:.0f} ms")
+        return "last update: " + ", ".join(parts)
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
