@@ -102,7 +102,8 @@ class GPModel(mesa.Model):
         self.ccg_support = self._draw_support(self.region.n_ccgs)
         self.orgs = OrgTable(capacity=max(64, n // 4))
         h = p.difficult_history
-        self.peers = PeerEdges(self.region.peer_edges, self.rng.beta(2.0 - h, 2.0 + h, len(self.region.peer_edges)))
+        edges = self.region.peer_edges
+        self.peers = PeerEdges(edges, self.rng.beta(2.0 - h, 2.0 + h, len(edges)), n_nodes=n)
         self.graph = build_graph(self.ids, self.region, self.peers)
         self.space = Network(self.graph.subgraph(range(n)), capacity=1, random=self.random, layout=None)
 
@@ -341,8 +342,9 @@ class GPModel(mesa.Model):
         for i in np.flatnonzero(exiting):
             self._exit_practice(int(i), ExitCause(int(exits["cause"][i])), unavailable, month)
         # organisations dissolve on the documented rules
-        leaving = moves["leaves"] & pr.open
-        staying = pr.open & (pr.org >= 0) & ~leaving
+        is_open = pr.open  # no practice opens or closes from here on
+        leaving = moves["leaves"] & is_open
+        staying = is_open & (pr.org >= 0) & ~leaving
         members_after = np.bincount(pr.org[staying], minlength=o.size)[: o.size]
         alive = o.alive
         for name, hit in (
@@ -366,25 +368,26 @@ class GPModel(mesa.Model):
         for i in np.flatnonzero(leaving & (pr.org >= 0)):
             self._leave(int(i))
         for i, k in zip(moves["join_i"], moves["join_o"], strict=True):
-            if pr.open[i] and pr.org[i] < 0 and o.dissolved[k] < 0:
+            if is_open[i] and pr.org[i] < 0 and o.dissolved[k] < 0:
                 self._join(int(i), int(k))
         claimed = np.zeros(pr.n, dtype=bool)
         is_founder = np.zeros(pr.n, dtype=bool)
         is_founder[moves["founders"]] = True
         f_all, c_all, t_all = membership.cofounder_candidates(self, is_founder, moves["can_join"])
-        for f in moves["founders"]:
-            if claimed[f] or not pr.open[f] or pr.org[f] >= 0:
+        starts = np.searchsorted(f_all, moves["founders"], side="left")  # f_all is sorted by founder
+        ends = np.searchsorted(f_all, moves["founders"], side="right")
+        for f, lo, hi in zip(moves["founders"], starts, ends, strict=True):
+            if claimed[f] or not is_open[f] or pr.org[f] >= 0:
                 continue
-            sel = f_all == f
-            cof, tr = c_all[sel], t_all[sel]
-            ok = ~claimed[cof] & pr.open[cof] & (pr.org[cof] < 0)
+            cof, tr = c_all[lo:hi], t_all[lo:hi]
+            ok = ~claimed[cof] & is_open[cof] & (pr.org[cof] < 0)
             if not ok.any():
                 continue
             claimed[cof[ok]] = True
             claimed[f] = True
             self._found(int(f), cof[ok], float(tr[ok].mean()), month)
         # the list grows with births and people moving in
-        growth = workload.list_growth(pr.list_size, pr.open, p, self.rng)
+        growth = workload.list_growth(pr.list_size, is_open, p, self.rng)
         pr.list_size += growth
         self.patients_added += int(growth.sum())
         self._refresh_org_columns()

@@ -45,10 +45,12 @@ class PeerEdges:
     Attributes:
         edges: (E, 2) practice pairs ``i < j``.
         trust: (E,) trust between the two practices, 0-1.
-        src, dst, eid: (2E,) half-edges ``src -> dst`` and the undirected edge each belongs to.
+        src, dst, eid: (2E,) half-edges ``src -> dst`` and the undirected edge each belongs to, sorted by
+            ``src`` (CSR order).
+        indptr: (N + 1,) the half-edges of practice ``i`` are ``indptr[i]:indptr[i + 1]``.
     """
 
-    def __init__(self, edges: np.ndarray, trust: np.ndarray) -> None:
+    def __init__(self, edges: np.ndarray, trust: np.ndarray, n_nodes: int | None = None) -> None:
         self.edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
         self.trust = np.asarray(trust, dtype=float)
         e = len(self.edges)
@@ -57,13 +59,17 @@ class PeerEdges:
         self.eid = np.concatenate([np.arange(e), np.arange(e)])
         order = np.argsort(self.src, kind="stable")
         self.src, self.dst, self.eid = self.src[order], self.dst[order], self.eid[order]
+        n = int(self.src.max()) + 1 if n_nodes is None and e else (n_nodes or 0)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.src, minlength=n))]).astype(np.int64)
 
     def __len__(self) -> int:
         return len(self.edges)
 
     def neighbours(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(neighbour ids, edge ids) of practice ``i``."""
-        lo, hi = np.searchsorted(self.src, [i, i + 1])
+        if i + 1 >= len(self.indptr):
+            return self.dst[:0], self.eid[:0]
+        lo, hi = self.indptr[i], self.indptr[i + 1]
         return self.dst[lo:hi], self.eid[lo:hi]
 
     def mean_trust(self, n: int) -> np.ndarray:

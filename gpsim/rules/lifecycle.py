@@ -41,16 +41,45 @@ def reregister(model, i: int, unavailable: np.ndarray, rng: np.random.Generator)
     nbrs, _ = model.peers.neighbours(i)
     dest = nbrs[~unavailable[nbrs]]
     if len(dest) == 0:
-        candidates = np.flatnonzero(~unavailable)
-        if len(candidates) == 0:
+        dest = nearest_available(model, i, unavailable, 3)
+        if len(dest) == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        pts = np.column_stack([model.region.x[candidates], model.region.y[candidates]])
-        k = min(3, len(candidates))
-        _, idx = cKDTree(pts).query([model.region.x[i], model.region.y[i]], k=k)
-        dest = candidates[np.atleast_1d(idx)]
     weights = pr.list_size[dest].astype(float) + 1.0
     moved = rng.multinomial(int(pr.list_size[i]), weights / weights.sum())
     return dest, moved
+
+
+def nearest_available(model, i: int, unavailable: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` practices nearest to practice ``i`` that are not ``unavailable``, nearest first.
+
+    Queries one k-d tree of all the region's practices (built once per model), widening the search until
+    enough available practices are found. Should two candidates be exactly as far away where the order
+    matters, it rebuilds the tree over the available practices alone, as the first version of this rule did,
+    so ties are broken the same way.
+    """
+    region = model.region
+    tree = getattr(model, "_practice_tree", None)
+    if tree is None:
+        tree = model._practice_tree = cKDTree(np.column_stack([region.x, region.y]))
+    n = len(unavailable)
+    here = [region.x[i], region.y[i]]
+    m = min(4 * k + 4, n)
+    while True:
+        dist, idx = tree.query(here, k=m)
+        dist, idx = np.atleast_1d(dist), np.atleast_1d(idx)
+        ok = ~unavailable[idx]
+        if ok.sum() > k or m == n:
+            break
+        m = min(4 * m, n)
+    d_ok, found = dist[ok][: k + 1], idx[ok]
+    if len(np.unique(d_ok)) < len(d_ok):  # a tie that could change the choice or the order
+        candidates = np.flatnonzero(~unavailable)
+        if len(candidates) == 0:
+            return candidates
+        pts = np.column_stack([region.x[candidates], region.y[candidates]])
+        _, sub = cKDTree(pts).query(here, k=min(k, len(candidates)))
+        return candidates[np.atleast_1d(sub)]
+    return found[:k]
 
 
 def dissolution_cause(
