@@ -1,0 +1,323 @@
+"""Running a sweep: serially, on an embedded Dask ``LocalCluster``, or on an existing Dask cluster.
+
+Each run is one task (:func:`run_one`): it builds the point's parameters, runs the model with the run's own
+``SeedSequence`` and returns the run's rows; an exception inside the model becomes a ``failed`` row with its
+traceback instead of stopping the sweep. Results are written in batches (:class:`~gpsim.sweep.store.SweepStore`)
+and each Dask future is released as soon as its result is buffered, so a lost worker costs at most the runs it had
+in flight -- Dask reschedules those on the remaining workers (and the nanny restarts the lost one).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gpsim.errors import ExperimentError
+from gpsim.sweep.spec import Experiment, RunSpec
+from gpsim.sweep.store import SweepStore, now, provenance
+
+#: Most futures in flight per worker thread (bounds client memory for very large sweeps).
+WINDOW_PER_THREAD = 8
+
+
+@dataclass
+class Task:
+    """Everything a worker needs for one run (small and picklable)."""
+
+    run_key: str
+    point_id: str
+    replicate: int
+    values: dict[str, Any]
+    params: dict[str, Any]
+    root_seed: int
+    point_hash: int
+    steps_every: int
+
+
+@dataclass
+class SweepOutcome:
+    """What :func:`run_sweep` did."""
+
+    out: Path
+    total: int
+    done: int
+    failed: int
+    ran: int
+    skipped: int
+    seconds: float
+
+
+def run_one(task: Task) -> dict[str, Any]:
+    """Run one task; never raises for a model error (the row says ``failed`` and carries the traceback)."""
+    import gpsim
+    from gpsim.params import Params
+
+    seed = np.random.SeedSequence(task.root_seed, spawn_key=(task.point_hash, task.replicate))
+    worker = _worker_name()
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {
+        "run_key": task.run_key,
+        "point_id": task.point_id,
+        "replicate": task.replicate,
+        "seed_entropy": task.root_seed,
+        "seed_spawn_key": f"{task.point_hash},{task.replicate}",
+        **task.values,
+    }
+    final = None
+    steps = None
+    try:
+        results = gpsim.run(Params.from_mapping(task.params), seed=seed)
+        final = {"run_key": task.run_key, **{k: _scalar(v) for k, v in results.final.items()}}
+        if task.steps_every:
+            s = results.steps
+            s = s[(s["step"] % task.steps_every == 0) | (s["step"] == s["step"].iloc[-1])]
+            steps = s.drop(columns=["date"], errors="ignore").reset_index(drop=True)
+            steps.insert(0, "run_key", task.run_key)
+        row.update(status="ok", error=None)
+    except Exception as err:  # a failed run is data, not the end of the sweep
+        row.update(status="failed", error=f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
+    row.update(
+        wall_seconds=time.perf_counter() - t0,
+        worker=worker,
+        finished=now(),
+    )
+    return {"run": row, "final": final, "steps": steps}
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- engines ---------------------------------------------------------------------------------------
+def serial(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
+    for task in tasks:
+        yield run_one(task)
+
+
+def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None = None) -> Iterator[dict[str, Any]]:
+    """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ExperimentError(
+            "parallel sweeps need Dask: pip install 'gpsim[sweep]' (or run with --workers 1)"
+        ) from None
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise ExperimentError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from None
+    else:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        )
+        client = Client(cluster)
+    try:
+        threads = max(1, sum(client.nthreads().values())) if scheduler else workers
+        window = max(4, WINDOW_PER_THREAD * threads)
+        token = uuid.uuid4().hex[:8]
+        pending = iter(tasks)
+        futures = as_completed()
+        for task in _take(pending, window):
+            futures.add(client.submit(run_one, task, key=f"gpsim-run-{task.run_key}-{token}", pure=False))
+        for future in futures:
+            result = future.result()
+            future.release()
+            del future
+            for task in _take(pending, 1):
+                futures.add(client.submit(run_one, task, key=f"gpsim-run-{task.run_key}-{token}", pure=False))
+            yield result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _take(it: Iterator[Task], n: int) -> list[Task]:
+    out = []
+    for _ in range(n):
+        try:
+            out.append(next(it))
+        except StopIteration:
+            break
+    return out
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+def run_sweep(
+    exp: Experiment,
+    out: str | os.PathLike,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    progress: Callable[[int, int, int], None] | None = None,
+    show_bar: bool = False,
+    batch: int = 50,
+    flush_seconds: float = 10.0,
+) -> SweepOutcome:
+    """Run every run of ``exp`` not yet stored in ``out``.
+
+    Args:
+        exp: the experiment.
+        out: the sweep folder (created; must not already hold a sweep unless ``resume``).
+        workers: 1 runs serially in this process; more starts a local Dask cluster with that many workers.
+        scheduler: the address of an existing Dask scheduler (``tcp://host:port``); overrides ``workers``.
+        resume: continue a sweep in ``out``: its manifest must carry this experiment's hash; only missing run
+            keys run.
+        retry_failed: with ``resume``, also rerun runs whose stored attempt failed.
+        progress: called as ``progress(done, failed, total)`` after every run (done includes failed).
+        show_bar: show a tqdm bar with ETA and done/failed counts on stderr.
+        batch: results per part file.
+        flush_seconds: also write a part when this long has passed since the last one.
+    """
+    if workers < 1:
+        raise ExperimentError(f"--workers {workers}: must be at least 1")
+    store = SweepStore(out)
+    exp.check_points()
+    runs = exp.runs()
+    total = len(runs)
+    started = now()
+    if store.exists():
+        if not resume:
+            raise ExperimentError(f"{store.root} already holds a sweep; use --resume to continue it, or another --out")
+        manifest = store.read_manifest()
+        if manifest.get("experiment_hash") != exp.hash:
+            raise ExperimentError(
+                f"{store.root} holds a sweep of a different experiment (hash {manifest.get('experiment_hash', '?')[:12]}"
+                f" != {exp.hash[:12]}); the file changed since it started, so use another --out"
+            )
+        store.clean_orphans()
+        ok, failed = store.stored_keys()
+        keep = ok if retry_failed else ok | failed
+    else:
+        if store.root.exists() and any(store.root.iterdir()):
+            raise ExperimentError(f"{store.root} exists and is not empty; choose another --out")
+        manifest = {
+            "format": "gpsim-sweep/1",
+            "experiment": exp.normalised(),
+            "experiment_hash": exp.hash,
+            "experiment_file": exp.source,
+            "root_seed": exp.seed,
+            "seed_scheme": "SeedSequence(root_seed, spawn_key=(point_hash, replicate)); "
+            "point_hash = int(point_id, 16) = first 63 bits of SHA-256 of the point's canonical JSON",
+            "base_params": exp.base_params().to_dict(),
+            "n_points": len(exp.points()),
+            "n_runs": total,
+            "created": started,
+            "sessions": [],
+        }
+        store.create(manifest, exp.design_rows())
+        ok, failed, keep = set(), set(), set()
+    todo = [r for r in runs if r.run_key not in keep]
+    engine = f"dask {scheduler}" if scheduler else ("serial" if workers == 1 else f"dask LocalCluster x{workers}")
+    session = {"started": started, "ended": None, "engine": engine, "to_run": len(todo), **provenance()}
+    manifest.setdefault("sessions", []).append(session)
+    store.write_manifest(manifest)
+
+    done = len(keep)
+    n_failed = len(failed) if not retry_failed else 0
+    bar = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=done, unit="run", desc=exp.name, file=sys.stderr, dynamic_ncols=True)
+        bar.set_postfix(done=done, failed=n_failed, refresh=False)
+
+    t0 = time.perf_counter()
+    tasks = [_task(exp, r) for r in todo]
+    results = (
+        serial(tasks) if (workers == 1 and not scheduler) else dask_results(tasks, workers=workers, scheduler=scheduler)
+    )
+    buf_runs: list[dict] = []
+    buf_final: list[dict] = []
+    buf_steps: list = []
+    part = store.next_part_number()
+    last_flush = time.monotonic()
+    ran = 0
+
+    def flush() -> None:
+        nonlocal part, last_flush
+        if buf_runs:
+            store.write_batch(part, buf_runs, buf_final, buf_steps)
+            part += 1
+            buf_runs.clear()
+            buf_final.clear()
+            buf_steps.clear()
+        last_flush = time.monotonic()
+
+    try:
+        for res in results:
+            buf_runs.append(res["run"])
+            if res["final"] is not None:
+                buf_final.append(res["final"])
+            if res["steps"] is not None:
+                buf_steps.append(res["steps"])
+            ran += 1
+            done += 1
+            if res["run"]["status"] != "ok":
+                n_failed += 1
+            if len(buf_runs) >= batch or time.monotonic() - last_flush > flush_seconds:
+                flush()
+            if bar is not None:
+                bar.set_postfix(done=done, failed=n_failed, refresh=False)
+                bar.update(1)
+            if progress is not None:
+                progress(done, n_failed, total)
+        flush()
+    finally:
+        flush()
+        if bar is not None:
+            bar.close()
+        session.update(ended=now(), ran=ran, seconds=round(time.perf_counter() - t0, 3))
+        ok_now, failed_now = store.stored_keys()
+        manifest.update(n_done=len(ok_now), n_failed=len(failed_now), complete=len(ok_now | failed_now) >= total)
+        store.write_manifest(manifest)
+    return SweepOutcome(
+        out=store.root,
+        total=total,
+        done=done,
+        failed=n_failed,
+        ran=ran,
+        skipped=total - len(todo),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _task(exp: Experiment, run: RunSpec) -> Task:
+    return Task(
+        run_key=run.run_key,
+        point_id=run.point_id,
+        replicate=run.replicate,
+        values=run.values,
+        params=exp.params_for(run.values).to_dict(),
+        root_seed=exp.seed,
+        point_hash=run.point_hash,
+        steps_every=exp.steps_every,
+    )

@@ -1,0 +1,480 @@
+"""Experiment files: the schema, TOML loading, and validation against the one parameter declaration.
+
+An experiment is a base scenario, fixed overrides, varied parameters with a design, a number of replicates, a
+root seed, a run length and which outputs to keep. Everything is checked before anything runs; a mistake is
+refused with one line naming the file, the key and the allowed values (see ``docs/SWEEPS.md``)::
+
+    from gpsim.experiment import Experiment, load
+
+    exp = load("experiments/numbers-game.toml")
+    exp = Experiment(name="tiny", vary={"target_org_size": [50_000, 200_000]}, replicates=2, years=1)
+    exp.run("sweeps/tiny", workers=2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gpsim.errors import ExperimentError, GpsimError
+from gpsim.params import SPECS_BY_NAME, Params, unknown_message
+from gpsim.scenarios import SCENARIOS, scenario
+
+DESIGNS = ("grid", "zip", "lhs", "sobol", "morris", "csv")
+SAMPLED = ("lhs", "sobol", "morris")  # designs that draw values from a [low, high] range
+
+TOP_KEYS = ("name", "question", "scenario", "replicates", "seed", "years", "fixed", "vary", "design", "outputs")
+DESIGN_KEYS = ("kind", "samples", "levels", "second_order", "file")
+OUTPUT_KEYS = ("steps", "key")
+
+#: Outputs plotted by ``gpsim sweep analyze`` unless an experiment lists its own (tables cover every output).
+DEFAULT_KEY_OUTPUTS = (
+    "relationships_per_hospital_mean",
+    "share_population_committable",
+    "share_practices_in_org",
+    "n_orgs",
+    "n_practices_open",
+    "survival_36m_after_one_off",
+)
+
+
+def stable_hash(text: str) -> int:
+    """A 63-bit integer from SHA-256 of ``text``: the same on every machine, Python version and run."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no spaces: the text that hashes are taken of."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"cannot write {type(x).__name__} as JSON")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment: a design point and a replicate."""
+
+    run_key: str
+    point_id: str
+    point_hash: int
+    replicate: int
+    values: dict[str, Any]  # the varied parameters at this point
+
+
+@dataclass
+class Experiment:
+    """One experiment: what varies, how, how often, and what is kept.
+
+    Args:
+        name: a short name (used for the default output folder).
+        question: one sentence saying what the experiment asks.
+        scenario: the named scenario every run starts from.
+        fixed: parameter overrides shared by every run.
+        vary: the varied parameters. For ``grid``/``zip``: name -> list of values. For ``lhs``/``sobol``/
+            ``morris``: name -> ``[low, high]`` (or ``{}`` for the parameter's whole declared range). For
+            ``csv``: a list of names to take from the file (or empty for every column).
+        design: ``grid``, ``zip``, ``lhs``, ``sobol``, ``morris`` or ``csv``.
+        samples: lhs: points; sobol: base samples N (runs = N(D+2), or N(2D+2) with second order);
+            morris: trajectories (runs = r(D+1)).
+        levels: morris grid levels.
+        second_order: sobol second-order indices.
+        points_file: csv design: the file of points (relative to the experiment file).
+        replicates: runs per design point, each with its own seed.
+        seed: the root seed of the experiment.
+        years: run length (overrides the scenario and ``fixed``); None keeps them.
+        steps_every: keep the monthly ``steps`` table every N months (1 = every month, 0 = not at all).
+        key_outputs: outputs plotted by ``analyze``.
+        source: the file this came from (for messages), or None.
+    """
+
+    name: str = "experiment"
+    question: str = ""
+    scenario: str = "baseline"
+    fixed: dict[str, Any] = field(default_factory=dict)
+    vary: dict[str, Any] | list[str] = field(default_factory=dict)
+    design: str = "grid"
+    samples: int = 16
+    levels: int = 4
+    second_order: bool = False
+    points_file: str | None = None
+    replicates: int = 1
+    seed: int = 0
+    years: float | None = None
+    steps_every: int = 0
+    key_outputs: tuple[str, ...] = DEFAULT_KEY_OUTPUTS
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        self._points: pd.DataFrame | None = None
+        self._design_rows: pd.DataFrame | None = None
+        self.validate()
+
+    # --- validation ---------------------------------------------------------------------------
+    def _where(self, key: str) -> str:
+        return f"{self.source}: {key}" if self.source else key
+
+    def _fail(self, key: str, message: str) -> ExperimentError:
+        return ExperimentError(f"{self._where(key)}: {message}")
+
+    def validate(self) -> None:
+        """Check everything against the parameter declaration; raise one-line :class:`ExperimentError`."""
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise self._fail("name", "must be non-empty text")
+        if not isinstance(self.question, str):
+            raise self._fail("question", "must be text")
+        if self.scenario not in SCENARIOS:
+            raise self._fail("scenario", f"unknown scenario {self.scenario!r}; allowed one of {', '.join(SCENARIOS)}")
+        if self.design not in DESIGNS:
+            raise self._fail("design.kind", f"unknown design {self.design!r}; allowed one of {', '.join(DESIGNS)}")
+        for key, value, low in (
+            ("replicates", self.replicates, 1),
+            ("design.samples", self.samples, 1),
+            ("design.levels", self.levels, 2),
+            ("outputs.steps", self.steps_every, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise self._fail(key, f"{value!r} must be a whole number >= {low}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise self._fail("seed", f"{self.seed!r} must be a whole number in [0, 2^63)")
+        if not isinstance(self.second_order, bool):
+            raise self._fail("design.second_order", "must be true or false")
+        if not isinstance(self.fixed, Mapping):
+            raise self._fail("fixed", "must be a table of parameter = value")
+        self.fixed = dict(self.fixed)
+        for name, value in self.fixed.items():
+            self.fixed[name] = self._check_value(f"fixed.{name}", name, value)
+        if self.years is not None:
+            self.years = self._check_value("years", "years", self.years)
+        base = self.base_params()  # the combination of scenario + fixed + years must itself be valid
+        del base
+        self.key_outputs = tuple(self.key_outputs)
+        self._check_vary()
+
+    def _check_value(self, key: str, name: str, value: Any) -> Any:
+        spec = SPECS_BY_NAME.get(name)
+        if spec is None:
+            raise self._fail(key, unknown_message(name))
+        try:
+            if isinstance(value, str) and spec.kind is not str:
+                value = spec.parse(value)
+            return spec.check(value)
+        except GpsimError as err:
+            raise self._fail(key, str(err)) from None
+
+    def _check_vary(self) -> None:
+        kind = self.design
+        if kind == "csv":
+            if not self.points_file:
+                raise self._fail("design.file", "the csv design needs file = 'points.csv'")
+            names = list(self.vary) if self.vary else []
+            if isinstance(self.vary, Mapping) and any(v not in (None, {}, []) for v in self.vary.values()):
+                raise self._fail("vary", "the csv design takes its values from design.file; list names only")
+            self.vary = names
+            self._points_from_csv()
+            return
+        if not isinstance(self.vary, Mapping) or not self.vary:
+            raise self._fail("vary", "needs at least one varied parameter")
+        checked: dict[str, Any] = {}
+        for name, values in self.vary.items():
+            key = f"vary.{name}"
+            spec = SPECS_BY_NAME.get(name)
+            if spec is None:
+                raise self._fail(key, unknown_message(name))
+            if name in self.fixed:
+                raise self._fail(key, "is also in [fixed]; a parameter is either fixed or varied")
+            if kind in ("grid", "zip"):
+                if not isinstance(values, list) or not values:
+                    raise self._fail(key, f"the {kind} design needs a non-empty list of values")
+                checked[name] = [self._check_value(key, name, v) for v in values]
+                if len(set(map(repr, checked[name]))) != len(checked[name]):
+                    raise self._fail(key, "lists a value twice")
+            else:
+                if spec.kind not in (int, float):
+                    raise self._fail(
+                        key, f"the {kind} design needs a numeric parameter; {name} is {spec.kind.__name__}"
+                    )
+                if isinstance(values, Mapping):
+                    low, high = values.get("low", spec.low), values.get("high", spec.high)
+                    extra = set(values) - {"low", "high"}
+                    if extra:
+                        raise self._fail(key, f"unknown key {sorted(extra)[0]!r}; use low and high")
+                elif isinstance(values, list) and len(values) == 2:
+                    low, high = values
+                else:
+                    raise self._fail(key, f"the {kind} design needs [low, high] or {{low = ..., high = ...}}")
+                if low is None or high is None:
+                    raise self._fail(key, f"has no declared bound; give [low, high] within {spec.range_text}")
+                low = self._check_value(key, name, low)
+                high = self._check_value(key, name, high)
+                if not low < high:
+                    raise self._fail(key, f"low {low} must be below high {high}")
+                checked[name] = [low, high]
+        if kind == "zip":
+            lengths = {len(v) for v in checked.values()}
+            if len(lengths) > 1:
+                raise self._fail("vary", f"the zip design needs lists of equal length, not {sorted(lengths)}")
+        if kind == "morris" and len(checked) < 2 or kind == "sobol" and len(checked) < 2:
+            raise self._fail("vary", f"the {kind} design needs at least two varied parameters")
+        self.vary = checked
+
+    def _points_from_csv(self) -> pd.DataFrame:
+        path = Path(self.points_file)
+        if not path.is_absolute() and self.source:
+            path = Path(self.source).parent / path
+        key = "design.file"
+        try:
+            frame = pd.read_csv(path)
+        except FileNotFoundError:
+            raise self._fail(key, f"points file {str(path)!r} not found") from None
+        except (OSError, ValueError) as err:
+            raise self._fail(key, f"cannot read points file {str(path)!r}: {err}") from None
+        if frame.empty:
+            raise self._fail(key, f"points file {str(path)!r} has no rows")
+        names = list(self.vary) or list(frame.columns)
+        for name in names:
+            if name not in SPECS_BY_NAME:
+                raise self._fail(f"{key} column {name!r}", unknown_message(name))
+            if name not in frame.columns:
+                raise self._fail(key, f"points file {str(path)!r} has no column {name!r}")
+            if name in self.fixed:
+                raise self._fail(f"{key} column {name!r}", "is also in [fixed]")
+        rows = []
+        for i, rec in enumerate(frame[names].to_dict("records")):
+            rows.append({n: self._check_value(f"{key} row {i + 2} column {n!r}", n, _py(v)) for n, v in rec.items()})
+        self.vary = names
+        self._design_rows = pd.DataFrame(rows, columns=names)
+        self._csv_text = path.read_text()
+        return self._design_rows
+
+    # --- what runs ----------------------------------------------------------------------------
+    def base_params(self) -> Params:
+        """The scenario with ``fixed`` and ``years`` applied."""
+        values = dict(self.fixed)
+        if self.years is not None:
+            values["years"] = self.years
+        try:
+            return Params.from_mapping(values, scenario(self.scenario))
+        except GpsimError as err:
+            raise self._fail("fixed", str(err)) from None
+
+    @property
+    def varied(self) -> list[str]:
+        """The names of the varied parameters, in file order."""
+        return list(self.vary)
+
+    def problem(self) -> dict[str, Any]:
+        """The SALib problem definition (names and bounds) for sampled designs."""
+        if self.design not in SAMPLED:
+            raise ExperimentError(f"the {self.design} design has no SALib problem")
+        return {
+            "num_vars": len(self.vary),
+            "names": list(self.vary),
+            "bounds": [[float(lo), float(hi)] for lo, hi in self.vary.values()],
+        }
+
+    def design_rows(self) -> pd.DataFrame:
+        """Every row of the design in order (a sampled design may repeat a point after integer rounding).
+
+        Columns: ``row``, ``point_id`` and one per varied parameter.
+        """
+        if self._design_rows is None or "point_id" not in self._design_rows:
+            from gpsim.sweep.designs import make_design
+
+            rows = self._design_rows if self.design == "csv" else make_design(self)
+            rows = rows.reset_index(drop=True)
+            ids = [point_id(rec) for rec in rows.to_dict("records")]
+            rows.insert(0, "point_id", ids)
+            rows.insert(0, "row", np.arange(len(rows)))
+            self._design_rows = rows
+        return self._design_rows
+
+    def points(self) -> pd.DataFrame:
+        """The distinct design points, indexed by ``point_id``, in first-appearance order."""
+        rows = self.design_rows()
+        return rows.drop(columns="row").drop_duplicates("point_id").set_index("point_id")
+
+    def params_for(self, values: Mapping[str, Any]) -> Params:
+        """The full parameters of one point."""
+        return Params.from_mapping(dict(values), self.base_params())
+
+    def runs(self) -> list[RunSpec]:
+        """Every run (point x replicate), each with a key that does not depend on order or on other points."""
+        out = []
+        for pid, rec in self.points().iterrows():
+            values = {k: _py(v) for k, v in rec.items()}
+            for r in range(self.replicates):
+                out.append(RunSpec(f"{pid}-r{r}", pid, int(pid, 16), r, values))
+        return out
+
+    def check_points(self) -> None:
+        """Build the full parameters of every point, so a bad combination is refused before anything runs."""
+        for pid, rec in self.points().iterrows():
+            try:
+                self.params_for({k: _py(v) for k, v in rec.items()})
+            except GpsimError as err:
+                raise self._fail(f"design point {pid}", str(err)) from None
+
+    def seed_for(self, run: RunSpec) -> np.random.SeedSequence:
+        """``SeedSequence(root seed, spawn_key=(hash of the point, replicate))``."""
+        return np.random.SeedSequence(self.seed, spawn_key=(run.point_hash, run.replicate))
+
+    # --- identity -----------------------------------------------------------------------------
+    def normalised(self) -> dict[str, Any]:
+        """Everything that determines the runs, in a canonical form (recorded in the manifest)."""
+        out = {
+            "name": self.name,
+            "question": self.question,
+            "scenario": self.scenario,
+            "fixed": dict(sorted(self.fixed.items())),
+            "years": self.years,
+            "design": {"kind": self.design},
+            "vary": self.vary,
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "outputs": {"steps": self.steps_every, "key": list(self.key_outputs)},
+        }
+        if self.design in ("lhs", "sobol", "morris"):
+            out["design"]["samples"] = self.samples
+        if self.design == "morris":
+            out["design"]["levels"] = self.levels
+        if self.design == "sobol":
+            out["design"]["second_order"] = self.second_order
+        if self.design == "csv":
+            out["design"]["file"] = self.points_file
+            out["design"]["points_sha256"] = hashlib.sha256(self._csv_text.encode()).hexdigest()
+        return out
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the normalised experiment: resume refuses a folder made by a different experiment."""
+        return hashlib.sha256(canonical_json(self.normalised()).encode()).hexdigest()
+
+    def summary(self) -> str:
+        n_points = len(self.points())
+        return (
+            f"{self.name}: {self.design} design over {', '.join(self.varied)}; {n_points} points x "
+            f"{self.replicates} replicates = {n_points * self.replicates} runs"
+        )
+
+    # --- running ------------------------------------------------------------------------------
+    def run(
+        self,
+        out: str | os.PathLike,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
+        resume: bool = False,
+        progress: Callable[[int, int, int], None] | None = None,
+        show_bar: bool = False,
+        batch: int = 50,
+    ):
+        """Run the experiment into ``out`` (see :func:`gpsim.sweep.engine.run_sweep`)."""
+        from gpsim.sweep.engine import run_sweep
+
+        return run_sweep(
+            self,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            progress=progress,
+            show_bar=show_bar,
+            batch=batch,
+        )
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> Experiment:
+        """Build from the parsed TOML tables (unknown keys are refused)."""
+        where = f"{source}: " if source else ""
+
+        def refuse_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+            for key in table:
+                if key not in allowed:
+                    import difflib
+
+                    close = difflib.get_close_matches(key, allowed, n=1)
+                    hint = f"; did you mean {close[0]}?" if close else f"; allowed keys: {', '.join(allowed)}"
+                    raise ExperimentError(f"{where}{prefix}{key}: unknown key{hint}")
+
+        refuse_unknown(data, TOP_KEYS, "")
+        design = data.get("design", {"kind": "grid"})
+        if isinstance(design, str):
+            design = {"kind": design}
+        if not isinstance(design, Mapping):
+            raise ExperimentError(f"{where}design: must be a table with kind = 'grid' (or a design name)")
+        refuse_unknown(design, DESIGN_KEYS, "design.")
+        outputs = data.get("outputs", {})
+        if not isinstance(outputs, Mapping):
+            raise ExperimentError(f"{where}outputs: must be a table")
+        refuse_unknown(outputs, OUTPUT_KEYS, "outputs.")
+        steps = outputs.get("steps", False)
+        steps_every = {True: 1, False: 0}.get(steps, steps) if isinstance(steps, bool) else steps
+        for key in ("fixed", "vary"):
+            if key in data and not isinstance(data[key], (Mapping, list)):
+                raise ExperimentError(f"{where}{key}: must be a table")
+        kwargs: dict[str, Any] = dict(
+            name=data.get("name", Path(source).stem if source else "experiment"),
+            question=data.get("question", ""),
+            scenario=data.get("scenario", "baseline"),
+            fixed=data.get("fixed", {}),
+            vary=data.get("vary", {}),
+            design=design.get("kind", "grid"),
+            samples=design.get("samples", 16),
+            levels=design.get("levels", 4),
+            second_order=design.get("second_order", False),
+            points_file=design.get("file"),
+            replicates=data.get("replicates", 1),
+            seed=data.get("seed", 0),
+            years=data.get("years"),
+            steps_every=steps_every,
+            key_outputs=tuple(outputs.get("key", DEFAULT_KEY_OUTPUTS)),
+            source=source,
+        )
+        return cls(**kwargs)
+
+
+def point_id(values: Mapping[str, Any]) -> str:
+    """The id of a design point: 16 hex digits of the stable hash of its canonical JSON."""
+    return f"{stable_hash(canonical_json({k: _py(v) for k, v in values.items()})):016x}"
+
+
+def _py(v: Any) -> Any:
+    """A plain Python value (numpy scalars unwrapped; whole floats of int parameters left to the spec)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def load(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file (TOML). Raises a one-line :class:`ExperimentError`."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ExperimentError(f"{p}: experiment file not found") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{p}: is a folder, not an experiment file") from None
+    except UnicodeDecodeError:
+        raise ExperimentError(f"{p}: not a text file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ExperimentError(f"{p}: TOML syntax error: {err}") from None
+    exp = Experiment.from_dict(data, source=str(p))
+    exp.check_points()
+    return exp
