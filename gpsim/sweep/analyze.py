@@ -370,7 +370,8 @@ def _html(t: dict[str, Any], status: str, sections: list[tuple[str, str]], image
         f"<h1>{html.escape(exp['name'])}</h1>",
         f"<p><b>Question.</b> {html.escape(exp.get('question', ''))}</p>",
         f"<p>{html.escape(exp['design']['kind'])} design over {html.escape(', '.join(t['varied']))}; "
-        f"{exp['replicates']} replicates per point; scenario {html.escape(exp['scenario'])}; {html.escape(status)}.</p>",
+        f"{exp['replicates']} replicates per point; scenario {html.escape(exp['scenario'])}; "
+        f"{html.escape(status)}.</p>",
     ]
     for title, body in sections:
         parts.append(f"<h2>{html.escape(title)}</h2>{body}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"would write {out}/ (experiment hash {exp.hash[:12]})")
         return 0
+    _stop_on_sigterm()
     outcome = run_sweep(
         exp,
         out,
@@ -101,6 +103,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         if outcome.failed:
             print(f"failed runs keep their traceback: gpsim sweep status {outcome.out}")
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """A batch system's SIGTERM (time limit, scancel) stops like Ctrl-C: buffered results are written first."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (called from a UI): leave signals alone
+        signal.signal(signal.SIGTERM, stop)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -94,6 +94,24 @@ def run_one(task: Task) -> dict[str, Any]:
     return {"run": row, "final": final, "steps": steps}
 
 
+def _failed(task: Task, err: BaseException) -> dict[str, Any]:
+    """The row of a task the engine could not run at all (the model never returned or raised)."""
+    row = {
+        "run_key": task.run_key,
+        "point_id": task.point_id,
+        "replicate": task.replicate,
+        "seed_entropy": task.root_seed,
+        "seed_spawn_key": f"{task.point_hash},{task.replicate}",
+        **task.values,
+        "status": "failed",
+        "error": f"{type(err).__name__}: {err}\n(raised by the engine, not the model)",
+        "wall_seconds": float("nan"),
+        "worker": None,
+        "finished": now(),
+    }
+    return {"run": row, "final": None, "steps": None}
+
+
 def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
@@ -143,14 +161,25 @@ def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None =
         token = uuid.uuid4().hex[:8]
         pending = iter(tasks)
         futures = as_completed()
+        in_flight: dict[str, Task] = {}
+
+        def submit(task: Task) -> None:
+            key = f"gpsim-run-{task.run_key}-{token}"
+            in_flight[key] = task
+            futures.add(client.submit(run_one, task, key=key, pure=False))
+
         for task in _take(pending, window):
-            futures.add(client.submit(run_one, task, key=f"gpsim-run-{task.run_key}-{token}", pure=False))
+            submit(task)
         for future in futures:
-            result = future.result()
+            task = in_flight.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as err:  # e.g. KilledWorker: the task took down workers more often than allowed
+                result = _failed(task, err)
             future.release()
             del future
-            for task in _take(pending, 1):
-                futures.add(client.submit(run_one, task, key=f"gpsim-run-{task.run_key}-{token}", pure=False))
+            for nxt in _take(pending, 1):
+                submit(nxt)
             yield result
     finally:
         client.close()
@@ -208,10 +237,11 @@ def run_sweep(
         if not resume:
             raise ExperimentError(f"{store.root} already holds a sweep; use --resume to continue it, or another --out")
         manifest = store.read_manifest()
-        if manifest.get("experiment_hash") != exp.hash:
+        stored_hash = str(manifest.get("experiment_hash", "?"))
+        if stored_hash != exp.hash:
             raise ExperimentError(
-                f"{store.root} holds a sweep of a different experiment (hash {manifest.get('experiment_hash', '?')[:12]}"
-                f" != {exp.hash[:12]}); the file changed since it started, so use another --out"
+                f"{store.root} holds a sweep of a different experiment (hash {stored_hash[:12]} != {exp.hash[:12]}); "
+                "the file changed since it started, so use another --out"
             )
         store.clean_orphans()
         ok, failed = store.stored_keys()

@@ -1,0 +1,323 @@
+"""Sweeps: experiment files, every design, seeds, serial vs Dask, crash + resume, lost workers, analysis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import gpsim
+from gpsim.cli import main
+from gpsim.errors import ExperimentError
+from gpsim.experiment import Experiment, load
+from gpsim.sweep.engine import run_sweep
+from gpsim.sweep.seeds import run_seed
+from gpsim.sweep.store import SweepStore
+
+TINY = dict(n_practices=60, n_ccgs=2)
+
+
+def tiny(**kw) -> Experiment:
+    base = dict(
+        name="tiny",
+        question="Does the sweep layer work?",
+        scenario="baseline",
+        fixed=dict(TINY),
+        years=1.0,
+        design="grid",
+        vary={"target_org_size": [30_000.0, 200_000.0], "ccg_supportiveness": [0.2, 0.8]},
+        replicates=2,
+        seed=11,
+    )
+    base.update(kw)
+    return Experiment(**base)
+
+
+def raw_runs(root: Path) -> pd.DataFrame:
+    """Every stored runs row, without the reader's de-duplication."""
+    parts = sorted((root / "runs").glob("part-*.parquet"))
+    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
+
+def write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# --- designs -----------------------------------------------------------------------------------------
+DESIGN_CASES = {
+    "grid": dict(design="grid"),
+    "zip": dict(
+        design="zip", vary={"target_org_size": [30_000.0, 90_000.0, 200_000.0], "ccg_supportiveness": [0.2, 0.5, 0.8]}
+    ),
+    "lhs": dict(design="lhs", samples=3, vary={"target_org_size": [20_000, 300_000], "founding_rate": [0.001, 0.01]}),
+    "sobol": dict(design="sobol", samples=2, vary={"target_org_size": [20_000, 300_000], "peer_degree": [3, 10]}),
+    "morris": dict(design="morris", samples=2, levels=4, vary={"size_aversion": [0, 1.5], "peer_degree": [3, 10]}),
+}
+
+
+@pytest.mark.parametrize("kind", [*DESIGN_CASES, "csv"])
+def test_every_design_runs_each_point_with_replicates(kind, tmp_path):
+    if kind == "csv":
+        pts = tmp_path / "points.csv"
+        pts.write_text("target_org_size,distributed_leadership_share\n40000,0.0\n40000,1.0\n150000,0.5\n")
+        exp = tiny(design="csv", vary={}, points_file=str(pts))
+    else:
+        exp = tiny(**DESIGN_CASES[kind])
+    rows = exp.design_rows()
+    expected_rows = {"grid": 4, "zip": 3, "lhs": 3, "sobol": 2 * (2 + 2), "morris": 2 * 3, "csv": 3}[kind]
+    assert len(rows) == expected_rows
+    for name in exp.varied:  # every sampled value lies in its range and has its parameter's type
+        for v in rows[name]:
+            assert gpsim.params.SPECS_BY_NAME[name].check(v) == v
+    if "peer_degree" in exp.varied:
+        assert all(isinstance(v, int) for v in rows["peer_degree"])
+    outcome = run_sweep(exp, tmp_path / "out")
+    store = SweepStore(tmp_path / "out")
+    runs = store.runs()
+    n_points = rows["point_id"].nunique()
+    assert outcome.total == len(runs) == n_points * 2
+    assert set(runs["replicate"]) == {0, 1}
+    assert (runs["status"] == "ok").all()
+    assert len(store.final()) == len(runs)
+    assert set(exp.varied) <= set(runs.columns)
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["experiment_hash"] == exp.hash and m["root_seed"] == 11 and m["complete"]
+
+
+def test_designs_are_reproducible_and_seeds_depend_only_on_point_and_replicate():
+    a = tiny(design="sobol", samples=4, vary={"target_org_size": [2e4, 3e5], "size_aversion": [0, 1]})
+    b = tiny(design="sobol", samples=4, vary={"target_org_size": [2e4, 3e5], "size_aversion": [0, 1]})
+    pd.testing.assert_frame_equal(a.design_rows(), b.design_rows())
+    small = tiny(vary={"target_org_size": [30_000.0], "ccg_supportiveness": [0.2]})
+    big = tiny()  # the same point plus three others
+    keys_small = {r.run_key: small.seed_for(r).generate_state(2).tolist() for r in small.runs()}
+    keys_big = {r.run_key: big.seed_for(r).generate_state(2).tolist() for r in big.runs()}
+    assert keys_small.items() <= keys_big.items()
+    r = small.runs()[1]
+    assert r.replicate == 1
+    expected = run_seed(11, {"target_org_size": 30_000.0, "ccg_supportiveness": 0.2}, 1)
+    assert small.seed_for(r).generate_state(4).tolist() == expected.generate_state(4).tolist()
+    assert len({tuple(v) for v in keys_big.values()}) == len(keys_big)  # all different
+
+
+# --- engines ----------------------------------------------------------------------------------------
+def test_serial_and_dask_give_identical_final_tables(tmp_path):
+    exp = tiny(fixed=dict(TINY), steps_every=6)
+    run_sweep(exp, tmp_path / "serial")
+    seen = []
+    run_sweep(exp, tmp_path / "dask", workers=2, progress=lambda d, f, t: seen.append((d, f, t)))
+    a = SweepStore(tmp_path / "serial")
+    b = SweepStore(tmp_path / "dask")
+    key = ["run_key"]
+    pd.testing.assert_frame_equal(
+        a.final().sort_values(key).reset_index(drop=True), b.final().sort_values(key).reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        a.steps().sort_values(["run_key", "step"]).reset_index(drop=True),
+        b.steps().sort_values(["run_key", "step"]).reset_index(drop=True),
+    )
+    assert seen[-1] == (8, 0, 8) and [d for d, _, _ in seen] == list(range(1, 9))
+    assert b.runs()["worker"].str.startswith("tcp://127.0.0.1").all()
+    # a run's figures are those of gpsim.run with the recorded seed
+    row = a.runs().iloc[0]
+    spawn = tuple(int(x) for x in row["seed_spawn_key"].split(","))
+    direct = gpsim.run(
+        exp.params_for({k: row[k] for k in exp.varied}), seed=np.random.SeedSequence(11, spawn_key=spawn)
+    )
+    stored = a.final().set_index("run_key").loc[row["run_key"]]
+    assert stored["relationships_per_hospital_mean"] == direct.final["relationships_per_hospital_mean"]
+
+
+def test_a_failed_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, monkeypatch):
+    real = gpsim.run
+
+    def flaky(params, seed=0, **kw):
+        if params.target_org_size == 200_000.0 and params.ccg_supportiveness == 0.8:
+            raise RuntimeError("boom")
+        return real(params, seed=seed, **kw)
+
+    monkeypatch.setattr(gpsim, "run", flaky)
+    out = run_sweep(tiny(), tmp_path / "out")
+    store = SweepStore(tmp_path / "out")
+    runs = store.runs()
+    assert out.failed == 2 and len(runs) == 8
+    bad = runs[runs["status"] == "failed"]
+    assert len(bad) == 2 and bad["error"].str.contains("RuntimeError: boom").all()
+    assert bad["error"].str.contains("Traceback").all()
+    assert len(store.final()) == 6
+    monkeypatch.setattr(gpsim, "run", real)
+    again = run_sweep(tiny(), tmp_path / "out", resume=True, retry_failed=True)
+    assert again.ran == 2 and (store.runs()["status"] == "ok").all() and len(store.final()) == 8
+
+
+def test_killed_sweep_resumes_with_every_run_exactly_once(tmp_path):
+    text = (
+        'name = "killme"\nquestion = "Does resume work?"\nreplicates = 2\nseed = 3\nyears = 2\n'
+        "[fixed]\nn_practices = 60\nn_ccgs = 2\n"
+        "[vary]\ntarget_org_size = [20000, 40000, 60000, 80000, 100000, 150000, 200000, 300000, 400000, 500000]\n"
+        "ccg_supportiveness = [0.2, 0.5, 0.8]\n"
+    )
+    f = write(tmp_path, text)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "gpsim.cli", "sweep", "run", str(f), "--out", str(out), "--batch", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "runs").glob("part-*.parquet"))) >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = raw_runs(out)
+    assert 0 < len(before) < 60, "the sweep should have been killed part way"
+    assert main(["sweep", "run", str(f), "--out", str(out)]) == 2  # refuses to overwrite without --resume
+    assert main(["sweep", "run", str(f), "--out", str(out), "--resume", "--quiet"]) == 0
+    after = raw_runs(out)
+    assert len(after) == 60 and after["run_key"].is_unique
+    assert set(before["run_key"]) <= set(after["run_key"])
+    store = SweepStore(out)
+    assert len(store.final()) == 60 and store.final()["run_key"].is_unique
+    assert not list(out.rglob(".tmp-*"))
+    m = store.read_manifest()
+    assert m["complete"] and len(m["sessions"]) == 2 and m["sessions"][0]["ended"] is None
+    # a changed file does not resume into the old folder
+    write(tmp_path, text.replace("seed = 3", "seed = 4"))
+    assert main(["sweep", "run", str(f), "--out", str(out), "--resume"]) == 2
+
+
+def test_killed_dask_worker_loses_and_duplicates_nothing(tmp_path):
+    from distributed import Client, LocalCluster
+
+    exp = tiny(fixed=dict(n_practices=100, n_ccgs=2), years=3.0, replicates=3)  # 12 runs of ~0.1 s
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        pids = list(client.run(os.getpid).values())
+        killed = []
+
+        def kill_one(done, failed, total):
+            if done == 2 and not killed:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        outcome = run_sweep(exp, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=kill_one, batch=3)
+    assert killed and outcome.failed == 0
+    rows = raw_runs(tmp_path / "dask")
+    assert len(rows) == 12 and rows["run_key"].is_unique
+    assert set(rows["run_key"]) == {r.run_key for r in exp.runs()}
+    run_sweep(exp, tmp_path / "serial")
+    a = SweepStore(tmp_path / "serial").final().sort_values("run_key").reset_index(drop=True)
+    b = SweepStore(tmp_path / "dask").final().sort_values("run_key").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+# --- bad input ----------------------------------------------------------------------------------------
+GOOD = 'name = "x"\nquestion = "q"\nyears = 1\n[vary]\ntarget_org_size = [30000, 60000]\n'
+BAD_FILES = {
+    "unknown key": (GOOD + "[fixed]\nn_practises = 60\n", ["fixed.n_practises", "unknown parameter", "n_practices"]),
+    "unknown top key": ("replicate = 2\n" + GOOD, ["replicate", "unknown key", "replicates"]),
+    "out of range": (GOOD.replace("30000", "5"), ["vary.target_org_size", "out of range", "[10000, 1000000]"]),
+    "sampled range": (
+        'question = "q"\n[design]\nkind = "lhs"\n[vary]\nsize_aversion = [0, 9]\n',
+        ["vary.size_aversion", "out of range", "[0, 2]"],
+    ),
+    "bad design": (GOOD + '[design]\nkind = "factorial"\n', ["design.kind", "factorial", "grid, zip, lhs"]),
+    "syntax": (GOOD + "[vary\n", ["TOML syntax error"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_experiment_files_give_one_line_and_exit_2(case, tmp_path, capsys):
+    text, needles = BAD_FILES[case]
+    f = write(tmp_path, text)
+    assert main(["sweep", "run", str(f), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(f) in err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file_and_missing_sweep_give_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["sweep", "run", str(tmp_path / "nope.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope.toml" in err and "not found" in err
+    for sub in ("status", "analyze"):
+        assert main(["sweep", sub, str(tmp_path / "nothing")]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_python_api_refuses_the_same_mistakes():
+    with pytest.raises(ExperimentError, match=r"vary\.peer_degree.*out of range; allowed \[2, 20\]"):
+        tiny(vary={"peer_degree": [1, 3]})
+    with pytest.raises(ExperimentError, match="design.kind"):
+        tiny(design="taguchi")
+    with pytest.raises(ExperimentError, match="both fixed and varied|fixed or varied"):
+        tiny(fixed={"target_org_size": 5e4})
+    with pytest.raises(ExperimentError, match="equal length"):
+        tiny(design="zip", vary={"target_org_size": [3e4, 6e4], "ccg_supportiveness": [0.2]})
+    with pytest.raises(ExperimentError, match="numeric parameter"):
+        tiny(design="lhs", vary={"region": ["a", "b"], "size_aversion": [0, 1]})
+
+
+def test_shipped_experiments_load_and_ask_a_question():
+    root = Path(__file__).resolve().parent.parent / "experiments"
+    files = {p.stem: load(p) for p in root.glob("*.toml")}
+    assert {"numbers-game", "funding-cliff", "leadership", "sensitivity-sobol"} <= set(files)
+    for exp in files.values():
+        assert exp.question.endswith("?") and len(exp.runs()) <= 700
+    assert len(files["sensitivity-sobol"].varied) == 8
+
+
+# --- analysis -----------------------------------------------------------------------------------------
+def test_analyze_small_sobol_gives_sane_indices_report_and_export(tmp_path, capsys):
+    vary = {"target_org_size": [20_000, 300_000], "size_aversion": [0.0, 1.5], "ccg_supportiveness": [0.1, 0.9]}
+    exp = tiny(design="sobol", samples=8, vary=vary, years=2.0, steps_every=6)
+    run_sweep(exp, tmp_path / "s", workers=1)
+    assert main(["sweep", "analyze", str(tmp_path / "s")]) == 0
+    idx = pd.read_csv(tmp_path / "s" / "analysis" / "sobol.csv")
+    assert list(idx.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    assert set(idx["parameter"]) == set(vary)
+    assert (idx.groupby("output").size() == 3).all()
+    assert "relationships_per_hospital_mean" in set(idx["output"])
+    assert np.isfinite(idx[["S1", "S1_conf", "ST", "ST_conf"]].to_numpy()).all()
+    assert (idx["S1_conf"] >= 0).all() and (idx["ST_conf"] >= 0).all()
+    assert (idx["ST"] > -0.5).all() and (idx["S1"].abs() < 5).all()
+    report = (tmp_path / "s" / "report.html").read_text()
+    assert "data:image/png;base64" in report and exp.question in report and exp.hash in report
+    assert (tmp_path / "s" / "analysis" / "sobol.md").read_text().startswith("| output | parameter |")
+    assert main(["sweep", "status", str(tmp_path / "s")]) == 0
+    assert "80 ok, 0 failed, 0 missing" in capsys.readouterr().out
+    assert main(["sweep", "export", str(tmp_path / "s"), "--csv"]) == 0
+    final = pd.read_csv(tmp_path / "s" / "export" / "final.csv")
+    assert len(final) == 80 and {"point_id", "replicate", *vary} <= set(final.columns)
+    assert len(pd.read_csv(tmp_path / "s" / "export" / "steps.csv")) == 80 * 5
+
+
+def test_analyze_morris_and_grid(tmp_path):
+    from gpsim.sweep.analyze import analyze
+
+    exp = tiny(design="morris", samples=3, vary={"size_aversion": [0.0, 1.5], "founding_rate": [0.001, 0.02]})
+    run_sweep(exp, tmp_path / "m")
+    analyze(tmp_path / "m", resamples=50)
+    idx = pd.read_csv(tmp_path / "m" / "analysis" / "morris.csv")
+    assert list(idx.columns) == ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"]
+    assert (idx["mu_star"] >= 0).all() and (idx["sigma"].dropna() >= 0).all()
+    run_sweep(tiny(), tmp_path / "g")
+    analyze(tmp_path / "g")
+    points = pd.read_csv(tmp_path / "g" / "analysis" / "points.csv")
+    assert len(points) == 4 and (points["replicates_ok"] == 2).all()
+    assert (tmp_path / "g" / "report.html").exists()
