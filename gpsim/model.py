@@ -362,14 +362,16 @@ class GPModel(mesa.Model):
             leaders["gone"],
             p,
         )
-        for k in np.flatnonzero(cause):
-            self._dissolve(int(k), DissolutionCause(int(cause[k])), month)
+        dissolving = np.flatnonzero(cause)
+        members, inner = self._members_and_inner_edges(dissolving)
+        for k, mem, edges in zip(dissolving, members, inner, strict=True):
+            self._dissolve(int(k), DissolutionCause(int(cause[k])), month, mem, edges)
         # members leave, independents join, founders found (ascending id; first come, first served)
         for i in np.flatnonzero(leaving & (pr.org >= 0)):
             self._leave(int(i))
-        for i, k in zip(moves["join_i"], moves["join_o"], strict=True):
-            if is_open[i] and pr.org[i] < 0 and o.dissolved[k] < 0:
-                self._join(int(i), int(k))
+        join_i, join_o = moves["join_i"], moves["join_o"]
+        can = is_open[join_i] & (pr.org[join_i] < 0) & (o.dissolved[join_o] < 0)
+        self._join_many(join_i[can], join_o[can])
         claimed = np.zeros(pr.n, dtype=bool)
         is_founder = np.zeros(pr.n, dtype=bool)
         is_founder[moves["founders"]] = True
@@ -462,16 +464,43 @@ class GPModel(mesa.Model):
         self._remove_member(i)
 
     def _join(self, i: int, k: int) -> None:
-        pr = self.practices
-        nbrs, eids = self.peers.neighbours(i)
-        fellow = pr.org[nbrs] == k
-        pr.org[i] = k
-        pr.member_trust[i] = float(self.peers.trust[eids[fellow]].mean()) if fellow.any() else 0.5
-        fee = pr.list_size[i] * self.p.joining_fee_per_patient
-        pr.reserves[i] -= fee
-        self.orgs.reserves[k] += fee
-        self.ledger.add("joining_fees", fee)
-        self.graph.add_edge(i, self.ids.org(k), kind="member")
+        self._join_many(np.array([i]), np.array([k]))
+
+    def _join_many(self, joiners: np.ndarray, orgs: np.ndarray) -> None:
+        """Independent practices ``joiners[j]`` join organisations ``orgs[j]``, one after another in that order.
+
+        A joiner starts trusting the leaders as much as it trusts the fellow members it knows (0.5 if it knows
+        none), counting those who joined before it; it pays the joining fee to the organisation.
+        """
+        pr, pe = self.practices, self.peers
+        m = len(joiners)
+        if m == 0:
+            return
+        # the joiners' half-edges, grouped by joiner in order
+        lo, hi = pe.indptr[joiners], pe.indptr[joiners + 1]
+        owner = np.repeat(np.arange(m), hi - lo)
+        half = np.arange(len(owner)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
+        nbr, k = pe.dst[half], orgs[owner]
+        rank = np.full(pr.n, m)  # position in the queue of each joiner
+        rank[joiners] = np.arange(m)
+        org_after = pr.org.copy()
+        org_after[joiners] = orgs
+        fellow = (pr.org[nbr] == k) | ((rank[nbr] < owner) & (org_after[nbr] == k))
+        t = pe.trust[pe.eid[half[fellow]]]
+        count = np.bincount(owner[fellow], minlength=m)
+        total = np.bincount(owner[fellow], t, minlength=m)
+        trust = np.divide(total, count, out=np.full(m, 0.5), where=count > 0)
+        for j in np.flatnonzero(count >= 8):  # numpy sums 8 or more terms pairwise: use its mean there
+            trust[j] = t[owner[fellow] == j].mean()
+        pr.org[joiners] = orgs
+        pr.member_trust[joiners] = trust
+        fee = pr.list_size[joiners] * self.p.joining_fee_per_patient
+        pr.reserves[joiners] -= fee
+        np.add.at(self.orgs.reserves, orgs, fee)  # in queue order
+        self.ledger.add_each("joining_fees", fee)
+        self.graph.add_edges_from(
+            ((int(i), self.ids.org(o)) for i, o in zip(joiners, orgs, strict=True)), kind="member"
+        )
 
     def _found(self, founder: int, cofounders: np.ndarray, mean_trust: float, month: int) -> None:
         p, pr = self.p, self.practices
@@ -494,20 +523,39 @@ class GPModel(mesa.Model):
         self.graph.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
         self.graph.add_edge(self.ids.ccg(pr.ccg[founder]), node, kind="commissions")
         self._org_agents[k] = Organisation(self, k)
-        for i in [founder, *map(int, cofounders)]:
-            self._join(i, k)
+        self._join_many(np.array([founder, *cofounders], dtype=np.int64), np.full(1 + len(cofounders), k))
 
-    def _dissolve(self, k: int, cause: DissolutionCause, month: int) -> None:
+    def _members_and_inner_edges(self, orgs: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """For each of ``orgs``: its members (ascending) and the peer edges between two of its members."""
+        if len(orgs) == 0:
+            return [], []
+        pr, pe = self.practices, self.peers
+        wanted = np.zeros(self.orgs.size + 1, dtype=bool)
+        wanted[orgs] = True
+        org = pr.org
+        ids = np.flatnonzero(wanted[org])  # org -1 lands on the spare last slot, never wanted
+        a, b = pe.edges[:, 0], pe.edges[:, 1]
+        eids = np.flatnonzero((org[a] == org[b]) & wanted[org[a]])
+        by_member = np.split(ids[np.argsort(org[ids], kind="stable")], np.searchsorted(np.sort(org[ids]), orgs[1:]))
+        e_org = org[a[eids]]
+        by_edge = np.split(eids[np.argsort(e_org, kind="stable")], np.searchsorted(np.sort(e_org), orgs[1:]))
+        return by_member, by_edge
+
+    def _dissolve(
+        self, k: int, cause: DissolutionCause, month: int, members: np.ndarray | None = None, inner=None
+    ) -> None:
+        """Organisation ``k`` dissolves: reserves go back to members by list size (or its debt is covered),
+        trust between its members takes the failure hit. ``members`` and ``inner`` (edges between members)
+        may be passed in when known."""
         pr, o, pe = self.practices, self.orgs, self.peers
-        members = np.flatnonzero(pr.org == k)
+        if members is None:
+            (members,), (inner,) = self._members_and_inner_edges(np.array([k]))
         r = float(o.reserves[k])
         if len(members):
             share = pr.list_size[members] / max(pr.list_size[members].sum(), 1)
             pr.reserves[members] += r * share
             self.ledger.add("dissolution_refunds" if r >= 0 else "dissolution_debt_cover", abs(r))
-            a, b = pe.edges[:, 0], pe.edges[:, 1]
-            both = (pr.org[a] == k) & (pr.org[b] == k)
-            pe.trust[both] = np.maximum(pe.trust[both] - self.p.failure_trust_damage, 0.0)
+            pe.trust[inner] = np.maximum(pe.trust[inner] - self.p.failure_trust_damage, 0.0)
         else:
             self.ledger.add("org_residual_returned" if r >= 0 else "org_debt_written_off", abs(r))
         o.reserves[k] = 0.0

@@ -108,6 +108,13 @@ class Ledger:
     def add(self, name: str, amount: float) -> None:
         self.total[name] += float(amount)
 
+    def add_each(self, name: str, amounts) -> None:
+        """Add several amounts one after another (the same sum, to the last bit, as calling :meth:`add` on each)."""
+        total = self.total[name]
+        for amount in np.asarray(amounts, dtype=float).tolist():
+            total += amount
+        self.total[name] = total
+
     def net_external(self) -> float:
         """Money that entered minus money that left the simulated system."""
         return sum(self.total[k] for k in MONEY_SOURCES) - sum(self.total[k] for k in MONEY_USES)

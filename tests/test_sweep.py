@@ -200,11 +200,9 @@ def test_killed_dask_worker_loses_and_duplicates_nothing(tmp_path):
     from distributed import Client, LocalCluster
 
     exp = tiny(fixed=dict(n_practices=100, n_ccgs=2), years=3.0, replicates=3)  # 12 runs of ~0.1 s
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        pids = list(client.run(os.getpid).values())
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+        with Client(cluster) as client:  # closed before the sweep: two clients in one process share futures badly
+            pids = list(client.run(os.getpid).values())
         killed = []
 
         def kill_one(done, failed, total):

@@ -28,6 +28,8 @@ from gpsim.sweep.store import SweepStore, now, provenance
 
 #: Most futures in flight per worker thread (bounds client memory for very large sweeps).
 WINDOW_PER_THREAD = 8
+#: Times a run is resubmitted when the engine (not the model) failed to bring its result back.
+ENGINE_RETRIES = 2
 
 
 @dataclass
@@ -135,6 +137,7 @@ def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None =
     """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded."""
     try:
         from distributed import Client, LocalCluster, as_completed
+        from distributed.scheduler import KilledWorker
     except ImportError:
         raise ExperimentError(
             "parallel sweeps need Dask: pip install 'gpsim[sweep]' (or run with --workers 1)"
@@ -161,20 +164,26 @@ def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None =
         token = uuid.uuid4().hex[:8]
         pending = iter(tasks)
         futures = as_completed()
-        in_flight: dict[str, Task] = {}
+        in_flight: dict[str, tuple[Task, int]] = {}
 
-        def submit(task: Task) -> None:
-            key = f"gpsim-run-{task.run_key}-{token}"
-            in_flight[key] = task
+        def submit(task: Task, attempt: int = 0) -> None:
+            key = f"gpsim-run-{task.run_key}-{token}-{attempt}"
+            in_flight[key] = (task, attempt)
             futures.add(client.submit(run_one, task, key=key, pure=False))
 
         for task in _take(pending, window):
             submit(task)
         for future in futures:
-            task = in_flight.pop(future.key)
+            task, attempt = in_flight.pop(future.key)
             try:
                 result = future.result()
-            except Exception as err:  # e.g. KilledWorker: the task took down workers more often than allowed
+            except KilledWorker as err:  # the task took down workers more often than Dask allows: give up on it
+                result = _failed(task, err)
+            except Exception as err:  # the client lost the result (e.g. its worker died while handing it over)
+                future.release()
+                if attempt < ENGINE_RETRIES:  # run_one never raises, so this is the engine's fault: run it again
+                    submit(task, attempt + 1)
+                    continue
                 result = _failed(task, err)
             future.release()
             del future

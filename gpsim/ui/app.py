@@ -38,6 +38,7 @@ CSS = """
 .gpsim-help { font-size: 0.76rem; color: #666; line-height: 1.15; margin-top: -4px; }
 .gpsim-group-help { font-size: 0.8rem; color: #444; margin-bottom: 8px; font-style: italic; }
 .gpsim-status { font-size: 1.05rem; font-weight: 600; }
+.gpsim-chart-key { font-size: 0.85rem; color: #1565c0; font-weight: 600; }
 .gpsim-timing { font-size: 0.75rem; color: #888; }
 .gpsim-panel { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px; margin-bottom: 8px; }
 .gpsim-map { width: 100%; aspect-ratio: 1 / 1; }
@@ -184,14 +185,16 @@ def Settings(session: Session, pending_version, form_version, run_version):
         solara.HTML(
             tag="div", unsafe_innerHTML=html.escape(SCENARIOS[session.scenario].description), classes=["gpsim-help"]
         )
-        solara.HTML(tag="div", unsafe_innerHTML="<b>2. Change the settings</b> (hover-free: each says what it means)")
+        solara.HTML(
+            tag="div", unsafe_innerHTML="<b>2. Change the settings</b> (open a panel: each setting says what it means)"
+        )
         PendingBanner(session, pending_version, run_version)
         ParamPanels(session, pending_version, form_version)
 
 
 # --- the run area ----------------------------------------------------------------------------------
 @solara.component
-def RunControls(session: Session, run_version, pending_version, playing, months_per_update, speed):
+def RunControls(session: Session, run_version, pending_version, form_version, playing, months_per_update, speed):
     _ = run_version.value, pending_version.value
 
     def reset():
@@ -199,6 +202,7 @@ def RunControls(session: Session, run_version, pending_version, playing, months_
         session.reset()
         run_version.value += 1
         pending_version.value += 1
+        form_version.value += 1  # the "changed" marks on the sliders clear
 
     def step():
         session.step(months_per_update.value)
@@ -299,6 +303,12 @@ def Views(session: Session, run_version):
     rows, n_alive, n_failed = views.org_rows(model)
     session.note_draw((time.perf_counter() - t0) * 1000)
 
+    if a is not None:
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=html.escape(f"Charts: dashed lines = {a.label}; solid lines = this run."),
+            classes=["gpsim-chart-key"],
+        )
     with solara.Columns([6, 6], gutters_dense=True):
         with solara.Div(classes=["gpsim-panel"]):
             with solara.Div(classes=["gpsim-map-wrap"]):
@@ -424,7 +434,7 @@ def Downloads(session: Session, run_version):
 
 
 @solara.component
-def RunArea(session: Session, run_version, pending_version):
+def RunArea(session: Session, run_version, pending_version, form_version):
     playing = solara.use_reactive(False)
     months_per_update = solara.use_reactive(1)
     speed = solara.use_reactive("steady")
@@ -440,7 +450,7 @@ def RunArea(session: Session, run_version, pending_version):
 
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
     with solara.Column(gap="6px"):
-        RunControls(session, run_version, pending_version, playing, months_per_update, speed)
+        RunControls(session, run_version, pending_version, form_version, playing, months_per_update, speed)
         Status(session, run_version)
         Views(session, run_version)
 
@@ -464,7 +474,7 @@ def Page():
         )
         with solara.Columns([3, 9], gutters_dense=True):
             Settings(session, pending_version, form_version, run_version)
-            RunArea(session, run_version, pending_version)
+            RunArea(session, run_version, pending_version, form_version)
 
 
 @solara.component
