@@ -467,13 +467,13 @@ class Params:
         step=0.01,
     )
     size_trust_penalty: float = param(
-        0.12,
+        0.25,
         "trust per doubling",
         0.0,
         0.5,
         "How much members' trust in their leaders falls for each doubling of the organisation above the "
         "reference size (leaders grow distant)",
-        "assumption; seed article",
+        "assumption; seed article (calibrated: docs/CALIBRATION.md)",
         TR,
         step=0.01,
     )
@@ -842,22 +842,22 @@ class Params:
         step=5_000,
     )
     founding_rate: float = param(
-        0.004,
+        0.01,
         "per practice per month",
         0.0,
         0.2,
         "Base chance an eligible practice founds an organisation in a month (before support and money)",
-        "assumption",
+        "assumption (calibrated: docs/CALIBRATION.md)",
         CH,
         step=0.001,
     )
     join_consideration_rate: float = param(
-        0.15,
+        0.3,
         "per month",
         0.0,
         1.0,
         "Chance an independent practice reconsiders joining in a month",
-        "assumption",
+        "assumption (calibrated: docs/CALIBRATION.md)",
         CH,
         step=0.01,
     )
