@@ -247,7 +247,7 @@ class GPModel(mesa.Model):
         gone[idx[~successor]] = True
         gone |= alive & (team <= 0)
         burnout[burnt] = 0.0
-        effort = leadership.delivery_effort(obs.member_leadership, obs.population) * (alive & ~gone)
+        effort = leadership.delivery_effort(obs.member_leadership, obs.population, p) * (alive & ~gone)
         progress = o.view("progress") + effort
         newly_delivering = alive & (o.view("first_benefit") < 0) & (progress >= p.delivery_delay_months)
         return dict(burnout=burnout, burnt=burnt, team=team, gone=gone, progress=progress, newly=newly_delivering)

@@ -367,12 +367,12 @@ class Params:
         step=0.05,
     )
     months_to_close: int = param(
-        6,
+        9,
         "months",
         1,
         36,
         "Months a practice must stay unsustainable (pressure, no GPs or debt) before it closes or merges",
-        "assumption",
+        "assumption (calibrated: docs/CALIBRATION.md)",
         PW,
     )
     income_per_patient: float = param(
@@ -725,6 +725,17 @@ class Params:
         "assumption",
         LE,
         step=0.05,
+    )
+    leadership_share_to_org: float = param(
+        0.08,
+        "share",
+        0.0,
+        1.0,
+        "Share of members' spare leadership time they give to building their organisation (the rest goes on "
+        "their own practice); below what the organisation needs, it takes longer to deliver",
+        "assumption (calibrated: docs/CALIBRATION.md)",
+        LE,
+        step=0.01,
     )
     leadership_drain: float = param(
         2.0,

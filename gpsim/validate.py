@@ -16,6 +16,7 @@ import argparse
 import csv
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -645,13 +646,18 @@ def evaluate(reps: list[Replicate], checks: Sequence[Check] = CHECKS) -> list[Ro
     return rows
 
 
-def run_replicates(n: int, quick: bool = False, jobs: int | None = None) -> list[Replicate]:
+def run_replicates(
+    n: int, quick: bool = False, jobs: int | None = None, show_progress: bool = False
+) -> list[Replicate]:
     """Run every target's simulations for seeds 0..n-1 (in ``jobs`` worker processes)."""
+    from tqdm import tqdm
+
     jobs = jobs if jobs is not None else min(n, os.cpu_count() or 1)
+    bar = dict(total=n, unit="replicate", desc="validate", disable=not show_progress, dynamic_ncols=True)
     if jobs <= 1:
-        return [replicate(s, quick) for s in range(n)]
+        return [replicate(s, quick) for s in tqdm(range(n), **bar)]
     with ProcessPoolExecutor(jobs) as ex:
-        return list(ex.map(replicate, range(n), [quick] * n))
+        return list(tqdm(ex.map(replicate, range(n), [quick] * n), **bar))
 
 
 # --- output ---------------------------------------------------------------------------------------------
@@ -800,9 +806,15 @@ def write_plots(rows: list[Row], reps: list[Replicate], out: Path) -> list[Path]
     return paths
 
 
-def validate(replicates: int = 10, out: str | os.PathLike | None = None, quick: bool = False, jobs: int | None = None):
+def validate(
+    replicates: int = 10,
+    out: str | os.PathLike | None = None,
+    quick: bool = False,
+    jobs: int | None = None,
+    show_progress: bool = False,
+):
     """Run the targets and write the outputs. Returns (rows, paths written)."""
-    reps = run_replicates(replicates, quick=quick, jobs=jobs)
+    reps = run_replicates(replicates, quick=quick, jobs=jobs, show_progress=show_progress)
     rows = evaluate(reps)
     written: list[Path] = []
     if out is not None:
@@ -832,7 +844,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise GpsimError("--replicates must be at least 1")
     if args.jobs is not None and args.jobs < 1:
         raise GpsimError("--jobs must be at least 1")
-    rows, written = validate(args.replicates, args.out, quick=args.quick, jobs=args.jobs)
+    rows, written = validate(
+        args.replicates,
+        args.out,
+        quick=args.quick,
+        jobs=args.jobs,
+        show_progress=not args.quiet and sys.stderr.isatty(),
+    )
     print(text_table(rows))
     failed = [r.key for r in rows if not r.passed and not r.info]
     print()
@@ -851,4 +869,5 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="DIR", default="validation", help="output folder (default: validation)")
     p.add_argument("--quick", action="store_true", help="smaller England and shorter runs: a smoke test, not a verdict")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per CPU, at most N)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_validate)

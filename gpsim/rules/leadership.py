@@ -49,10 +49,11 @@ def succession(
     return found, shrinks
 
 
-def delivery_effort(member_leadership: np.ndarray, population: np.ndarray) -> np.ndarray:
+def delivery_effort(member_leadership: np.ndarray, population: np.ndarray, p) -> np.ndarray:
     """Months of progress towards delivery made this month (1 = full strength).
 
-    Running an organisation needs ``1 + population / 50,000`` sessions a week of members' leadership time.
+    Building an organisation needs ``1 + population / 50,000`` sessions a week of leadership time; members
+    give it ``leadership_share_to_org`` of their spare leadership, so pressured members slow delivery.
     """
     need = 1.0 + population / LOAD_REFERENCE
-    return np.clip(member_leadership / need, 0.0, 1.0)
+    return np.clip(p.leadership_share_to_org * member_leadership / need, 0.0, 1.0)
