@@ -745,7 +745,7 @@ def write_plots(rows: list[Row], reps: list[Replicate], out: Path) -> list[Path]
     paths = []
     for t, title in TARGET_TITLES.items():
         mine = [r for r in rows if r.target == t]
-        extra = 1 if t in (2, 6) else 0
+        extra = 1 if t in (2, 3, 6) else 0
         fig, axes = plt.subplots(1, len(mine) + extra, figsize=(4.2 * (len(mine) + extra), 3.6), squeeze=False)
         for ax, r in zip(axes[0], mine, strict=False):
             vals = [v for v in r.per_replicate if v == v and np.isfinite(v)]
@@ -776,7 +776,16 @@ def write_plots(rows: list[Row], reps: list[Replicate], out: Path) -> list[Path]
             ax.set_title(f"{r.key}: {r.verdict}", fontsize=10)
             ax.set_ylabel(r.unit or "value")
             ax.legend(fontsize=7, loc="best")
-        if extra:
+        if extra and t == 3:
+            ax = axes[0][-1]
+            delays = [d for rep in reps for d in _e(rep)["delays"]]
+            ax.hist(delays, bins=np.arange(0, max(delays, default=48) + 4, 3), color="C0", alpha=0.7)
+            ax.axvline(24, color="k", ls="--", lw=1, label="seed article:\nabout two years")
+            ax.set_xlabel("months from founding to first delivered benefit")
+            ax.set_ylabel("organisations (all replicates)")
+            ax.legend(fontsize=7, loc="center right")
+            ax.set_title("england-2013: every organisation that delivered", fontsize=10)
+        elif extra:
             ax = axes[0][-1]
             key = "series_share" if t == 2 else "series_open"
             for rep in reps:
