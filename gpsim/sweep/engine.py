@@ -155,6 +155,9 @@ def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None =
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's small HTTP server (health checks) still starts: on a free loopback port, so a
+            # second sweep on the same machine does not warn that port 8787 is taken
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=40,
         )
         client = Client(cluster)
