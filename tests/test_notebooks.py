@@ -65,6 +65,8 @@ def test_links_into_docs_resolve(notebook):
 @pytest.mark.timeout(600)
 def test_notebook_runs(notebook, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # inherited by the kernel: no windows, no inline images
+    # look for the python3 kernel in this environment first (a user-wide one may point at another Python)
+    monkeypatch.setenv("JUPYTER_PATH", str(Path(sys.prefix, "share", "jupyter")))
     nb = nbformat.read(notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.executable, end='')"))
     client = nbclient.NotebookClient(
