@@ -45,7 +45,7 @@ class Results:
     """What a run produced, and how it was made.
 
     Attributes:
-        steps: one row per month (month 0 is the starting state); see docs/OUTPUTS.md for the columns.
+        steps: one row per month (month 0 is the starting state); the README (Outputs) lists the columns.
         orgs: one row per organisation ever formed.
         closures: one row per practice closure or merger.
         final: end-of-run summary figures.
