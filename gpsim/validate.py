@@ -769,7 +769,7 @@ def write_plots(rows: list[Row], reps: list[Replicate], out: Path) -> list[Path]
                     top,
                     color="grey" if r.info else ("green" if r.passed else "red"),
                     alpha=0.12,
-                    label=f"tolerance {r.tolerance}",
+                    label="seed article's figure, for comparison" if r.info else f"tolerance {r.tolerance}",
                 )
             ax.set_xticks([])
             ax.set_xlim(-0.6, 0.6)
