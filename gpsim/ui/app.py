@@ -9,6 +9,7 @@ browser; the server only steps the model and builds small JSON options. Download
 from __future__ import annotations
 
 import html
+import os
 import threading
 import time
 
@@ -17,7 +18,7 @@ import solara
 from gpsim.params import GROUP_HELP, GROUPS, SPECS, ParamSpec
 from gpsim.scenarios import SCENARIOS
 from gpsim.ui import figures, views
-from gpsim.ui.session import Session, region_choices, region_description
+from gpsim.ui.session import Session, live_counts, nice_name, region_choices, region_description
 
 #: Sliders with more positions than this become number boxes (e.g. the number of practices, the region seed).
 MAX_SLIDER_POSITIONS = 1000
@@ -27,18 +28,52 @@ MONTHS_PER_UPDATE = [1, 2, 3, 6, 12]
 SPEEDS = {"fast": 0.05, "steady": 0.4, "slow": 1.0}
 #: Parameters shown first in the Region panel (the rest follow).
 REGION_FIRST = ("region", "n_practices", "n_ccgs", "years")
+#: Set to 1 to show how many sessions and models the server holds (tests use it to prove closed sessions are freed).
+ENV_DEBUG = "GPSIM_UI_DEBUG"
+
+#: What each group of settings is about, for a GP partner or practice manager (the settings themselves come from
+#: the one parameter declaration, gpsim.SPECS; the short technical summary is gpsim.params.GROUP_HELP).
+GROUP_GUIDE = {
+    "Region & time": "Which patch you are looking at, and for how long. Pick a real area (CCGs from the 2021 NHS "
+    "register) or a made-up one whose size you set here. The run goes forward a month at a time.",
+    "Practices & workload": "The day job. How many appointments patients want and how fast that grows, how many GPs "
+    "there are and how easily you can recruit, what a practice earns and spends. When demand outstrips what its GPs "
+    "can offer for months on end, or the money runs out, a practice closes or merges with a neighbour.",
+    "Trust": "Whether practices trust each other and the people leading their organisation. Trust grows slowly when "
+    "an organisation delivers and falls fast when it lets members down; a difficult local history makes everything "
+    "harder. When members stop trusting their leaders they leave, and the organisation can fall apart.",
+    "Money": "Who pays for working at scale: one-off pump-priming from outside, joining fees and subscriptions from "
+    "member practices, recurrent per-patient payments (like the PCN contract) and contracts from hospitals or CCGs, "
+    "set against what the organisation costs to run. Watch what happens when the one-off money stops.",
+    "Leadership": "Somebody has to build the organisation on top of their clinics. These settings say how much spare "
+    "partner time there is, how much a busy surgery eats into it, how many practices have a driven ('heroic') leader, "
+    "and how fast leaders burn out. An organisation needs months of this effort before members see any benefit.",
+    "Commissioners & hospitals": "The world around the practices: how supportive the CCGs are and what size of "
+    "organisation they push for, how often practices think about starting or joining one, and when hospitals or CCGs "
+    "trust an organisation enough to give it contracts.",
+}
 
 CSS = """
 .gpsim-title { font-size: 1.45rem; font-weight: 600; margin: 0; }
 .gpsim-sub { color: #555; margin: 0 0 6px 0; }
-.gpsim-param { margin: 2px 0 10px 0; }
+.gpsim-param { margin: 0 0 6px 0; padding: 6px 0 0 0; border-top: 1px solid #eee; }
 .gpsim-param-label { font-size: 0.86rem; font-weight: 600; color: #222; }
 .gpsim-param-label .gpsim-value { font-weight: 700; color: #1565c0; }
+.gpsim-param-label .gpsim-unit { font-weight: 400; color: #555; }
 .gpsim-param-label .gpsim-changed { color: #e65100; font-weight: 600; font-size: 0.75rem; margin-left: 4px; }
-.gpsim-help { font-size: 0.76rem; color: #666; line-height: 1.15; margin-top: -4px; }
-.gpsim-group-help { font-size: 0.8rem; color: #444; margin-bottom: 8px; font-style: italic; }
+.gpsim-param .v-input__slot { margin-bottom: 0; }
+.gpsim-param .v-messages { display: none; }
+.gpsim-help { font-size: 0.76rem; color: #666; line-height: 1.2; margin: 1px 0 0 0; }
+.gpsim-group-help { font-size: 0.82rem; color: #333; margin-bottom: 8px; line-height: 1.3; background: #f3f6fa;
+  border-left: 3px solid #1565c0; padding: 6px 8px; }
 .gpsim-status { font-size: 1.05rem; font-weight: 600; }
 .gpsim-chart-key { font-size: 0.85rem; color: #1565c0; font-weight: 600; }
+.gpsim-chart-title { font-size: 0.82rem; font-weight: 600; color: #333; padding: 2px 4px 0 4px; line-height: 1.2; }
+.gpsim-chart-legend { font-size: 0.74rem; color: #444; padding: 0 4px; display: flex; flex-wrap: wrap;
+  gap: 2px 12px; }
+.gpsim-chart-legend .gpsim-line { display: inline-block; width: 18px; height: 0; vertical-align: middle;
+  margin-right: 4px; }
+.gpsim-chart-note { font-size: 0.72rem; color: #666; padding: 0 4px 2px 4px; line-height: 1.2; }
 .gpsim-timing { font-size: 0.75rem; color: #888; }
 .gpsim-panel { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px; margin-bottom: 8px; }
 .gpsim-map { width: 100%; aspect-ratio: 1 / 1; }
@@ -52,13 +87,6 @@ CSS = """
 """
 
 
-def nice_name(name: str) -> str:
-    text = name.replace("_", " ")
-    for a, b in (("ccg", "CCG"), ("gp ", "GP "), ("fte", "FTE"), ("org ", "organisation ")):
-        text = text.replace(a, b)
-    return text[:1].upper() + text[1:]
-
-
 def format_value(spec: ParamSpec, value) -> str:
     if spec.kind is float:
         if abs(value) >= 1000:
@@ -67,6 +95,11 @@ def format_value(spec: ParamSpec, value) -> str:
     if spec.kind is int:
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
     return str(value)
+
+
+def unit_text(unit: str) -> str:
+    """Units as people write them: "GBP per patient" -> "£ per patient"."""
+    return unit.replace("GBP", "£")
 
 
 def positions(spec: ParamSpec) -> float:
@@ -93,7 +126,8 @@ def ParamControl(session: Session, spec: ParamSpec, pending_version: solara.Reac
     changed = value != applied
     label = (
         f'<span>{html.escape(nice_name(spec.name))}: </span><span class="gpsim-value">'
-        f"{html.escape(format_value(spec, value))}</span> {html.escape(spec.unit)}"
+        f"{html.escape(format_value(spec, value))}</span> "
+        f'<span class="gpsim-unit">{html.escape(unit_text(spec.unit))}</span>'
         + (
             f'<span class="gpsim-changed">changed (was {html.escape(format_value(spec, applied))})</span>'
             if changed
@@ -101,12 +135,16 @@ def ParamControl(session: Session, spec: ParamSpec, pending_version: solara.Reac
         )
     )
     help_text = spec.meaning
+    if spec.name == "region":
+        help_text = f"Now: {region_description(value)} Other choices: a named area, or 'england' (all of it)."
+    elif spec.kind in (int, float) and spec.choices is None and positions(spec) > MAX_SLIDER_POSITIONS:
+        help_text += f" (allowed {spec.range_text})"
     with solara.Column(gap="0px", classes=["gpsim-param", f"gpsim-param-{spec.name}"]):
         solara.HTML(tag="div", unsafe_innerHTML=label, classes=["gpsim-param-label"])
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(help_text), classes=["gpsim-help"])
         if spec.name == "region":
-            values = region_choices(value)
+            values = [r for r in region_choices(value) if r in session.allowed_regions]
             solara.Select(label="", values=values, value=value, on_value=change, dense=True)
-            help_text = f"{spec.meaning}. Now: {region_description(value)}"
         elif spec.choices is not None:
             solara.Select(label="", values=list(spec.choices), value=value, on_value=change, dense=True)
         elif spec.kind is bool:
@@ -114,12 +152,10 @@ def ParamControl(session: Session, spec: ParamSpec, pending_version: solara.Reac
         elif spec.kind is str:
             solara.InputText(label="", value=value, on_value=change)
         elif positions(spec) > MAX_SLIDER_POSITIONS:
-            rng = f" (allowed {spec.range_text})"
             if spec.kind is int:
                 solara.InputInt(label="", value=value, on_value=change, dense=True)
             else:
                 solara.InputFloat(label="", value=value, on_value=change, dense=True)
-            help_text += rng
         elif spec.kind is int:
             solara.SliderInt(
                 label="", value=value, min=int(spec.low), max=int(spec.high), step=int(spec.step or 1), on_value=change
@@ -127,7 +163,6 @@ def ParamControl(session: Session, spec: ParamSpec, pending_version: solara.Reac
         else:
             step = spec.step or (spec.high - spec.low) / 100
             solara.SliderFloat(label="", value=value, min=spec.low, max=spec.high, step=step, on_value=change)
-        solara.HTML(tag="div", unsafe_innerHTML=html.escape(help_text), classes=["gpsim-help"])
 
 
 @solara.component
@@ -143,7 +178,9 @@ def ParamPanels(session: Session, pending_version: solara.Reactive, form_version
                 v.ExpansionPanelHeader(children=[f"{group} ({len(specs)})"], class_="gpsim-group-header")
                 with v.ExpansionPanelContent():
                     solara.HTML(
-                        tag="div", unsafe_innerHTML=html.escape(GROUP_HELP[group]), classes=["gpsim-group-help"]
+                        tag="div",
+                        unsafe_innerHTML=html.escape(GROUP_GUIDE.get(group) or GROUP_HELP[group]),
+                        classes=["gpsim-group-help"],
                     )
                     for s in specs:
                         ParamControl(session, s, pending_version, form_version).key(s.name)
@@ -247,9 +284,9 @@ def RunControls(session: Session, run_version, pending_version, form_version, pl
             )
         with solara.Div(style={"width": "110px"}):
             solara.Select(label="Play speed", values=list(SPEEDS), value=speed, dense=True)
-        with solara.Div(style={"width": "90px"}):
+        with solara.Div(style={"width": "110px"}):
             solara.InputInt(
-                label="Seed", value=session.pending_seed, on_value=set_seed, dense=True, classes=["gpsim-seed"]
+                label="Random seed", value=session.pending_seed, on_value=set_seed, dense=True, classes=["gpsim-seed"]
             )
 
 
@@ -272,9 +309,9 @@ def Status(session: Session, run_version):
         solara.HTML(
             tag="span",
             unsafe_innerHTML=html.escape(
-                f"{session.model.region.name}: {session.model.region.n_practices} practices, "
-                f"{session.model.region.n_hospitals} hospitals, {session.model.region.n_ccgs} CCGs; "
-                f"{session.describe(p)}, seed {session.seed}"
+                f"Area: {session.model.region.name.split(' (')[0]}, {session.model.region.n_practices:,} practices, "
+                f"{session.model.region.n_hospitals} hospitals, {session.model.region.n_ccgs} CCGs. "
+                f"Settings: {session.describe(p)}. Random seed {session.seed}."
             ),
             classes=["gpsim-legend"],
         )
@@ -326,18 +363,32 @@ def Views(session: Session, run_version):
             solara.HTML(tag="div", unsafe_innerHTML=html.escape(legend), classes=["gpsim-legend"])
         with solara.Column(gap="0px"):
             for key in ("share", "relationships", "orgs"):
-                with solara.Div(classes=["gpsim-panel", f"gpsim-chart-{key}"]):
-                    solara.FigureEcharts(option=charts[key], attributes={"style": "height: 210px;"}, responsive=True)
+                Chart(key, charts[key], a is not None, 170)
     with solara.Columns([1, 1, 1], gutters_dense=True):
         for key in ("money", "closed", "pressure"):
-            with solara.Div(classes=["gpsim-panel", f"gpsim-chart-{key}"]):
-                solara.FigureEcharts(option=charts[key], attributes={"style": "height: 220px;"}, responsive=True)
+            Chart(key, charts[key], a is not None, 180)
     with solara.Columns([7, 5], gutters_dense=True):
         with solara.Div(classes=["gpsim-panel", "gpsim-orgs"]):
             OrgTable(rows, n_alive, n_failed)
         with solara.Column(gap="6px"):
             Compare(session, run_version)
             Downloads(session, run_version)
+
+
+@solara.component
+def Chart(key: str, option: dict, compare: bool, height: int):
+    """A chart with its title and key above it (page text, so they wrap rather than cover the lines)."""
+    legend = "".join(
+        f"<span><span class='gpsim-line' style='border-top: 2px {'dashed' if e['dashed'] else 'solid'} "
+        f"{e['colour']}'></span>{html.escape(e['label'])}</span>"
+        for e in views.chart_legend(key, compare)
+    )
+    with solara.Div(classes=["gpsim-panel", f"gpsim-chart-{key}"]):
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(views.CHARTS[key]), classes=["gpsim-chart-title"])
+        solara.HTML(tag="div", unsafe_innerHTML=legend, classes=["gpsim-chart-legend"])
+        solara.FigureEcharts(option=option, attributes={"style": f"height: {height}px;"}, responsive=True)
+        if key in views.NOTES:
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(views.NOTES[key]), classes=["gpsim-chart-note"])
 
 
 @solara.component
@@ -357,8 +408,8 @@ def OrgTable(rows, n_alive: int, n_failed: int):
     )
     table = (
         f"<div>{head} (largest first, then the latest failures)</div><table><thead><tr>"
-        "<th>#</th><th>form</th><th>status</th><th>practices</th><th>patients</th><th>age (months)</th>"
-        "<th>reserves (GBP k)</th><th>cohesion (0-1)</th>"
+        "<th>#</th><th>kind</th><th>status</th><th>practices</th><th>patients</th><th>age (months)</th>"
+        "<th>reserves (£k)</th><th>members' trust in leaders (0-1)</th>"
         f"</tr></thead><tbody>{body}</tbody></table>"
     )
     solara.HTML(tag="div", unsafe_innerHTML=table)
@@ -391,12 +442,16 @@ def Compare(session: Session, run_version):
             a = session.pinned
             diffs = session.compare_differences()
             what = (
-                "; ".join(f"{nice_name(n)}: {va} in A, {vb} now" for n, va, vb in diffs[:5])
+                "; ".join(f"{nice_name(n)}: {_fmt(va)} in A, {_fmt(vb)} now" for n, va, vb in diffs[:5])
                 if diffs
                 else "no settings differ yet (change some and press Reset)"
             )
             text = f"A (dashed) = {a.label}, {int(a.steps['step'].iloc[-1])} months. Differences: {what}."
         solara.HTML(tag="div", unsafe_innerHTML=html.escape(text), classes=["gpsim-legend", "gpsim-compare-text"])
+
+
+def _fmt(v) -> str:
+    return f"{v:,g}" if isinstance(v, float) else str(v)
 
 
 @solara.component
@@ -475,6 +530,20 @@ def Page():
         with solara.Columns([3, 9], gutters_dense=True):
             Settings(session, pending_version, form_version, run_version)
             RunArea(session, run_version, pending_version, form_version)
+        if os.environ.get(ENV_DEBUG) == "1":
+            DebugCounts()
+
+
+@solara.component
+def DebugCounts():
+    """Sessions and models alive in the server (after a garbage collection), counted once per page load."""
+    counts = solara.use_memo(live_counts, [])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f"server holds <span class='gpsim-debug-sessions'>{counts[0]}</span> sessions, "
+        f"<span class='gpsim-debug-models'>{counts[1]}</span> models",
+        classes=["gpsim-legend", "gpsim-debug"],
+    )
 
 
 @solara.component

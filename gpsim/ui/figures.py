@@ -18,6 +18,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
+from matplotlib.ticker import MaxNLocator
 
 from gpsim.plots import LARGE_BAND, NEIGHBOURHOOD_BAND
 from gpsim.state import PracticeStatus
@@ -221,7 +222,7 @@ def charts_figure(
     compare_start: tuple[int, int] | None = None,
     compare_months: int | None = None,
     labels: tuple[str, str] = ("this run", "A"),
-    size: tuple[float, float] = (9.0, 8.4),
+    size: tuple[float, float] = (10.0, 10.5),
 ) -> Figure:
     """Six panels over time. ``compare`` (run A) is drawn dashed under the current run (solid)."""
     fig = Figure(figsize=size, layout="constrained")
@@ -251,14 +252,17 @@ def charts_figure(
         ax = axes[2, 1]
         ax.plot(x, s["mean_workload_pressure"], color="C6", lw=2, label="mean pressure" + suffix, **style)
     ax = axes[0, 1]
-    ax.axhspan(*NEIGHBOURHOOD_BAND, color="C2", alpha=0.13, label="30-50k orgs: 6-10")
-    ax.axhspan(*LARGE_BAND, color="C1", alpha=0.18, label="200-300k orgs: 1-2")
-    axes[0, 0].set(title="Share in an at-scale organisation (%)", ylim=(0, 100))
-    axes[0, 1].set(title="Relationships each hospital keeps with general practice", ylim=(0, None))
-    axes[1, 0].set(title="Organisations", ylim=(0, None))
-    axes[1, 1].set(title="Money in play (GBP thousand a month)", ylim=(0, None))
-    axes[2, 0].set(title="Practices closed or merged (total)", ylim=(0, None))
-    axes[2, 1].set(title="Workload pressure (demand / capacity)")
+    ax.axhspan(*NEIGHBOURHOOD_BAND, color="C2", alpha=0.13, label="if all in 30-50k orgs: 6-10")
+    ax.axhspan(*LARGE_BAND, color="C1", alpha=0.18, label="if all in 200-300k orgs: 1-2")
+    axes[0, 0].set(title="Practices and patients in an at-scale organisation (%)", ylim=(0, 100))
+    axes[0, 1].set(title="Relationships each hospital has to keep with general practice", ylim=(0, None))
+    axes[1, 0].set(title="Organisations: alive now, and failed so far", ylim=(0, None))
+    axes[1, 1].set(title="Money coming in to organisations (£ thousand a month)", ylim=(0, None))
+    axes[2, 0].set(title="Practices closed or merged so far", ylim=(0, None))
+    axes[2, 1].set(title="Workload: appointments wanted ÷ appointments available (1 = full)")
+    for ax in (axes[1, 0], axes[2, 0]):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(0, max(ax.get_ylim()[1], 4))
     axes[2, 1].axhline(1.0, color="0.6", lw=0.8, ls=":")
     x0 = start_year + (start_month - 1) / 12
     x1 = x0 + n_months / 12
@@ -271,8 +275,9 @@ def charts_figure(
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
         ax.set_xlim(x0, x1)
-        ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
-    for ax in axes[2]:
+        # the key goes under each panel, never over the lines
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=2, frameon=False)
+        ax.tick_params(labelbottom=True)
         ax.xaxis.get_major_formatter().set_useOffset(False)
-        ax.set_xlabel("year", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig

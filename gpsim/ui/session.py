@@ -6,9 +6,11 @@ Nothing here knows about Solara, so it can be tested and timed directly. The pag
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,29 @@ ENV_SEED = "GPSIM_UI_SEED"
 
 #: Regions with more practices than this are drawn aggregated (one circle per CCG).
 AGGREGATE_ABOVE = 1500
+
+#: Every live Session and model, held weakly: a debug count that proves closed sessions are freed (the app keeps
+#: no per-session state at module level; these sets do not keep anything alive).
+_LIVE_SESSIONS: weakref.WeakSet = weakref.WeakSet()
+_LIVE_MODELS: weakref.WeakSet = weakref.WeakSet()
+
+
+def live_counts(collect: bool = True) -> tuple[int, int]:
+    """(sessions, models) still alive in this process, after a garbage collection unless ``collect`` is False."""
+    if collect:
+        gc.collect()
+    return len(_LIVE_SESSIONS), len(_LIVE_MODELS)
+
+
+#: Words in parameter names that read better spelled out.
+_WORDS = {"n": "number of", "ccg": "CCG", "ccgs": "CCGs", "gp": "GP", "fte": "FTE", "org": "organisation"}
+
+
+def nice_name(name: str) -> str:
+    """A parameter name as a heading: ``gp_fte_per_1000`` -> "GP FTE per 1000"."""
+    words = [_WORDS.get(w, w) for w in name.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def region_choices(current: str | None = None) -> list[str]:
@@ -77,6 +102,9 @@ class Session:
 
     def __init__(self, scenario: str = "baseline", region: str | None = None, seed: int = 0) -> None:
         self.lock = threading.RLock()
+        #: The only areas a visitor may choose: the named ones and the one the server was started with. Anything
+        #: else (e.g. ``00L@/some/path``, which would read a file) is refused, whatever the browser sends.
+        self.allowed_regions = set(region_choices(region)) | {sc.params.region for sc in SCENARIOS.values()}
         self.scenario = scenario if scenario in SCENARIOS else "baseline"
         base = SCENARIOS[self.scenario].params
         if region:
@@ -91,6 +119,7 @@ class Session:
         self.step_ms: list[float] = []  # model time of recent Step clicks / Play frames
         self.draw_ms: list[float] = []
         self.reset()
+        _LIVE_SESSIONS.add(self)
 
     @classmethod
     def from_environment(cls) -> Session:
@@ -107,6 +136,8 @@ class Session:
         spec = SPECS_BY_NAME[name]
         if spec.kind is int and isinstance(value, float) and value.is_integer():
             value = int(value)
+        if name == "region" and value not in self.allowed_regions:
+            return  # never a path or code list the server was not started with
         with self.lock:
             self.pending[name] = value
 
@@ -115,6 +146,8 @@ class Session:
         with self.lock:
             region = self.pending.get("region", "synthetic")
             self.scenario = name
+            if name not in SCENARIOS:
+                return
             values = SCENARIOS[name].params.to_dict()
             if region != "synthetic" and values.get("region", "synthetic") == "synthetic":
                 values["region"] = region
@@ -134,6 +167,8 @@ class Session:
         from gpsim import GPModel
 
         with self.lock:
+            if self.pending.get("region") not in self.allowed_regions:
+                self.pending["region"] = self.applied.region
             try:
                 params = Params.from_mapping(self.pending)
                 model = GPModel(params, rng=self.pending_seed)  # regions are cached by the core
@@ -142,6 +177,7 @@ class Session:
                 return False
             self.error = None
             self.applied, self.seed, self.model = params, self.pending_seed, model
+            _LIVE_MODELS.add(model)
             self.step_ms.clear()
             self.draw_ms.clear()
             return True
@@ -210,7 +246,7 @@ class Session:
         changed = params.changed()
         if not changed:
             return "defaults"
-        text = ", ".join(f"{k}={_short(v)}" for k, v in list(changed.items())[:4])
+        text = ", ".join(f"{nice_name(k).lower()} {_short(v)}" for k, v in list(changed.items())[:4])
         return text + (" ..." if len(changed) > 4 else "")
 
     def compare_differences(self) -> list[tuple[str, Any, Any]]:

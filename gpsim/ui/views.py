@@ -190,13 +190,22 @@ def _blue(share: float) -> str:
 
 
 # --- the charts ----------------------------------------------------------------------------------------
+#: Chart titles (shown above each chart, in the page, so long titles wrap instead of being cut off).
 CHARTS = {
-    "share": "Share in an at-scale organisation (%)",
-    "relationships": "Relationships each hospital keeps with general practice",
-    "orgs": "Organisations alive and failed",
-    "money": "Money in play (GBP thousand a month)",
-    "closed": "Practices closed or merged (total)",
-    "pressure": "Workload pressure (demand / capacity; above 1 = overloaded)",
+    "share": "Practices and patients in an at-scale organisation (%)",
+    "relationships": "Relationships each hospital has to keep with general practice",
+    "orgs": "Organisations: alive now, and failed so far",
+    "money": "Money coming in to organisations (£ thousand a month)",
+    "closed": "Practices closed or merged so far",
+    "pressure": "Workload: appointments wanted ÷ appointments GPs can offer (above 1 = overloaded)",
+}
+
+#: A line under some charts, in plain words.
+NOTES = {
+    "relationships": "Shaded: what it would be if every practice were in an organisation of 30-50k patients "
+    "(green, 6-10) or 200-300k patients (orange, 1-2). Grey line: with no organisations at all.",
+    "money": "Grants & recurrent funding: pump-priming and per-patient payments from outside. Contracts: extended "
+    "services bought by hospitals or CCGs.",
 }
 
 #: (chart, column, label, colour, scale)
@@ -208,10 +217,28 @@ LINES = [
     ("orgs", "n_orgs", "alive", C[0], 1.0),
     ("orgs", "n_orgs_failed_cum", "failed (total)", C[3], 1.0),
     ("money", "external_funding_month", "grants & recurrent funding", C[1], 0.001),
-    ("money", "contract_income_month", "contract income", C[4], 0.001),
+    ("money", "contract_income_month", "contracts", C[4], 0.001),
     ("closed", "n_practices_closed_cum", "closed or merged", C[5], 1.0),
-    ("pressure", "mean_workload_pressure", "mean workload pressure", C[6], 1.0),
+    ("pressure", "mean_workload_pressure", "average practice", C[6], 1.0),
 ]
+#: Charts that count things: whole numbers on the axis.
+COUNTS = ("orgs", "closed")
+#: Runs this short show a dot per month (a line of one or two points is invisible).
+DOTS_UP_TO = 12
+
+
+def chart_legend(key: str, compare: bool = False) -> list[dict]:
+    """The key drawn above a chart: label, colour and whether the line is dashed (run A)."""
+    out = []
+    for chart, _col, label, colour, _scale in LINES:
+        if chart != key:
+            continue
+        if compare:
+            out.append(dict(label=f"{label} (A)", colour=colour, dashed=True))
+            out.append(dict(label=f"{label} (this run)", colour=colour, dashed=False))
+        else:
+            out.append(dict(label=label, colour=colour, dashed=False))
+    return out
 
 
 def _dates(steps: pd.DataFrame, start: tuple[int, int]) -> list[str]:
@@ -233,7 +260,10 @@ def chart_options(
     compare_start: tuple[int, int] | None = None,
     compare_months: int | None = None,
 ) -> dict[str, dict]:
-    """One ECharts option per chart (keys of :data:`CHARTS`). ``compare`` (run A) is dashed."""
+    """One ECharts option per chart (keys of :data:`CHARTS`). ``compare`` (run A) is dashed.
+
+    Titles and keys are drawn by the page above each chart (see :func:`chart_legend`), so they can wrap and never
+    cover the lines. Until the run has a few months, each month is a dot and month 0 says what to press."""
     x = _dates(steps, start)
     x0, x1 = _month_date(start, 0), _month_date(start, n_months)
     runs = [("", steps, x, "solid")]
@@ -244,7 +274,7 @@ def chart_options(
         x1 = max(x1, _month_date(cs, compare_months or n_months))
         runs = [(" (A)", compare, cx, "dashed"), (" (this run)", steps, x, "solid")]
     out: dict[str, dict] = {}
-    for key, title in CHARTS.items():
+    for key in CHARTS:
         series = []
         for suffix, s, xs, dash in runs:
             for chart, col, label, colour, scale in LINES:
@@ -255,7 +285,8 @@ def chart_options(
                     dict(
                         type="line",
                         name=label + suffix,
-                        showSymbol=False,
+                        showSymbol=len(xs) <= DOTS_UP_TO,
+                        symbolSize=5,
                         color=colour,
                         lineStyle=dict(
                             type=dash, width=2 if dash == "solid" else 1.6, opacity=1 if dash == "solid" else 0.7
@@ -268,19 +299,14 @@ def chart_options(
                 silent=True,
                 data=[
                     [
-                        dict(
-                            yAxis=NEIGHBOURHOOD_BAND[0],
-                            name="30-50k organisations: 6-10",
-                            itemStyle=dict(color="rgba(44,160,44,0.13)"),
-                        ),
+                        dict(yAxis=NEIGHBOURHOOD_BAND[0], itemStyle=dict(color="rgba(44,160,44,0.13)")),
                         dict(yAxis=NEIGHBOURHOOD_BAND[1]),
                     ],
                     [
-                        dict(yAxis=LARGE_BAND[0], name="200-300k: 1-2", itemStyle=dict(color="rgba(255,127,14,0.2)")),
+                        dict(yAxis=LARGE_BAND[0], itemStyle=dict(color="rgba(255,127,14,0.2)")),
                         dict(yAxis=LARGE_BAND[1]),
                     ],
                 ],
-                label=dict(position="insideRight", fontSize=9, color="#555"),
             )
         if key == "pressure" and series:
             series[0]["markLine"] = dict(
@@ -290,18 +316,33 @@ def chart_options(
                 lineStyle=dict(color="#999", type="dotted"),
                 label=dict(show=False),
             )
-        y_axis = dict(type="value", min=0, max=100) if key == "share" else dict(type="value", scale=key == "pressure")
-        out[key] = dict(
+        if key == "share":
+            y_axis = dict(type="value", min=0, max=100)
+        elif key in COUNTS:
+            y_axis = dict(type="value", min=0, minInterval=1)
+        else:
+            y_axis = dict(type="value", scale=key == "pressure", min=None if key == "pressure" else 0)
+            if y_axis["min"] is None:
+                del y_axis["min"]
+        opt = dict(
             animation=False,
-            title=dict(text=title, left=4, top=2, textStyle=dict(fontSize=12, fontWeight="normal")),
-            grid=dict(left=44, right=14, top=52, bottom=24),
-            legend=dict(top=22, left=4, itemHeight=8, itemWidth=18, textStyle=dict(fontSize=10)),
-            tooltip=dict(trigger="axis", valueFormatter=None),
+            grid=dict(left=44, right=14, top=12, bottom=24),
+            tooltip=dict(trigger="axis"),
             xAxis=dict(type="time", min=x0, max=x1, splitNumber=6, axisLabel=dict(fontSize=10)),
             yAxis=dict(y_axis, axisLabel=dict(fontSize=10)),
             series=series,
         )
-        out[key]["tooltip"].pop("valueFormatter")
+        if len(steps) <= 1:
+            opt["graphic"] = [
+                dict(
+                    type="text",
+                    left="center",
+                    top="middle",
+                    silent=True,
+                    style=dict(text="Press Step or Play:\nthe lines grow month by month", fill="#999", fontSize=12),
+                )
+            ]
+        out[key] = opt
     return out
 
 
@@ -348,4 +389,4 @@ def org_rows(model, limit: int = 12) -> tuple[list[dict], int, int]:
     return rows, len(live), len(dead)
 
 
-__all__ = ["CHARTS", "ORG_COLOURS", "chart_options", "map_option", "org_rows"]
+__all__ = ["CHARTS", "NOTES", "ORG_COLOURS", "chart_legend", "chart_options", "map_option", "org_rows"]
