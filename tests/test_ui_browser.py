@@ -1,7 +1,8 @@
 """The workshop UI in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
 Starts ``gpsim ui`` on a free loopback port, blocks every request that does not go to 127.0.0.1 (and fails on
-any), then clicks through what a workshop does. Screenshots go to test-output/ui/. Without /usr/bin/chromium
+any), then clicks through what a workshop does, misuses it (extreme sliders, a tab closed while playing, 20 tabs
+at once) and checks the server's memory comes back. Screenshots go to test-output/ui/. Without /usr/bin/chromium
 these tests skip, unless GPSIM_REQUIRE_BROWSER=1 (then they fail).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +20,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
+
+from gpsim.params import GROUPS
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +41,9 @@ ARGS = [
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "ui"
 GROUP_NAMES = ("Region & time", "Practices & workload", "Trust", "Money", "Leadership", "Commissioners & hospitals")
+CHART_KEYS = ("share", "relationships", "orgs", "money", "closed", "pressure")
+#: A tab that lost its connection is dropped after this (the server's default is 15 minutes).
+CULL = "2s"
 STEP_COLUMNS = {"step", "date", "share_practices_in_org", "relationships_per_hospital_mean", "n_orgs"}
 
 
@@ -64,9 +72,10 @@ def server():
     port = _free_port()
     log = OUT / "server.log"
     OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GPSIM_UI_DEBUG="1", SOLARA_KERNEL_CULL_TIMEOUT=CULL)
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gpsim.cli", "ui", "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "gpsim.cli", "ui", "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env
         )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
@@ -178,6 +187,46 @@ class Tab:
     def close(self) -> None:
         self.context.close()
 
+    def wait_quiet(self) -> None:
+        """Wait until the server has answered every click (Solara marks the page busy meanwhile)."""
+        self.page.wait_for_timeout(250)
+
+
+def rss_mb(proc) -> float:
+    return psutil.Process(proc.pid).memory_info().rss / 1e6
+
+
+def server_holds(browser, url: str) -> tuple[int, int]:
+    """(sessions, models) the server holds, counting the probe tab itself (GPSIM_UI_DEBUG=1 shows them)."""
+    tab = Tab(browser, url, width=900, height=700)
+    counts = (
+        int(tab.page.locator(".gpsim-debug-sessions").inner_text()),
+        int(tab.page.locator(".gpsim-debug-models").inner_text()),
+    )
+    tab.check_clean()
+    tab.close()
+    return counts
+
+
+def wait_freed(browser, url: str, timeout: float = 45) -> tuple[tuple[int, int], float]:
+    """Probe until only the probe's own session and model are left; return the last counts and the wait."""
+    t0 = time.monotonic()
+    while True:
+        counts = server_holds(browser, url)
+        if counts == (1, 1) or time.monotonic() - t0 > timeout:
+            return counts, time.monotonic() - t0
+        time.sleep(1.0)
+
+
+def test_binds_loopback_and_prints_address(server):
+    proc, url = server
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    assert f"serving on http://127.0.0.1:{port}/" in (OUT / "server.log").read_text()
+    listening = [
+        c.laddr for c in psutil.Process(proc.pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+    ]
+    assert listening and all(a.ip == "127.0.0.1" and a.port == port for a in listening), listening
+
 
 def test_workshop_flow(server, browser):
     from playwright.sync_api import expect
@@ -197,9 +246,25 @@ def test_workshop_flow(server, browser):
         )
     ).to_be_visible()
 
-    # every slider group is there
+    # every slider group is there, and each opens with a plain-language explanation
+    assert set(GROUP_NAMES) == set(GROUPS)
     for name in GROUP_NAMES:
         expect(page.locator(".gpsim-group-header", has_text=name)).to_have_count(1)
+    for name in GROUP_NAMES:
+        tab.open_group(name)
+        header = page.locator(".gpsim-group-header", has_text=name)
+        guide = page.locator(".gpsim-group", has=header).locator(".gpsim-group-help")
+        expect(guide).to_be_visible()
+        assert len(guide.inner_text()) > 80
+        page.locator(".gpsim-group-header", has_text=name).click()  # close it again
+        page.wait_for_timeout(200)
+    expect(page.locator(".gpsim-pending")).to_have_count(0)  # showing a slider never changes its setting
+
+    # chart titles and keys sit above the plotting area, never over it
+    for key in CHART_KEYS:
+        legend = page.locator(f".gpsim-chart-{key} .gpsim-chart-legend").bounding_box()
+        canvas = page.locator(f".gpsim-chart-{key} canvas").first.bounding_box()
+        assert legend["height"] > 0 and legend["y"] + legend["height"] <= canvas["y"] + 1, key
 
     # move a slider and Reset
     tab.open_group("Trust")
@@ -226,6 +291,7 @@ def test_workshop_flow(server, browser):
     assert chart_after != chart_before
     tab.shot("05-after-6-steps.png")
     timing = page.locator(".gpsim-timing").inner_text()
+    assert re.fullmatch(r"last update: model \d+ ms, drawing \d+ ms", timing), timing
     print(
         f"\nUI: page load {load_s:.1f} s; click-to-update per Step {sum(clicks) / len(clicks) * 1000:.0f} ms; {timing}"
     )
@@ -281,11 +347,103 @@ def test_workshop_flow(server, browser):
     assert proc.poll() is None
 
 
+def test_extreme_sliders(server, browser):
+    """Every slider to its maximum, then every slider to its minimum: refused in words or run; never a crash."""
+    from playwright.sync_api import expect
+
+    proc, url = server
+    tab = Tab(browser, url)
+    page = tab.page
+    for name in GROUP_NAMES:
+        tab.open_group(name)
+    sliders = page.locator(".gpsim-groups [role=slider]")
+    n = sliders.count()
+    assert n >= 60
+    results = {}
+    for key in ("End", "Home"):
+        for k in range(n):
+            sliders.nth(k).focus()
+            sliders.nth(k).press(key)
+        tab.wait_quiet()
+        page.click(".gpsim-reset")
+        tab.wait_quiet()
+        if page.locator(".gpsim-error").count():  # e.g. 1,000 CCGs for 180 practices
+            expect(page.locator(".gpsim-error")).to_contain_text("n_ccgs")
+            tab.shot("09-extreme-refused.png")
+            thumb = page.locator(".gpsim-param-n_ccgs [role=slider]")
+            thumb.focus()
+            thumb.press("Home")
+            tab.wait_quiet()
+            page.click(".gpsim-reset")
+            expect(page.locator(".gpsim-error")).to_have_count(0)
+        tab.wait_month(0)
+        tab.step(3)
+        results[key] = page.locator(".gpsim-status").inner_text()
+        tab.shot(f"10-extreme-{'max' if key == 'End' else 'min'}.png")
+    print(f"\nUI extreme sliders ({n} sliders): {results}")
+    tab.check_clean()
+    tab.close()
+    assert proc.poll() is None
+
+
+def test_england_aggregated(server, browser):
+    """All England (6,600 practices): the map draws one circle per CCG and Steps stay quick."""
+    from playwright.sync_api import expect
+
+    proc, url = server
+    tab = Tab(browser, url)
+    page = tab.page
+    tab.open_group("Region & time")
+    tab.choose(".gpsim-param-region .v-select", "england")
+    t = time.perf_counter()
+    page.click(".gpsim-reset")
+    expect(page.locator(".gpsim-legend", has_text="One circle per CCG")).to_have_count(1, timeout=90_000)
+    reset_s = time.perf_counter() - t
+    clicks = []
+    for _ in range(3):
+        t = time.perf_counter()
+        tab.step()
+        clicks.append(time.perf_counter() - t)
+    page.wait_for_timeout(400)
+    timing = page.locator(".gpsim-timing").inner_text()
+    tab.shot("08-england.png")
+    print(
+        f"\nUI England: Reset (load 6,600 practices) {reset_s:.1f} s; click-to-update per Step "
+        f"{sorted(clicks)[1] * 1000:.0f} ms (median of 3); {timing}"
+    )
+    assert max(clicks) < 10
+    tab.check_clean()
+    tab.close()
+    assert proc.poll() is None
+
+
+def test_tab_closed_while_playing(server, browser):
+    """A tab closed mid-run (while Play is running): the server keeps serving and frees that session."""
+    proc, url = server
+    tab = Tab(browser, url)
+    tab.choose(".gpsim-speed", "fast")
+    tab.page.click(".gpsim-play")
+    tab.page.wait_for_function("() => +document.querySelector('.gpsim-month').innerText >= 3", timeout=30_000)
+    tab.check_clean()
+    tab.close()  # while playing
+    other = Tab(browser, url)
+    other.step(2)
+    other.check_clean()
+    other.close()
+    counts, waited = wait_freed(browser, url)
+    print(f"\nUI: after a tab closed while playing, the server holds {counts} (sessions, models) after {waited:.1f} s")
+    assert counts == (1, 1)
+    assert proc.poll() is None
+
+
 def test_twenty_sessions(server, browser):
-    """Load: 20 sessions (separate browser contexts) each step 10 times, all at once."""
+    """Load: 20 sessions (separate browser contexts) each step 10 times, all at once; then memory comes back."""
     proc, url = server
     n, steps = 20, 10
+    held_before, _ = wait_freed(browser, url)
+    rss_before = rss_mb(proc)
     tabs = [Tab(browser, url, width=1200, height=800) for _ in range(n)]
+    rss_peak = rss_mb(proc)
     round_s = []
     for k in range(1, steps + 1):
         t = time.perf_counter()
@@ -294,17 +452,29 @@ def test_twenty_sessions(server, browser):
         for tab in tabs:
             tab.wait_month(k, timeout=60_000)
         round_s.append(time.perf_counter() - t)
+        rss_peak = max(rss_peak, rss_mb(proc))
     months = [tab.month() for tab in tabs]
     assert months == [steps] * n  # each session advanced only its own model
     assert proc.poll() is None
     with urllib.request.urlopen(url, timeout=5) as r:
         assert r.status == 200
+    held_peak = server_holds(browser, url)
     for tab in tabs:
         tab.check_clean()
         tab.close()
+    held_after, waited = wait_freed(browser, url)
+    rss_after = rss_mb(proc)
     total = sum(round_s)
     print(
         f"\nUI load: {n} sessions x {steps} steps in {total:.1f} s; a round of {n} simultaneous Steps took "
         f"{total / steps * 1000:.0f} ms on average (max {max(round_s) * 1000:.0f} ms), i.e. "
-        f"{total / (n * steps) * 1000:.0f} ms of server time per step"
+        f"{total / (n * steps) * 1000:.0f} ms per step"
     )
+    print(
+        f"UI memory: server RSS {rss_before:.0f} MB before, {rss_peak:.0f} MB at peak with {n} sessions, "
+        f"{rss_after:.0f} MB after closing them; (sessions, models) held: {held_before} before, {held_peak} "
+        f"at peak, {held_after} after {waited:.1f} s"
+    )
+    assert held_peak[0] >= n + 1
+    assert held_after == (1, 1)  # every closed session and its model freed
+    assert rss_after <= rss_peak

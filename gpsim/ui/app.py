@@ -9,6 +9,7 @@ browser; the server only steps the model and builds small JSON options. Download
 from __future__ import annotations
 
 import html
+import math
 import os
 import threading
 import time
@@ -102,6 +103,22 @@ def unit_text(unit: str) -> str:
     return unit.replace("GBP", "£")
 
 
+def slider_step(spec: ParamSpec) -> float:
+    return spec.step or (1 if spec.kind is int else (spec.high - spec.low) / 100)
+
+
+def is_snap(spec: ParamSpec, value, new) -> bool:
+    """True when ``new`` is only ``value`` rounded to the slider's grid (a slider does this when it first shows a
+    value between its positions, and would otherwise change a setting nobody touched)."""
+    if spec.kind not in (int, float) or spec.choices is not None or spec.low is None or value == new:
+        return False
+    step = slider_step(spec)
+    grid = spec.low + round((value - spec.low) / step) * step
+    return not math.isclose(value, grid, rel_tol=1e-9, abs_tol=1e-12) and math.isclose(
+        new, grid, rel_tol=1e-9, abs_tol=1e-9
+    )
+
+
 def positions(spec: ParamSpec) -> float:
     step = spec.step or (1 if spec.kind is int else (spec.high - spec.low) / 100)
     return (spec.high - spec.low) / step
@@ -119,6 +136,8 @@ def ParamControl(session: Session, spec: ParamSpec, pending_version: solara.Reac
     def change(v):
         if v is None:
             return
+        if is_snap(spec, value, v):
+            return  # the slider rounding a value that is off its grid (e.g. 10,577 to 10,600): not a visitor's move
         session.set_value(spec.name, v)
         set_local(lambda n: n + 1)
         pending_version.value += 1
@@ -283,7 +302,7 @@ def RunControls(session: Session, run_version, pending_version, form_version, pl
                 classes=["gpsim-mpu"],
             )
         with solara.Div(style={"width": "110px"}):
-            solara.Select(label="Play speed", values=list(SPEEDS), value=speed, dense=True)
+            solara.Select(label="Play speed", values=list(SPEEDS), value=speed, dense=True, classes=["gpsim-speed"])
         with solara.Div(style={"width": "110px"}):
             solara.InputInt(
                 label="Random seed", value=session.pending_seed, on_value=set_seed, dense=True, classes=["gpsim-seed"]

@@ -16,6 +16,23 @@ Open the address it prints. It binds 127.0.0.1 (this machine only) unless --host
 --host 0.0.0.0 to let a room of laptops on the same network connect. Works with no internet connection."""
 
 
+#: How long a session whose browser lost its connection is kept for it to come back to.
+KEEP_DISCONNECTED = "15m"
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network (no packet is sent), or None."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # picks the outgoing interface; UDP connect sends nothing
+            ip = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
+
+
 def register(subparsers) -> None:
     ui = subparsers.add_parser("ui", help="serve the workshop app in a browser", description=UI_HELP)
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -41,6 +58,9 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
     if cdn.is_dir():
         env.setdefault("SOLARA_PROXY_CACHE_DIR", str(cdn))
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    # A closed tab frees its session at once; a tab that only lost its connection (wifi, a laptop lid) keeps its
+    # run this long to reconnect to, instead of Solara's default 24 hours (memory would pile up over a workshop).
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", KEEP_DISCONNECTED)
     env.setdefault("MPLBACKEND", "Agg")
     return env
 
@@ -76,6 +96,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     print(f"gpsim ui: serving on http://{shown}:{args.port}/ (listening on {args.host}; Ctrl+C to stop)", flush=True)
+    if args.host in ("0.0.0.0", "::"):
+        lan = lan_address()
+        if lan:
+            print(f"gpsim ui: other laptops on this network open http://{lan}:{args.port}/", flush=True)
     cmd = server_command(args)
     if shutil.which(cmd[0]) is None and not os.path.exists(cmd[0]):
         raise ParameterError(f"cannot find the Python interpreter {cmd[0]}")

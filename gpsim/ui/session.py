@@ -144,10 +144,10 @@ class Session:
     def choose_scenario(self, name: str) -> None:
         """Set every slider to the preset's values (the region choice is kept). Applies on Reset."""
         with self.lock:
-            region = self.pending.get("region", "synthetic")
-            self.scenario = name
             if name not in SCENARIOS:
                 return
+            region = self.pending.get("region", "synthetic")
+            self.scenario = name
             values = SCENARIOS[name].params.to_dict()
             if region != "synthetic" and values.get("region", "synthetic") == "synthetic":
                 values["region"] = region
@@ -239,15 +239,14 @@ class Session:
             self.pinned = None
 
     def describe(self, params: Params) -> str:
-        """A short label: the scenario if the values match one, else the changed settings."""
+        """A short label: the scenario if the values match one, else the chosen preset and what differs from it."""
         for name, sc in SCENARIOS.items():
             if sc.params.replace(region=params.region) == params:
                 return name
-        changed = params.changed()
-        if not changed:
-            return "defaults"
-        text = ", ".join(f"{nice_name(k).lower()} {_short(v)}" for k, v in list(changed.items())[:4])
-        return text + (" ..." if len(changed) > 4 else "")
+        base = SCENARIOS[self.scenario].params.replace(region=params.region).to_dict()
+        changed = {k: v for k, v in params.to_dict().items() if base[k] != v}
+        text = ", ".join(f"{nice_name(k)} {_short(v)}" for k, v in list(changed.items())[:4])
+        return f"{self.scenario} with {text}" + (" ..." if len(changed) > 4 else "")
 
     def compare_differences(self) -> list[tuple[str, Any, Any]]:
         """(name, value in A, value in the current run) for each setting that differs."""
