@@ -207,7 +207,7 @@ def ParamPanels(session: Session, pending_version: solara.Reactive, form_version
 
 @solara.component
 def PendingBanner(session: Session, pending_version: solara.Reactive, run_version: solara.Reactive):
-    _ = pending_version.value, run_version.value
+    _ = pending_version.value  # Reset bumps it too
     changes = session.pending_changes()
     if session.error:
         solara.Error(f"Could not apply these settings: {session.error}", classes=["gpsim-error"])
@@ -250,8 +250,10 @@ def Settings(session: Session, pending_version, form_version, run_version):
 
 # --- the run area ----------------------------------------------------------------------------------
 @solara.component
-def RunControls(session: Session, run_version, pending_version, form_version, playing, months_per_update, speed):
-    _ = run_version.value, pending_version.value
+def RunControls(
+    session: Session, run_version, pending_version, form_version, playing, months_per_update, speed, version: int
+):
+    _ = pending_version.value
 
     def reset():
         playing.value = False
@@ -310,8 +312,7 @@ def RunControls(session: Session, run_version, pending_version, form_version, pl
 
 
 @solara.component
-def Status(session: Session, run_version):
-    _ = run_version.value
+def Status(session: Session, version: int):
     p = session.applied
     month = session.month
     y, m = divmod(p.start_month - 1 + month, 12)
@@ -338,9 +339,8 @@ def Status(session: Session, run_version):
 
 
 @solara.component
-def Views(session: Session, run_version):
+def Views(session: Session, run_version, version: int):
     """The map, the charts and the organisations table (rebuilt after every step)."""
-    _ = run_version.value
     t0 = time.perf_counter()
     model = session.model
     agg = session.aggregated
@@ -358,6 +358,7 @@ def Views(session: Session, run_version):
     )
     rows, n_alive, n_failed = views.org_rows(model)
     session.note_draw((time.perf_counter() - t0) * 1000)
+    solara.use_effect(session.note_rendered, None)  # after every render: the whole update has been sent
 
     if a is not None:
         solara.HTML(
@@ -390,8 +391,8 @@ def Views(session: Session, run_version):
         with solara.Div(classes=["gpsim-panel", "gpsim-orgs"]):
             OrgTable(rows, n_alive, n_failed)
         with solara.Column(gap="6px"):
-            Compare(session, run_version)
-            Downloads(session, run_version)
+            Compare(session, run_version, version)
+            Downloads(session, version)
 
 
 @solara.component
@@ -435,8 +436,7 @@ def OrgTable(rows, n_alive: int, n_failed: int):
 
 
 @solara.component
-def Compare(session: Session, run_version):
-    _ = run_version.value
+def Compare(session: Session, run_version, version: int):
 
     def pin():
         session.pin()
@@ -474,8 +474,7 @@ def _fmt(v) -> str:
 
 
 @solara.component
-def Downloads(session: Session, run_version):
-    _ = run_version.value
+def Downloads(session: Session, version: int):
 
     def charts_png() -> bytes:
         p = session.applied
@@ -523,10 +522,13 @@ def RunArea(session: Session, run_version, pending_version, form_version):
             cancel.wait(SPEEDS.get(speed.value, 0.4))
 
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+    # Only this component listens to run_version and hands the number down: one render pass per update (each
+    # listener of a reactive value would otherwise re-render the page once; with six that made a Step 6x slower).
+    version = run_version.value
     with solara.Column(gap="6px"):
-        RunControls(session, run_version, pending_version, form_version, playing, months_per_update, speed)
-        Status(session, run_version)
-        Views(session, run_version)
+        RunControls(session, run_version, pending_version, form_version, playing, months_per_update, speed, version)
+        Status(session, version)
+        Views(session, run_version, version)
 
 
 @solara.component

@@ -118,6 +118,8 @@ class Session:
         self.model = None
         self.step_ms: list[float] = []  # model time of recent Step clicks / Play frames
         self.draw_ms: list[float] = []
+        self.render_ms: list[float] = []  # model done -> page updated and sent (server side), per update
+        self.stepped_at: float | None = None
         self.reset()
         _LIVE_SESSIONS.add(self)
 
@@ -180,6 +182,7 @@ class Session:
             _LIVE_MODELS.add(model)
             self.step_ms.clear()
             self.draw_ms.clear()
+            self.render_ms.clear()
             return True
 
     @property
@@ -207,13 +210,21 @@ class Session:
                 self.model.step()
                 done += 1
             if done:
-                self.step_ms.append((time.perf_counter() - t0) * 1000)
+                self.stepped_at = time.perf_counter()
+                self.step_ms.append((self.stepped_at - t0) * 1000)
                 del self.step_ms[:-50]
             return done
 
     def note_draw(self, ms: float) -> None:
         self.draw_ms.append(ms)
         del self.draw_ms[:-50]
+
+    def note_rendered(self) -> None:
+        """The page has been updated after a step: record the server's drawing time since the model finished."""
+        if self.stepped_at is not None:
+            self.render_ms.append((time.perf_counter() - self.stepped_at) * 1000)
+            del self.render_ms[:-50]
+            self.stepped_at = None
 
     def steps_frame(self) -> pd.DataFrame:
         """The run so far, one row per month (the same columns as ``Results.steps``)."""
@@ -265,8 +276,9 @@ class Session:
         parts = []
         if self.step_ms:
             parts.append(f"model {self.step_ms[-1]:.0f} ms")
-        if self.draw_ms:
-            parts.append(f"drawing {self.draw_ms[-1]:.0f} ms")
+        drawing = self.render_ms or self.draw_ms  # whole page update when known (the previous one), else the views
+        if drawing:
+            parts.append(f"drawing {drawing[-1]:.0f} ms")
         return "last update: " + ", ".join(parts)
 
 

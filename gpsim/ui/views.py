@@ -62,11 +62,19 @@ def map_option(model, *, aggregated: bool = False) -> dict:
     )
 
 
-def _practice_series(model) -> list[dict]:
-    reg, pr, orgs = model.region, model.practices, model.orgs
-    x, y = reg.x, reg.y
+def _static(model, key, build):
+    """A part of the map that does not change during a run, built once per model (kept on the model, so it goes
+    with it). Handing the page the same object each step also lets it skip comparing it item by item."""
+    cache = model.__dict__.setdefault("_ui_static", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
+def _background(model, outlines, e) -> list[dict]:
+    """CCG outlines and working relationships: fixed for a run."""
+    x, y = model.region.x, model.region.y
     series: list[dict] = []
-    outlines = _ccg_outlines(reg)
     if outlines:
         series.append(
             dict(
@@ -79,7 +87,6 @@ def _practice_series(model) -> list[dict]:
                 data=[dict(coords=[[_r(a), _r(b)] for a, b in np.vstack([p, p[:1]])]) for p in outlines],
             )
         )
-    e = model.peers.edges
     if len(e):
         series.append(
             dict(
@@ -92,6 +99,16 @@ def _practice_series(model) -> list[dict]:
                 data=[[[_r(x[i]), _r(y[i])], [_r(x[j]), _r(y[j])]] for i, j in e],
             )
         )
+    return series
+
+
+def _practice_series(model) -> list[dict]:
+    reg, pr, orgs = model.region, model.practices, model.orgs
+    x, y = reg.x, reg.y
+    series: list[dict] = []
+    outlines = _ccg_outlines(reg)
+    e = model.peers.edges
+    series += _static(model, ("background", id(e), len(e)), lambda: _background(model, outlines, e))
     is_open = pr.status == PracticeStatus.OPEN
     ref = max(float(np.median(reg.list_size)), 1.0)
     size = 9.0 * np.sqrt(np.clip(pr.list_size / ref, 0.15, 8.0))
