@@ -373,8 +373,9 @@ def Views(session: Session, run_version, version: int):
                     option=map_opt, attributes={"style": "width: 100%; aspect-ratio: 1 / 1;"}, responsive=True
                 )
             legend = (
-                "One circle per CCG: size = patients, darker blue = more of them in organisations; x = practices "
-                "closed there. Red squares: hospitals."
+                "One circle per CCG (too many practices to draw one by one): size = patients, darker blue = more "
+                "of them in organisations. Small red squares: hospitals. Hover a circle for its patients, share in "
+                "organisations and practices closed."
                 if agg
                 else "Each dot is a practice (size = list size). Grey: not in an organisation; a colour: one "
                 "organisation. Black x: closed or merged. Red H: hospital. Dark diamond: CCG hub (dashed outline: "

@@ -44,9 +44,10 @@ def map_option(model, *, aggregated: bool = False) -> dict:
             type="scatter",
             name="hospital",
             symbol="rect",
-            symbolSize=16,
-            z=5,
-            itemStyle=dict(color=HOSPITAL, borderColor="#fff", borderWidth=1),
+            # all England has ~200 hospitals: small and under the CCG circles, or they hide the picture
+            symbolSize=5 if aggregated else 16,
+            z=2 if aggregated else 5,
+            itemStyle=dict(color=HOSPITAL, borderColor="#fff", borderWidth=0 if aggregated else 1),
             label=dict(show=len(xs) <= 40, formatter="H", color="#fff", fontSize=9, fontWeight="bold"),
             tooltip=dict(formatter="{b}"),
             data=[dict(name=f"Hospital: {reg.hospital_name[k]}", value=[_r(xs[k]), _r(ys[k])]) for k in range(len(xs))],
@@ -192,7 +193,7 @@ def _aggregated_series(model) -> list[dict]:
             type="scatter",
             name="CCGs",
             z=3,
-            itemStyle=dict(borderColor="#555", borderWidth=0.4),
+            itemStyle=dict(borderColor="#08519c", borderWidth=0.8, opacity=0.9),
             tooltip=dict(formatter="{b}"),
             data=data,
         )
