@@ -71,7 +71,7 @@ def region_description(name: str) -> str:
     if name == "synthetic":
         return "A made-up region built from the region sliders below (number of practices, CCGs, list sizes)."
     if name == "england":
-        return "Every practice in England (drawn aggregated: one circle per CCG). Slow to step."
+        return "Every practice in England, drawn as one circle per CCG. Takes a few seconds to load."
     try:
         from gpsim.data import NAMED_REGIONS
 
