@@ -357,7 +357,13 @@ def chart_options(
                     left="center",
                     top="middle",
                     silent=True,
-                    style=dict(text="Press Step or Play:\nthe lines grow month by month", fill="#999", fontSize=12),
+                    style=dict(
+                        text="Press Step or Play:\nthe lines grow month by month",
+                        fill="#999",
+                        fontSize=12,
+                        lineHeight=18,
+                        textAlign="center",
+                    ),
                 )
             ]
         out[key] = opt
