@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import gzip
 import hashlib
 import io
 import os
@@ -45,6 +44,11 @@ COLUMNS = {
 }
 #: Breakdown columns: when present only rows with this value are read (the all-persons total per practice).
 TOTAL_ROWS = {"SEX": "ALL", "AGE": "ALL"}
+
+#: Largest register accepted, in bytes (after decompression). NHS Digital's all-persons file is under 1 MB and
+#: its largest breakdown (single year of age) about 300 MB; anything bigger is refused before it is read,
+#: rather than exhausting memory.
+MAX_REGISTER_BYTES = 1 << 30
 
 _LAYOUT = (
     "expected NHS Digital's 'Patients Registered at a GP Practice' CSV with columns CODE, CCG_CODE "
@@ -100,7 +104,42 @@ def register_key(path: str | os.PathLike | None) -> tuple[str, int, int]:
         raise DataError(f"register file {path}: cannot be read ({err.strerror or err})") from None
     if p.is_dir():
         raise DataError(f"register file {path}: is a directory, not a CSV file")
+    if st.st_size > MAX_REGISTER_BYTES:
+        raise DataError(f"register file {path}: {_size(st.st_size)} is too large (at most {_size(MAX_REGISTER_BYTES)})")
     return (str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
+def _gunzip(raw: bytes, name: str) -> bytes:
+    """Decompress gzip data, refusing damaged files and anything that expands beyond MAX_REGISTER_BYTES."""
+    out = []
+    size = 0
+    data = raw
+    try:
+        while data:  # concatenated gzip members are one file
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while data:
+                chunk = d.decompress(data, 1 << 24)
+                size += len(chunk)
+                if size > MAX_REGISTER_BYTES:
+                    raise DataError(
+                        f"register file {name}: expands to more than {_size(MAX_REGISTER_BYTES)} when decompressed"
+                    )
+                out.append(chunk)
+                data = d.unconsumed_tail
+                if d.eof:
+                    break
+            if not d.eof:
+                raise DataError(f"register file {name}: damaged gzip file (truncated)")
+            data = d.unused_data
+            if data and data[:2] != b"\x1f\x8b":
+                break  # trailing garbage after the last member is ignored, as gzip does
+    except zlib.error as err:
+        raise DataError(f"register file {name}: damaged gzip file ({err})") from None
+    return b"".join(out)
 
 
 def read_register(path: str | os.PathLike | None = None) -> RegisterTable:
@@ -120,10 +159,7 @@ def _decode(raw: bytes, name: str) -> tuple[str, list[str]]:
     """Bytes to text: gzip, UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 with a note."""
     notes: list[str] = []
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            raise DataError(f"register file {name}: damaged gzip file ({err})") from None
+        raw = _gunzip(raw, name)
     if raw[:4] == b"PK\x03\x04":
         raise DataError(f"register file {name}: is a zip or Excel workbook, not CSV text; save it as CSV first")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -38,6 +38,10 @@ DESIGN_KEYS = ("kind", "samples", "levels", "second_order", "file")
 OUTPUT_KEYS = ("steps", "key")
 
 #: Outputs plotted by ``gpsim sweep analyze`` unless an experiment lists its own (tables cover every output).
+#: Most runs one experiment may plan (design rows x replicates); a typo such as ``replicates = 1e9`` is refused
+#: before anything is generated, instead of exhausting memory.
+MAX_RUNS = 10_000_000
+
 DEFAULT_KEY_OUTPUTS = (
     "relationships_per_hospital_mean",
     "share_population_committable",
@@ -134,9 +138,11 @@ class Experiment:
         """Check everything against the parameter declaration; raise one-line :class:`ExperimentError`."""
         if not isinstance(self.name, str) or not self.name.strip():
             raise self._fail("name", "must be non-empty text")
+        if self.name.strip() in (".", "..") or any(c in self.name for c in "/\\\0") or self.name != self.name.strip():
+            raise self._fail("name", f"{self.name!r} must be a plain name (it names the default folder sweeps/NAME)")
         if not isinstance(self.question, str):
             raise self._fail("question", "must be text")
-        if self.scenario not in SCENARIOS:
+        if not isinstance(self.scenario, str) or self.scenario not in SCENARIOS:
             raise self._fail("scenario", f"unknown scenario {self.scenario!r}; allowed one of {', '.join(SCENARIOS)}")
         if self.design not in DESIGNS:
             raise self._fail("design.kind", f"unknown design {self.design!r}; allowed one of {', '.join(DESIGNS)}")
@@ -161,8 +167,33 @@ class Experiment:
             self.years = self._check_value("years", "years", self.years)
         base = self.base_params()  # the combination of scenario + fixed + years must itself be valid
         del base
+        if isinstance(self.key_outputs, str) or not all(isinstance(k, str) for k in self.key_outputs):
+            raise self._fail("outputs.key", 'must be a list of output names, e.g. ["n_orgs"]')
         self.key_outputs = tuple(self.key_outputs)
         self._check_vary()
+        self._check_size()
+
+    def _check_size(self) -> None:
+        """Refuse a plan of more than :data:`MAX_RUNS` runs before generating it."""
+        kind, d = self.design, len(self.vary)
+        if kind == "grid":
+            rows = math.prod(len(v) for v in self.vary.values())
+        elif kind == "zip":
+            rows = len(next(iter(self.vary.values())))
+        elif kind == "lhs":
+            rows = self.samples
+        elif kind == "sobol":
+            rows = self.samples * (2 * d + 2 if self.second_order else d + 2)
+        elif kind == "morris":
+            rows = self.samples * (d + 1)
+        else:
+            rows = len(self._design_rows) if self._design_rows is not None else 0
+        if rows * self.replicates > MAX_RUNS:
+            raise self._fail(
+                "replicates" if rows <= MAX_RUNS else "design",
+                f"plans {rows:,} design rows x {self.replicates:,} replicates = {rows * self.replicates:,} runs; "
+                f"at most {MAX_RUNS:,} are allowed in one experiment",
+            )
 
     def _check_value(self, key: str, name: str, value: Any) -> Any:
         spec = SPECS_BY_NAME.get(name)
