@@ -11,11 +11,14 @@ table of cases).
 from __future__ import annotations
 
 import codecs
+import csv
 import functools
 import hashlib
 import io
+import itertools
 import os
 import re
+import warnings
 import zlib
 from dataclasses import dataclass
 from importlib import resources
@@ -49,6 +52,10 @@ TOTAL_ROWS = {"SEX": "ALL", "AGE": "ALL"}
 #: its largest breakdown (single year of age) about 300 MB; anything bigger is refused before it is read,
 #: rather than exhausting memory.
 MAX_REGISTER_BYTES = 1 << 30
+
+#: Largest list size believed (more than any English practice, or city, has): larger counts are refused as
+#: corrupt rather than silently overflowing.
+MAX_LIST_SIZE = 10_000_000
 
 _LAYOUT = (
     "expected NHS Digital's 'Patients Registered at a GP Practice' CSV with columns CODE, CCG_CODE "
@@ -223,7 +230,12 @@ def _parse_counts(values: pd.Series, lines: np.ndarray, codes: pd.Series, name: 
     arr = num.to_numpy(dtype=float)
     frac = arr != np.floor(arr)
     neg = arr < 0
-    for mask, what in ((neg, "is negative"), (frac, "is not a whole number")):
+    huge = arr > MAX_LIST_SIZE
+    for mask, what in (
+        (neg, "is negative"),
+        (frac, "is not a whole number"),
+        (huge, f"is implausibly large (over {MAX_LIST_SIZE:,})"),
+    ):
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
             raise DataError(
@@ -239,16 +251,32 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
     if not text.strip():
         raise DataError(f"register file {name}: empty file")
     try:
-        df = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True
-        )
+        with warnings.catch_warnings():
+            # index_col=False: a first data row with more fields than the header must not silently become an
+            # index (shifting every column by one); pandas warns instead, and that warning is a refusal
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                skipinitialspace=True,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        rows = [r for r in itertools.islice(csv.reader(io.StringIO(text)), 50) if r][:2]
+        header, first = (len(r) for r in rows)
+        raise DataError(f"register file {name}, line 2: {first} fields where the header has {header}") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"register file {name}: empty file") from None
     except pd.errors.ParserError as err:
         msg = str(err).strip().splitlines()[-1]
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        eof = re.search(r"EOF inside string starting at row (\d+)", msg)
         if m:
             msg = f"line {m.group(2)}: {m.group(3)} fields where the header has {m.group(1)}"
+        elif eof:  # pandas counts data rows from 0; the header is line 1
+            msg = f"line {int(eof.group(1)) + 2}: a quoted field is never closed (was the file cut short?)"
         raise DataError(f"register file {name}, {msg}") from None
     df.columns = [str(c).strip().upper() for c in df.columns]
     cols = list(df.columns)
@@ -299,6 +327,14 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
             raise DataError(
                 f"register file {name}, line {out['line'].iloc[i]}: {label} is empty"
                 + (f"; {int(empty.sum())} such rows in all" if empty.sum() > 1 else "")
+            )
+    for key, label in (("code", picked["code"]), ("ccg", picked["ccg"]), ("postcode", picked["postcode"])):
+        odd = out[key].str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy()
+        if odd.any():
+            i = int(np.flatnonzero(odd)[0])
+            raise DataError(
+                f"register file {name}, line {out['line'].iloc[i]}: {label} holds a line break or control "
+                f"character: {out[key].iloc[i][:40]!r}"
             )
     # exact duplicates are harmless: drop them, counted; a practice listed twice differently is refused
     dup = out.duplicated(["code", "ccg", "postcode", "patients_text"])
@@ -374,6 +410,12 @@ def _read_cached(key: tuple[str, int, int], name: str) -> RegisterTable:
         raise DataError(f"register file {name}: cannot be read ({err.strerror or err})") from None
     text, notes = _decode(raw, name)
     df, more, layout, date = _parse(text, name)
+    tail = text.rstrip(" \t")
+    if tail and not tail.endswith(("\n", "\r")):
+        notes.append(
+            f"{name}: the file does not end with a line break, so it may have been cut short; "
+            f"check its last row (line {text.count(chr(10)) + 1}, practice {df['code'].iloc[-1]})"
+        )
     notes += more
 
     pc = postcode_districts()

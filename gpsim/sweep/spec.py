@@ -167,7 +167,7 @@ class Experiment:
             self.years = self._check_value("years", "years", self.years)
         base = self.base_params()  # the combination of scenario + fixed + years must itself be valid
         del base
-        if isinstance(self.key_outputs, str) or not all(isinstance(k, str) for k in self.key_outputs):
+        if not isinstance(self.key_outputs, (list, tuple)) or not all(isinstance(k, str) for k in self.key_outputs):
             raise self._fail("outputs.key", 'must be a list of output names, e.g. ["n_orgs"]')
         self.key_outputs = tuple(self.key_outputs)
         self._check_vary()
@@ -473,7 +473,7 @@ class Experiment:
             seed=data.get("seed", 0),
             years=data.get("years"),
             steps_every=steps_every,
-            key_outputs=tuple(outputs.get("key", DEFAULT_KEY_OUTPUTS)),
+            key_outputs=outputs.get("key", DEFAULT_KEY_OUTPUTS),  # checked (and made a tuple) by validate
             source=source,
         )
         return cls(**kwargs)
