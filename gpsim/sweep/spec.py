@@ -272,7 +272,7 @@ class Experiment:
         except FileNotFoundError:
             raise self._fail(key, f"points file {str(path)!r} not found") from None
         except (OSError, ValueError) as err:
-            raise self._fail(key, f"cannot read points file {str(path)!r}: {err}") from None
+            raise self._fail(key, f"cannot read points file {str(path)!r}: {str(err).strip()}") from None
         if frame.empty:
             raise self._fail(key, f"points file {str(path)!r} has no rows")
         names = list(self.vary) or list(frame.columns)
