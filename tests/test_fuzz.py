@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_COUNTS
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gpsim.data import DataWarning, load_region, read_register
@@ -98,7 +98,16 @@ def fuzz_dir(tmp_path_factory):
 _names = itertools.count()
 
 
+#: Found by fuzzing: the first data row longer than the header, with a lone carriage return further down.
+FOUND_CR = (
+    b"EXTRACT_DATE,TYPE,CCG_CODE,ONS_CCG_CODE,CODE,POSTCODE,SEX,AGE,NUMBER_OF_PATIENTS\n"
+    b"GP_PRAC_PAT_LIST,01JAN2021,GP,00L,E38000130,A84002,NE65 7UW,ALL,ALL,5903\n"
+    b"\r,01JAN2021,GP,00L,E38000130,A84003,NE63 9UT,ALL,ALL,14738\n"
+)
+
+
 @FUZZ
+@example(content=FOUND_CR, region="england")
 @given(content=mutated_register() | st.binary(max_size=400), region=st.sampled_from(["england", "00L", "00N,00L"]))
 def test_register_loader_loads_or_refuses_cleanly(fuzz_dir, content, region):
     f = fuzz_dir / f"register-{next(_names)}.csv"  # a new name each time: the loader caches by path, size, mtime

@@ -264,9 +264,13 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
                 index_col=False,
             )
     except pd.errors.ParserWarning:
-        rows = [r for r in itertools.islice(csv.reader(io.StringIO(text)), 50) if r][:2]
-        header, first = (len(r) for r in rows)
-        raise DataError(f"register file {name}, line 2: {first} fields where the header has {header}") from None
+        try:
+            rows = [r for r in itertools.islice(csv.reader(io.StringIO(text, newline="")), 50) if r][:2]
+            header, first = (len(r) for r in rows)
+            counted = f"{first} fields where the header has {header}"
+        except (csv.Error, ValueError):
+            counted = "more fields than the header"
+        raise DataError(f"register file {name}, line 2: {counted}") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"register file {name}: empty file") from None
     except pd.errors.ParserError as err:
