@@ -34,6 +34,16 @@ def _count(kind: str) -> None:
     EXAMPLE_COUNTS.setdefault("faults injected", {}).update(FAULTS)
 
 
+#: Two single-threaded worker processes on loopback, no dashboard (its health server on a free port).
+CLUSTER = dict(
+    n_workers=2,
+    threads_per_worker=1,
+    host="127.0.0.1",
+    dashboard_address=None,
+    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+)
+
+
 def tiny(**kw) -> Experiment:
     base = dict(
         name="faults",
@@ -123,7 +133,7 @@ def test_run_that_raises_on_dask_workers_is_recorded_once_with_its_error(tmp_pat
     from distributed import Client, LocalCluster
 
     exp = tiny()
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(**CLUSTER) as cluster:
         with Client(cluster) as client:
             client.run(_install_flaky_run, 90_000.0)
         outcome = run_sweep(exp, tmp_path / "dask", scheduler=cluster.scheduler_address, batch=3)
@@ -165,7 +175,7 @@ def _wait_for_parts(proc: subprocess.Popen, out: Path, n: int, timeout: float = 
 
 
 def test_sigkill_of_a_dask_sweep_and_its_workers_then_resume(tmp_path):
-    """SIGKILL the whole process group (client, scheduler, nannies, workers) mid-write; resume on Dask again."""
+    """SIGKILL the whole process group (client, scheduler, nannies, workers) mid-write, then resume."""
     pytest.importorskip("distributed")
     f = tmp_path / "exp.toml"
     f.write_text(EXPERIMENT)
@@ -177,7 +187,7 @@ def test_sigkill_of_a_dask_sweep_and_its_workers_then_resume(tmp_path):
     proc.wait()
     before = raw_runs(out)
     assert 0 < len(before) < 40 and before["run_key"].is_unique
-    assert main(["sweep", "run", str(f), "--out", str(out), "--resume", "--workers", "2", "--quiet"]) == 0
+    assert main(["sweep", "run", str(f), "--out", str(out), "--resume", "--quiet"]) == 0  # serially: cheaper
     assert_complete_exactly_once(exp, out)
     assert set(before["run_key"]) <= set(raw_runs(out)["run_key"])
     _count("SIGKILL of a Dask sweep")
@@ -201,3 +211,19 @@ def test_sigterm_stores_what_finished_and_records_the_session(tmp_path):
     assert main(["sweep", "run", str(f), "--out", str(out), "--resume", "--quiet"]) == 0
     assert_complete_exactly_once(exp, out)
     _count("SIGTERM of a sweep")
+
+
+def test_damaged_part_file_is_named_in_one_line_and_resume_reruns_its_runs(tmp_path, capsys):
+    exp = tiny(vary={"target_org_size": [30_000.0, 60_000.0]}, replicates=2)
+    out = tmp_path / "out"
+    run_sweep(exp, out, batch=2)
+    part = sorted((out / "runs").glob("part-*.parquet"))[0]
+    part.write_bytes(part.read_bytes()[:100])  # a disk error, not a crash: renames are atomic
+    assert main(["sweep", "status", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{part}: damaged part file" in err and "Traceback" not in err
+    part.rename(tmp_path / part.name)
+    again = run_sweep(exp, out, resume=True)
+    assert again.ran == 2
+    assert_complete_exactly_once(exp, out)
+    _count("damaged part file")

@@ -31,6 +31,16 @@ CASES = {
 }
 
 
+#: Two single-threaded worker processes on loopback, no dashboard (its health server on a free port).
+CLUSTER = dict(
+    n_workers=2,
+    threads_per_worker=1,
+    host="127.0.0.1",
+    dashboard_address=None,
+    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+)
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     """SHA-256 over column names, dtypes and the exact bits of every value (NaN/NA included)."""
     h = hashlib.sha256()
@@ -141,7 +151,7 @@ def test_dask_workers_are_bit_identical(reference):
     from distributed import Client, LocalCluster
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster,
+        LocalCluster(**CLUSTER) as cluster,
         Client(cluster) as client,
     ):
         workers = sorted(client.scheduler_info()["workers"])
