@@ -31,7 +31,7 @@ BOUNDED = {"n_practices": (10, 70), "n_ccgs": (1, 4), "years": (0.25, 3.0), "reg
 REGIONS = ("synthetic", "synthetic", "00L")
 SKIP = {"region"}
 #: Examples per run (CI default; set GPSIM_PROPERTY_EXAMPLES=1000 for a longer hunt).
-EXAMPLES = int(os.environ.get("GPSIM_PROPERTY_EXAMPLES", "80"))
+EXAMPLES = int(os.environ.get("GPSIM_PROPERTY_EXAMPLES", "200"))
 
 #: Which side of the accounts each named flow moves money into (+) or out of (-).
 PRACTICE_SIDE = {
