@@ -249,6 +249,18 @@ EXPERIMENT_CASES = {
         (GOOD_EXPERIMENT.replace("[fixed]", "[outputs]\nsteps = -1\n[fixed]")).encode(),
         ["outputs.steps: -1 must be a whole number >= 0"],
     ),
+    "unknown region (checked before running)": (
+        exp_text(**{"n_practices = 20": 'region = "ZZZ"'}).encode(),
+        ["design point", "region 'ZZZ': ZZZ is not a CCG code"],
+    ),
+    "register file missing (checked before running)": (
+        exp_text(**{"n_practices = 20": 'region = "00L@no-such-register.csv"'}).encode(),
+        ["design point", "register file no-such-register.csv: not found"],
+    ),
+    "more CCGs than practices at one point": (
+        exp_text(**{"target_org_size = [30000, 60000]": "n_ccgs = [5, 30]"}).encode(),
+        ["design point", "'n_ccgs' = 30 exceeds 'n_practices' = 20"],
+    ),
     "csv without file": (b'[design]\nkind = "csv"\n', ["design.file", "needs file"]),
     "csv file missing": (b'[design]\nkind = "csv"\nfile = "nope.csv"\n', ["points file", "nope.csv", "not found"]),
     "csv unknown column": (

@@ -352,10 +352,25 @@ class Experiment:
         return out
 
     def check_points(self) -> None:
-        """Build the full parameters of every point, so a bad combination is refused before anything runs."""
+        """Build the full parameters of every point, so a bad combination is refused before anything runs.
+
+        The region of every point is checked too: a real region's file and CCGs (each distinct region text once),
+        and a synthetic region's CCG count against its practice count.
+        """
+        regions: set[str] = set()
         for pid, rec in self.points().iterrows():
             try:
-                self.params_for({k: _py(v) for k, v in rec.items()})
+                params = self.params_for({k: _py(v) for k, v in rec.items()})
+                if params.region == "synthetic":
+                    if params.n_ccgs > params.n_practices:
+                        raise ExperimentError(
+                            f"parameter 'n_ccgs' = {params.n_ccgs} exceeds 'n_practices' = {params.n_practices}"
+                        )
+                elif params.region not in regions:
+                    from gpsim.data import check_region_text
+
+                    check_region_text(params.region)
+                    regions.add(params.region)
             except GpsimError as err:
                 raise self._fail(f"design point {pid}", str(err)) from None
 
