@@ -9,6 +9,7 @@ when it existed, was left as it was).
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 import time
@@ -489,3 +490,16 @@ def test_every_error_class_is_a_one_line_value_error():
         err = cls("first line\nsecond line\r\n" + "x" * 5000)
         assert "\n" not in str(err) and "\r" not in str(err) and len(str(err)) <= 600
         assert str(err).startswith("first line\\nsecond line") and isinstance(err, ValueError)
+
+
+def test_a_register_rewritten_to_the_same_size_and_time_is_read_again(tmp_path):
+    """The cache must not serve old content for a file edited in place within one timestamp tick."""
+    f = tmp_path / "r.csv"
+    f.write_text(_with_count("5903"))
+    assert read_register(f).list_size[0] == 5903
+    mtime = f.stat().st_mtime_ns
+    f.write_text(_with_count("5904"))  # same size
+    os.utime(f, ns=(mtime, mtime))  # and the same modification time, as on a coarse-timestamp file system
+    assert f.stat().st_mtime_ns == mtime
+    assert read_register(f).list_size[0] == 5904
+    _count("register files")

@@ -100,8 +100,10 @@ def _data_path(name: str) -> Path:
     return Path(str(resources.files("gpsim.data").joinpath(name)))
 
 
-def register_key(path: str | os.PathLike | None) -> tuple[str, int, int]:
-    """What identifies a register file's content for caching: resolved path, size and modification time."""
+def register_key(path: str | os.PathLike | None) -> tuple[str, int, int, int, int]:
+    """What identifies a register file's content for caching: resolved path, size, modification time, and the
+    inode and change time (so a file replaced, or rewritten to the same size within one clock tick of a coarse
+    file-system timestamp, is read again)."""
     p = _data_path(BUNDLED_REGISTER) if path is None else Path(path).expanduser()
     try:
         st = p.stat()
@@ -113,7 +115,7 @@ def register_key(path: str | os.PathLike | None) -> tuple[str, int, int]:
         raise DataError(f"register file {path}: is a directory, not a CSV file")
     if st.st_size > MAX_REGISTER_BYTES:
         raise DataError(f"register file {path}: {_size(st.st_size)} is too large (at most {_size(MAX_REGISTER_BYTES)})")
-    return (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    return (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 def _size(n: int) -> str:
@@ -406,7 +408,7 @@ def jitter(codes: np.ndarray, radius: float = JITTER_KM) -> tuple[np.ndarray, np
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(key: tuple[str, int, int], name: str) -> RegisterTable:
+def _read_cached(key: tuple[str, int, int, int, int], name: str) -> RegisterTable:
     path = Path(key[0])
     try:
         raw = path.read_bytes()
