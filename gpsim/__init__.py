@@ -19,7 +19,7 @@ import numpy as np
 
 from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError
 from gpsim.model import GPModel
-from gpsim.params import SPECS, Params
+from gpsim.params import SPECS, Params, check_seed
 from gpsim.region import Region
 from gpsim.region import from_params as region_for
 from gpsim.results import Results
@@ -90,10 +90,15 @@ def run(
     Args:
         params: ``Params``, a scenario name, a mapping of overrides, or None for the defaults.
         seed: an int or a ``numpy.random.SeedSequence``; same params + seed give identical results.
-        region: a prebuilt region (skips building it from ``params.region``).
+        region: a prebuilt region (skips building it from ``params.region``); text is taken as the
+            ``region`` parameter.
         progress: called as ``progress(month, n_months)`` after each month.
         **overrides: parameter overrides applied on top of ``params``.
     """
+    if isinstance(region, str):  # region text is a parameter (a prebuilt Region is an object)
+        overrides["region"] = region
+        region = None
+    seed = check_seed(seed)
     p = resolve_params(params, **overrides)
     model = GPModel(p, rng=seed, region=region)
     n = p.n_months

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 from gpsim.errors import GpsimError
 
@@ -105,9 +107,13 @@ def params_from_args(args: argparse.Namespace):
 
 def cmd_run(args: argparse.Namespace) -> int:
     import gpsim
+    from gpsim.params import check_seed
     from gpsim.results import Results
 
     params = params_from_args(args)
+    check_seed(args.seed)
+    if args.out:
+        check_out_dir(args.out)
     region = gpsim.region_for(params)  # data errors surface here, before anything runs
     show_bar = not args.quiet and (args.progress or sys.stderr.isatty())
     bar = None
@@ -124,6 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.close()
     if args.out:
         results.save(args.out, fmt=args.format)
+        other = "csv" if args.format == "parquet" else "parquet"
+        for name in ("steps", "orgs", "closures"):  # a previous run's tables in the other format are stale now
+            Path(args.out, f"{name}.{other}").unlink(missing_ok=True)
         from gpsim import plots
 
         plots.save_summary(results, f"{args.out}/summary.png")
@@ -135,6 +144,49 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "final.json, summary.png"
             )
     return 0
+
+
+#: The files ``gpsim run --out`` writes; a folder holding only these (or nothing) may be written over.
+RUN_OUTPUTS = {f"{n}.{f}" for n in ("steps", "orgs", "closures") for f in ("parquet", "csv")} | {
+    "final.json",
+    "summary.png",
+}
+
+
+def check_out_dir(out: str) -> None:
+    """Refuse an ``--out`` that cannot hold a run's outputs, before anything runs.
+
+    Allowed: a folder that does not exist yet (under a writable folder), an empty folder, or the folder of an
+    earlier ``gpsim run`` (its outputs are replaced). Refused: a file, a folder holding anything else (another
+    experiment, a sweep, your own files), and a place under a file or where folders cannot be made.
+    """
+    try:
+        _check_out_dir(Path(out), out)
+    except OSError as err:  # a name too long, a loop of links, a vanished mount...
+        raise GpsimError(f"cannot write to output folder {out}: {err.strerror or err}") from None
+
+
+def _check_out_dir(path: Path, out: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise GpsimError(f"--out {out}: is a file, not a folder")
+    if path.is_dir():
+        try:
+            names = {p.name for p in path.iterdir()}
+        except OSError as err:
+            raise GpsimError(f"--out {out}: cannot be read ({err.strerror})") from None
+        other = sorted(n for n in names - RUN_OUTPUTS if not n.startswith(".gpsim-"))
+        if other:
+            what = "a sweep" if "manifest.json" in names else f"other files ({', '.join(other[:3])})"
+            raise GpsimError(f"--out {out}: already holds {what}, not a gpsim run; choose another --out")
+        target = path
+    else:
+        target = path.parent
+        while not target.exists() and target != target.parent:
+            target = target.parent
+        if not target.is_dir():
+            raise GpsimError(f"cannot write to output folder {out}: {target} is a file, not a folder")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise GpsimError(f"cannot write to output folder {out}: {target} is not writable")
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -185,6 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:  # the machine said no (disk full, a file vanished, a read-only folder): one line
+        from gpsim.errors import one_line
+
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"gpsim: error: {one_line(where + (err.strerror or str(err)))}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -969,6 +969,19 @@ def spec(name: str) -> ParamSpec:
         raise ParameterError(unknown_message(name)) from None
 
 
+def check_seed(seed: Any) -> Any:
+    """A run's seed as given (an int in [0, 2^128) or a ``numpy.random.SeedSequence``), or a one-line error."""
+    import numpy as np
+
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ParameterError(f"seed {seed!r} must be a whole number >= 0 or a numpy SeedSequence")
+    if not 0 <= int(seed) < 2**128:
+        raise ParameterError(f"seed {int(seed)} is out of range; allowed [0, 2^128)")
+    return int(seed)
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Parse ``name=value`` (as given to ``--set``) into a checked ``(name, value)`` pair."""
     if "=" not in text:

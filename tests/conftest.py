@@ -8,6 +8,19 @@ import pytest
 import gpsim
 from gpsim.state import PracticeStatus
 
+#: Examples run by property and fuzz tests, by test: printed at the end of the session (terminal summary).
+EXAMPLE_COUNTS: dict[str, dict] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not EXAMPLE_COUNTS:
+        return
+    terminalreporter.section("examples run (property and fuzz tests)")
+    for name, counts in sorted(EXAMPLE_COUNTS.items()):
+        shown = ", ".join(f"{k} {sorted(v) if isinstance(v, set) else v}" for k, v in counts.items())
+        terminalreporter.write_line(f"{name}: {shown}")
+
+
 #: A small region that still forms, fails and closes things within a few simulated years.
 SMALL = dict(n_practices=80, n_ccgs=3, years=4.0)
 

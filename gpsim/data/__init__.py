@@ -45,6 +45,7 @@ __all__ = [
     "DataWarning",
     "NamedRegion",
     "ccgs_table",
+    "check_region_text",
     "load_region",
     "read_register",
     "regions_table",
@@ -249,6 +250,16 @@ def load_region(
     for note in region.warnings:
         warnings.warn(note, DataWarning, stacklevel=2)
     return region
+
+
+def check_region_text(text: str) -> None:
+    """Refuse region text naming a missing or unusable register file or an unknown CCG or named region.
+
+    Cheap (the register is read once and cached; no catchments are built), so experiments check every
+    region they will use before any run starts.
+    """
+    selection, register = split_region(text)
+    _select(read_register(register), selection)
 
 
 def ccgs_table(register: str | os.PathLike | None = None, min_list_size: int = MIN_LIST_SIZE) -> pd.DataFrame:

@@ -11,12 +11,14 @@ table of cases).
 from __future__ import annotations
 
 import codecs
+import csv
 import functools
-import gzip
 import hashlib
 import io
+import itertools
 import os
 import re
+import warnings
 import zlib
 from dataclasses import dataclass
 from importlib import resources
@@ -45,6 +47,15 @@ COLUMNS = {
 }
 #: Breakdown columns: when present only rows with this value are read (the all-persons total per practice).
 TOTAL_ROWS = {"SEX": "ALL", "AGE": "ALL"}
+
+#: Largest register accepted, in bytes (after decompression). NHS Digital's all-persons file is under 1 MB and
+#: its largest breakdown (single year of age) about 300 MB; anything bigger is refused before it is read,
+#: rather than exhausting memory.
+MAX_REGISTER_BYTES = 1 << 30
+
+#: Largest list size believed (more than any English practice, or city, has): larger counts are refused as
+#: corrupt rather than silently overflowing.
+MAX_LIST_SIZE = 10_000_000
 
 _LAYOUT = (
     "expected NHS Digital's 'Patients Registered at a GP Practice' CSV with columns CODE, CCG_CODE "
@@ -89,8 +100,10 @@ def _data_path(name: str) -> Path:
     return Path(str(resources.files("gpsim.data").joinpath(name)))
 
 
-def register_key(path: str | os.PathLike | None) -> tuple[str, int, int]:
-    """What identifies a register file's content for caching: resolved path, size and modification time."""
+def register_key(path: str | os.PathLike | None) -> tuple[str, int, int, int, int]:
+    """What identifies a register file's content for caching: resolved path, size, modification time, and the
+    inode and change time (so a file replaced, or rewritten to the same size within one clock tick of a coarse
+    file-system timestamp, is read again)."""
     p = _data_path(BUNDLED_REGISTER) if path is None else Path(path).expanduser()
     try:
         st = p.stat()
@@ -100,7 +113,42 @@ def register_key(path: str | os.PathLike | None) -> tuple[str, int, int]:
         raise DataError(f"register file {path}: cannot be read ({err.strerror or err})") from None
     if p.is_dir():
         raise DataError(f"register file {path}: is a directory, not a CSV file")
-    return (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if st.st_size > MAX_REGISTER_BYTES:
+        raise DataError(f"register file {path}: {_size(st.st_size)} is too large (at most {_size(MAX_REGISTER_BYTES)})")
+    return (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
+def _gunzip(raw: bytes, name: str) -> bytes:
+    """Decompress gzip data, refusing damaged files and anything that expands beyond MAX_REGISTER_BYTES."""
+    out = []
+    size = 0
+    data = raw
+    try:
+        while data:  # concatenated gzip members are one file
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while data:
+                chunk = d.decompress(data, 1 << 24)
+                size += len(chunk)
+                if size > MAX_REGISTER_BYTES:
+                    raise DataError(
+                        f"register file {name}: expands to more than {_size(MAX_REGISTER_BYTES)} when decompressed"
+                    )
+                out.append(chunk)
+                data = d.unconsumed_tail
+                if d.eof:
+                    break
+            if not d.eof:
+                raise DataError(f"register file {name}: damaged gzip file (truncated)")
+            data = d.unused_data
+            if data and data[:2] != b"\x1f\x8b":
+                break  # trailing garbage after the last member is ignored, as gzip does
+    except zlib.error as err:
+        raise DataError(f"register file {name}: damaged gzip file ({err})") from None
+    return b"".join(out)
 
 
 def read_register(path: str | os.PathLike | None = None) -> RegisterTable:
@@ -120,10 +168,7 @@ def _decode(raw: bytes, name: str) -> tuple[str, list[str]]:
     """Bytes to text: gzip, UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 with a note."""
     notes: list[str] = []
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            raise DataError(f"register file {name}: damaged gzip file ({err})") from None
+        raw = _gunzip(raw, name)
     if raw[:4] == b"PK\x03\x04":
         raise DataError(f"register file {name}: is a zip or Excel workbook, not CSV text; save it as CSV first")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -187,7 +232,12 @@ def _parse_counts(values: pd.Series, lines: np.ndarray, codes: pd.Series, name: 
     arr = num.to_numpy(dtype=float)
     frac = arr != np.floor(arr)
     neg = arr < 0
-    for mask, what in ((neg, "is negative"), (frac, "is not a whole number")):
+    huge = arr > MAX_LIST_SIZE
+    for mask, what in (
+        (neg, "is negative"),
+        (frac, "is not a whole number"),
+        (huge, f"is implausibly large (over {MAX_LIST_SIZE:,})"),
+    ):
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
             raise DataError(
@@ -203,16 +253,36 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
     if not text.strip():
         raise DataError(f"register file {name}: empty file")
     try:
-        df = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True
-        )
+        with warnings.catch_warnings():
+            # index_col=False: a first data row with more fields than the header must not silently become an
+            # index (shifting every column by one); pandas warns instead, and that warning is a refusal
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                skipinitialspace=True,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        try:
+            rows = [r for r in itertools.islice(csv.reader(io.StringIO(text, newline="")), 50) if r][:2]
+            header, first = (len(r) for r in rows)
+            counted = f"{first} fields where the header has {header}"
+        except (csv.Error, ValueError):
+            counted = "more fields than the header"
+        raise DataError(f"register file {name}, line 2: {counted}") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"register file {name}: empty file") from None
     except pd.errors.ParserError as err:
         msg = str(err).strip().splitlines()[-1]
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        eof = re.search(r"EOF inside string starting at row (\d+)", msg)
         if m:
             msg = f"line {m.group(2)}: {m.group(3)} fields where the header has {m.group(1)}"
+        elif eof:  # pandas counts data rows from 0; the header is line 1
+            msg = f"line {int(eof.group(1)) + 2}: a quoted field is never closed (was the file cut short?)"
         raise DataError(f"register file {name}, {msg}") from None
     df.columns = [str(c).strip().upper() for c in df.columns]
     cols = list(df.columns)
@@ -263,6 +333,14 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
             raise DataError(
                 f"register file {name}, line {out['line'].iloc[i]}: {label} is empty"
                 + (f"; {int(empty.sum())} such rows in all" if empty.sum() > 1 else "")
+            )
+    for key, label in (("code", picked["code"]), ("ccg", picked["ccg"]), ("postcode", picked["postcode"])):
+        odd = out[key].str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy()
+        if odd.any():
+            i = int(np.flatnonzero(odd)[0])
+            raise DataError(
+                f"register file {name}, line {out['line'].iloc[i]}: {label} holds a line break or control "
+                f"character: {out[key].iloc[i][:40]!r}"
             )
     # exact duplicates are harmless: drop them, counted; a practice listed twice differently is refused
     dup = out.duplicated(["code", "ccg", "postcode", "patients_text"])
@@ -330,7 +408,7 @@ def jitter(codes: np.ndarray, radius: float = JITTER_KM) -> tuple[np.ndarray, np
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(key: tuple[str, int, int], name: str) -> RegisterTable:
+def _read_cached(key: tuple[str, int, int, int, int], name: str) -> RegisterTable:
     path = Path(key[0])
     try:
         raw = path.read_bytes()
@@ -338,6 +416,12 @@ def _read_cached(key: tuple[str, int, int], name: str) -> RegisterTable:
         raise DataError(f"register file {name}: cannot be read ({err.strerror or err})") from None
     text, notes = _decode(raw, name)
     df, more, layout, date = _parse(text, name)
+    tail = text.rstrip(" \t")
+    if tail and not tail.endswith(("\n", "\r")):
+        notes.append(
+            f"{name}: the file does not end with a line break, so it may have been cut short; "
+            f"check its last row (line {text.count(chr(10)) + 1}, practice {df['code'].iloc[-1]})"
+        )
     notes += more
 
     pc = postcode_districts()

@@ -9,7 +9,9 @@ in flight -- Dask reschedules those on the remaining workers (and the nanny rest
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import sys
 import time
@@ -209,6 +211,11 @@ def _take(it: Iterator[Task], n: int) -> list[Task]:
     return out
 
 
+def max_workers() -> int:
+    """Most local worker processes a sweep may start: 4 per CPU (more only thrash)."""
+    return 4 * (os.cpu_count() or 1)
+
+
 # --- the sweep -------------------------------------------------------------------------------------
 def run_sweep(
     exp: Experiment,
@@ -238,50 +245,66 @@ def run_sweep(
         batch: results per part file.
         flush_seconds: also write a part when this long has passed since the last one.
     """
-    if workers < 1:
-        raise ExperimentError(f"--workers {workers}: must be at least 1")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ExperimentError(f"--workers {workers}: must be a whole number of at least 1")
+    if workers > max_workers():
+        raise ExperimentError(
+            f"--workers {workers}: more than {max_workers()} worker processes (4 per CPU) on this machine; "
+            "use --scheduler for a larger cluster"
+        )
     store = SweepStore(out)
     exp.check_points()
     runs = exp.runs()
     total = len(runs)
     started = now()
-    if store.exists():
-        if not resume:
-            raise ExperimentError(f"{store.root} already holds a sweep; use --resume to continue it, or another --out")
-        manifest = store.read_manifest()
-        stored_hash = str(manifest.get("experiment_hash", "?"))
-        if stored_hash != exp.hash:
-            raise ExperimentError(
-                f"{store.root} holds a sweep of a different experiment (hash {stored_hash[:12]} != {exp.hash[:12]}); "
-                "the file changed since it started, so use another --out"
-            )
-        store.clean_orphans()
-        ok, failed = store.stored_keys()
-        keep = ok if retry_failed else ok | failed
-    else:
-        if store.root.exists() and any(store.root.iterdir()):
-            raise ExperimentError(f"{store.root} exists and is not empty; choose another --out")
-        manifest = {
-            "format": "gpsim-sweep/1",
-            "experiment": exp.normalised(),
-            "experiment_hash": exp.hash,
-            "experiment_file": exp.source,
-            "root_seed": exp.seed,
-            "seed_scheme": "SeedSequence(root_seed, spawn_key=(point_hash, replicate)); "
-            "point_hash = int(point_id, 16) = first 63 bits of SHA-256 of the point's canonical JSON",
-            "base_params": exp.base_params().to_dict(),
-            "n_points": len(exp.points()),
-            "n_runs": total,
-            "created": started,
-            "sessions": [],
-        }
-        store.create(manifest, exp.design_rows())
-        ok, failed, keep = set(), set(), set()
-    todo = [r for r in runs if r.run_key not in keep]
-    engine = f"dask {scheduler}" if scheduler else ("serial" if workers == 1 else f"dask LocalCluster x{workers}")
-    session = {"started": started, "ended": None, "engine": engine, "to_run": len(todo), **provenance()}
-    manifest.setdefault("sessions", []).append(session)
-    store.write_manifest(manifest)
+    try:
+        if store.exists():
+            if not resume:
+                raise ExperimentError(
+                    f"{store.root} already holds a sweep; use --resume to continue it, or another --out"
+                )
+            manifest = store.read_manifest()
+            stored_hash = str(manifest.get("experiment_hash", "?"))
+            if stored_hash != exp.hash:
+                raise ExperimentError(
+                    f"{store.root} holds a sweep of a different experiment (hash {stored_hash[:12]} != "
+                    f"{exp.hash[:12]}); the file changed since it started, so use another --out"
+                )
+            store.clean_orphans()
+            ok, failed = store.stored_keys()
+            keep = ok if retry_failed else ok | failed
+        else:
+            if store.root.exists() and any(store.root.iterdir()):
+                raise ExperimentError(f"{store.root} exists and is not empty; choose another --out")
+            manifest = {
+                "format": "gpsim-sweep/1",
+                "experiment": exp.normalised(),
+                "experiment_hash": exp.hash,
+                "experiment_file": exp.source,
+                "root_seed": exp.seed,
+                "seed_scheme": "SeedSequence(root_seed, spawn_key=(point_hash, replicate)); "
+                "point_hash = int(point_id, 16) = first 63 bits of SHA-256 of the point's canonical JSON",
+                "base_params": exp.base_params().to_dict(),
+                "n_points": len(exp.points()),
+                "n_runs": total,
+                "created": started,
+                "sessions": [],
+            }
+            created = not store.root.exists()
+            try:
+                store.create(manifest, exp.design_rows())
+            except BaseException:
+                if created:  # leave nothing half-made behind
+                    shutil.rmtree(store.root, ignore_errors=True)
+                raise
+            ok, failed, keep = set(), set(), set()
+        todo = [r for r in runs if r.run_key not in keep]
+        engine = f"dask {scheduler}" if scheduler else ("serial" if workers == 1 else f"dask LocalCluster x{workers}")
+        session = {"started": started, "ended": None, "engine": engine, "to_run": len(todo), **provenance()}
+        manifest.setdefault("sessions", []).append(session)
+        store.write_manifest(manifest)
+    except OSError as err:
+        raise ExperimentError(f"cannot use sweep folder {store.root}: {err.strerror or err}") from None
 
     done = len(keep)
     n_failed = len(failed) if not retry_failed else 0
@@ -307,7 +330,17 @@ def run_sweep(
     def flush() -> None:
         nonlocal part, last_flush
         if buf_runs:
-            store.write_batch(part, buf_runs, buf_final, buf_steps)
+            try:
+                store.write_batch(part, buf_runs, buf_final, buf_steps)
+            except OSError as err:
+                lost = len(buf_runs)
+                buf_runs.clear()  # not stored: --resume runs them again
+                buf_final.clear()
+                buf_steps.clear()
+                raise ExperimentError(
+                    f"cannot write to sweep folder {store.root}: {err.strerror or err}; {lost} finished runs were "
+                    "not stored and will run again with --resume"
+                ) from None
             part += 1
             buf_runs.clear()
             buf_final.clear()
@@ -333,14 +366,13 @@ def run_sweep(
             if progress is not None:
                 progress(done, n_failed, total)
         flush()
-    finally:
-        flush()
-        if bar is not None:
-            bar.close()
-        session.update(ended=now(), ran=ran, seconds=round(time.perf_counter() - t0, 3))
-        ok_now, failed_now = store.stored_keys()
-        manifest.update(n_done=len(ok_now), n_failed=len(failed_now), complete=len(ok_now | failed_now) >= total)
-        store.write_manifest(manifest)
+    except BaseException:
+        # stopped (Ctrl-C, SIGTERM, a lost cluster, an unwritable folder): store what is buffered, record the
+        # session, and let the original error through (a second failure while doing so is not allowed to hide it)
+        with contextlib.suppress(Exception):
+            _close_session(store, manifest, session, flush, bar, ran, t0, total)
+        raise
+    _close_session(store, manifest, session, flush, bar, ran, t0, total)
     return SweepOutcome(
         out=store.root,
         total=total,
@@ -350,6 +382,20 @@ def run_sweep(
         skipped=total - len(todo),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _close_session(store: SweepStore, manifest: dict, session: dict, flush, bar, ran: int, t0: float, total: int):
+    """Write buffered results and the manifest's session record and counts."""
+    if bar is not None:
+        bar.close()
+    flush()
+    session.update(ended=now(), ran=ran, seconds=round(time.perf_counter() - t0, 3))
+    try:
+        ok_now, failed_now = store.stored_keys()
+        manifest.update(n_done=len(ok_now), n_failed=len(failed_now), complete=len(ok_now | failed_now) >= total)
+        store.write_manifest(manifest)
+    except OSError as err:
+        raise ExperimentError(f"cannot write to sweep folder {store.root}: {err.strerror or err}") from None
 
 
 def _task(exp: Experiment, run: RunSpec) -> Task:

@@ -38,6 +38,10 @@ DESIGN_KEYS = ("kind", "samples", "levels", "second_order", "file")
 OUTPUT_KEYS = ("steps", "key")
 
 #: Outputs plotted by ``gpsim sweep analyze`` unless an experiment lists its own (tables cover every output).
+#: Most runs one experiment may plan (design rows x replicates); a typo such as ``replicates = 1e9`` is refused
+#: before anything is generated, instead of exhausting memory.
+MAX_RUNS = 10_000_000
+
 DEFAULT_KEY_OUTPUTS = (
     "relationships_per_hospital_mean",
     "share_population_committable",
@@ -134,9 +138,11 @@ class Experiment:
         """Check everything against the parameter declaration; raise one-line :class:`ExperimentError`."""
         if not isinstance(self.name, str) or not self.name.strip():
             raise self._fail("name", "must be non-empty text")
+        if self.name.strip() in (".", "..") or any(c in self.name for c in "/\\\0") or self.name != self.name.strip():
+            raise self._fail("name", f"{self.name!r} must be a plain name (it names the default folder sweeps/NAME)")
         if not isinstance(self.question, str):
             raise self._fail("question", "must be text")
-        if self.scenario not in SCENARIOS:
+        if not isinstance(self.scenario, str) or self.scenario not in SCENARIOS:
             raise self._fail("scenario", f"unknown scenario {self.scenario!r}; allowed one of {', '.join(SCENARIOS)}")
         if self.design not in DESIGNS:
             raise self._fail("design.kind", f"unknown design {self.design!r}; allowed one of {', '.join(DESIGNS)}")
@@ -161,8 +167,33 @@ class Experiment:
             self.years = self._check_value("years", "years", self.years)
         base = self.base_params()  # the combination of scenario + fixed + years must itself be valid
         del base
+        if not isinstance(self.key_outputs, (list, tuple)) or not all(isinstance(k, str) for k in self.key_outputs):
+            raise self._fail("outputs.key", 'must be a list of output names, e.g. ["n_orgs"]')
         self.key_outputs = tuple(self.key_outputs)
         self._check_vary()
+        self._check_size()
+
+    def _check_size(self) -> None:
+        """Refuse a plan of more than :data:`MAX_RUNS` runs before generating it."""
+        kind, d = self.design, len(self.vary)
+        if kind == "grid":
+            rows = math.prod(len(v) for v in self.vary.values())
+        elif kind == "zip":
+            rows = len(next(iter(self.vary.values())))
+        elif kind == "lhs":
+            rows = self.samples
+        elif kind == "sobol":
+            rows = self.samples * (2 * d + 2 if self.second_order else d + 2)
+        elif kind == "morris":
+            rows = self.samples * (d + 1)
+        else:
+            rows = len(self._design_rows) if self._design_rows is not None else 0
+        if rows * self.replicates > MAX_RUNS:
+            raise self._fail(
+                "replicates" if rows <= MAX_RUNS else "design",
+                f"plans {rows:,} design rows x {self.replicates:,} replicates = {rows * self.replicates:,} runs; "
+                f"at most {MAX_RUNS:,} are allowed in one experiment",
+            )
 
     def _check_value(self, key: str, name: str, value: Any) -> Any:
         spec = SPECS_BY_NAME.get(name)
@@ -241,7 +272,7 @@ class Experiment:
         except FileNotFoundError:
             raise self._fail(key, f"points file {str(path)!r} not found") from None
         except (OSError, ValueError) as err:
-            raise self._fail(key, f"cannot read points file {str(path)!r}: {err}") from None
+            raise self._fail(key, f"cannot read points file {str(path)!r}: {str(err).strip()}") from None
         if frame.empty:
             raise self._fail(key, f"points file {str(path)!r} has no rows")
         names = list(self.vary) or list(frame.columns)
@@ -321,10 +352,25 @@ class Experiment:
         return out
 
     def check_points(self) -> None:
-        """Build the full parameters of every point, so a bad combination is refused before anything runs."""
+        """Build the full parameters of every point, so a bad combination is refused before anything runs.
+
+        The region of every point is checked too: a real region's file and CCGs (each distinct region text once),
+        and a synthetic region's CCG count against its practice count.
+        """
+        regions: set[str] = set()
         for pid, rec in self.points().iterrows():
             try:
-                self.params_for({k: _py(v) for k, v in rec.items()})
+                params = self.params_for({k: _py(v) for k, v in rec.items()})
+                if params.region == "synthetic":
+                    if params.n_ccgs > params.n_practices:
+                        raise ExperimentError(
+                            f"parameter 'n_ccgs' = {params.n_ccgs} exceeds 'n_practices' = {params.n_practices}"
+                        )
+                elif params.region not in regions:
+                    from gpsim.data import check_region_text
+
+                    check_region_text(params.region)
+                    regions.add(params.region)
             except GpsimError as err:
                 raise self._fail(f"design point {pid}", str(err)) from None
 
@@ -442,7 +488,7 @@ class Experiment:
             seed=data.get("seed", 0),
             years=data.get("years"),
             steps_every=steps_every,
-            key_outputs=tuple(outputs.get("key", DEFAULT_KEY_OUTPUTS)),
+            key_outputs=outputs.get("key", DEFAULT_KEY_OUTPUTS),  # checked (and made a tuple) by validate
             source=source,
         )
         return cls(**kwargs)

@@ -188,7 +188,12 @@ class SweepStore:
             return pd.DataFrame()
         frames = []
         for i, p in enumerate(parts):
-            f = pq.read_table(p).to_pandas()
+            try:
+                f = pq.read_table(p).to_pandas()
+            except (OSError, pa.ArrowException) as err:
+                raise ExperimentError(
+                    f"{p}: damaged part file ({str(err).strip()}); move it away and resume to rerun its runs"
+                ) from None
             f["_part"] = i
             frames.append(f)
         frame = pd.concat(frames, ignore_index=True)

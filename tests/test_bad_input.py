@@ -1,0 +1,505 @@
+"""Bad input everywhere it enters: one clear line naming what and where, exit code 2, nothing half-written.
+
+Every case here is listed in docs/RELIABILITY.md. Command-line cases run ``gpsim.cli.main`` in this process
+(a few also in a fresh process, to see the real stderr); each checks the exit code, that stderr is exactly one
+``gpsim: error:`` line with no traceback and names the problem, and that the output folder was not created (or,
+when it existed, was left as it was).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gpsim
+from gpsim.cli import main
+from gpsim.data import DataWarning, read_register
+from gpsim.data import register as reg
+from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError
+from gpsim.experiment import load
+
+FIXTURES = Path(__file__).parent / "fixtures" / "registers"
+GOOD_REGISTER = (FIXTURES / "good-2021.csv").read_text()
+GOOD_EXPERIMENT = (
+    'name = "x"\nquestion = "q?"\nyears = 0.25\n[fixed]\nn_practices = 20\n[vary]\ntarget_org_size = [30000, 60000]\n'
+)
+#: How many bad inputs were tried, by kind (printed at the end of the session and in the report).
+TRIED: dict[str, int] = {}
+
+
+def _count(kind: str) -> None:
+    from conftest import EXAMPLE_COUNTS
+
+    TRIED[kind] = TRIED.get(kind, 0) + 1
+    EXAMPLE_COUNTS.setdefault("bad inputs", {}).update(TRIED)
+
+
+def snapshot(folder: Path) -> dict[str, bytes] | None:
+    """Every file under ``folder`` with its content (None when the folder does not exist)."""
+    if not folder.exists():
+        return None
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def expect_refusal(argv: list[str], needles: list[str], capsys, untouched: Path) -> str:
+    """Run the CLI; it must exit 2 with one ``gpsim: error:`` line holding every needle, touching nothing."""
+    before = snapshot(untouched)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        try:
+            code = main(argv)
+        except SystemExit as stop:  # argparse's own refusals (bad flag syntax) exit from inside parsing
+            code = stop.code
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if not line.startswith("gpsim: warning:")]
+    assert code == 2, (argv, captured.err)
+    assert "Traceback" not in captured.err
+    assert len(errors) == 1, captured.err
+    line = errors[0]
+    assert line.startswith(("gpsim: error: ", "gpsim run: error: ", "gpsim sweep run: error: ")), line
+    for needle in needles:
+        assert needle in line, (needle, line)
+    assert snapshot(untouched) == before, "the output folder changed"
+    return line
+
+
+# --- parameters on the command line -------------------------------------------------------------------
+RUN = ["run", "--years", "0.25", "--set", "n_practices=20", "--quiet"]
+CLI_PARAMETER_CASES = {
+    "unknown name": (["--set", "n_practises=30"], ["unknown parameter 'n_practises'", "did you mean n_practices"]),
+    "empty name": (["--set", "=3"], ["unknown parameter ''"]),
+    "no value": (["--set", "years"], ["--set 'years': expected name=value"]),
+    "out of range": (["--set", "founding_rate=7"], ["parameter 'founding_rate' = 7 is out of range", "allowed"]),
+    "below range": (["--set", "years=0.1"], ["parameter 'years' = 0.1 is out of range", "[0.25, 40]"]),
+    "wrong type int": (["--set", "n_ccgs=two"], ["parameter 'n_ccgs'", "'two' is not a valid int"]),
+    "fractional int": (["--set", "n_ccgs=2.5"], ["'2.5' is not a valid int"]),
+    "not a number": (["--set", "ccg_supportiveness=high"], ["'high' is not a valid float"]),
+    "nan": (["--set", "ccg_supportiveness=nan"], ["must be finite"]),
+    "infinity": (["--set", "mean_list_size=1e400"], ["must be finite"]),
+    "not a choice": (["--set", "policy_timeline=2019"], ["policy_timeline", "one of none, england-2013"]),
+    "empty text": (["--set", "region="], ["parameter 'region'", "non-empty text"]),
+    "inconsistent": (["--set", "n_ccgs=30"], ["'n_ccgs' = 30 exceeds 'n_practices' = 20"]),
+    "unknown scenario": (["--scenario", "utopia"], ["unknown scenario 'utopia'"]),
+    "years flag": (["--years", "soon"], ["--years", "invalid float value: 'soon'"]),
+    "negative seed": (["--seed", "-1"], ["seed -1 is out of range"]),
+    "seed not a number": (["--seed", "x"], ["--seed", "invalid int value"]),
+    "format": (["--format", "xlsx"], ["--format", "invalid choice"]),
+    "unknown CCG": (["--region", "ZZZ"], ["region 'ZZZ': ZZZ is not a CCG code"]),
+    "empty CCG list": (["--region", ",,"], ["region ',,': no CCG codes given"]),
+    "nothing after @": (["--region", "00L@"], ["nothing after '@'"]),
+    "register with synthetic": (["--region", "synthetic", "--register", "x.csv"], ["does not read a register"]),
+    "unknown flag": (["--sett", "years=1"], ["unrecognized arguments: --sett"]),
+}
+
+
+@pytest.mark.parametrize("case", CLI_PARAMETER_CASES)
+def test_bad_parameters_on_the_command_line(case, tmp_path, capsys):
+    extra, needles = CLI_PARAMETER_CASES[case]
+    out = tmp_path / "out"
+    expect_refusal([*RUN, *extra, "--out", str(out)], needles, capsys, out)
+    assert not out.exists()
+    _count("command-line parameters")
+
+
+def test_errors_in_a_real_process_are_one_line_without_traceback(tmp_path):
+    """The same refusals through the installed entry point: stderr as a user sees it."""
+    for args, needle in (
+        (["--seed", "-5"], "seed -5 is out of range"),
+        (["--out", str(tmp_path / ("x" * 300) / "y")], "cannot write to output folder"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "gpsim.cli", *RUN, *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert needle in done.stderr
+        _count("command-line parameters")
+
+
+# --- parameters from Python -----------------------------------------------------------------------------
+PYTHON_CASES = {
+    "unknown name (mapping)": (lambda: gpsim.Params.from_mapping({"n_practises": 30}), "unknown parameter"),
+    "unknown name (run)": (lambda: gpsim.run(n_practises=30), "unknown parameter 'n_practises'"),
+    "unknown scenario": (lambda: gpsim.run("utopia"), "unknown scenario 'utopia'"),
+    "out of range": (lambda: gpsim.Params(years=100.0), "parameter 'years' = 100 is out of range"),
+    "wrong type": (lambda: gpsim.Params(years="3"), "must be a number (float)"),
+    "bool for a number": (lambda: gpsim.Params(n_practices=True), "must be a number (int)"),
+    "None": (lambda: gpsim.Params(n_practices=None), "must be a number (int)"),
+    "fractional int": (lambda: gpsim.Params(n_practices=10.5), "must be a whole number"),
+    "nan": (lambda: gpsim.Params(mean_list_size=float("nan")), "must be finite"),
+    "text not parsable": (lambda: gpsim.run({"years": "soon"}), "'soon' is not a valid float"),
+    "region not text": (lambda: gpsim.Params(region=5), "must be non-empty text"),
+    "spec not understood": (lambda: gpsim.run(42), "expected Params, a scenario name or a mapping"),
+    "negative seed": (lambda: gpsim.run(years=0.25, seed=-1), "seed -1 is out of range"),
+    "fractional seed": (lambda: gpsim.run(years=0.25, seed=1.5), "seed 1.5 must be a whole number"),
+    "text seed": (lambda: gpsim.run(years=0.25, seed="7"), "seed '7' must be a whole number"),
+    "region text as run(region=)": (lambda: gpsim.run(years=0.25, region="ZZZ"), "ZZZ is not a CCG code"),
+    "inconsistent": (lambda: gpsim.run(years=0.25, n_practices=10, n_ccgs=11), "exceeds 'n_practices'"),
+}
+
+
+@pytest.mark.parametrize("case", PYTHON_CASES)
+def test_bad_parameters_from_python_raise_one_line_gpsim_errors(case):
+    call, needle = PYTHON_CASES[case]
+    with pytest.raises(GpsimError) as info:
+        call()
+    assert needle in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)  # ParameterError and DataError are also ValueErrors
+    _count("Python API parameters")
+
+
+def test_region_text_given_to_run_is_the_region_parameter():
+    """``gpsim.run(region="00L")`` used to treat the text as a prebuilt Region and fail deep inside the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        r = gpsim.run(years=0.25, region="00L")
+    assert r.params.region == "00L" and r.region_name == "CCG 00L"
+
+
+# --- output folders -------------------------------------------------------------------------------------
+def test_output_folder_cases(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    expect_refusal([*RUN, "--out", str(afile)], ["--out", "is a file, not a folder"], capsys, tmp_path)
+    expect_refusal([*RUN, "--out", str(afile / "sub")], ["afile is a file, not a folder"], capsys, tmp_path)
+    long = tmp_path / ("n" * 300)
+    expect_refusal([*RUN, "--out", str(long)], ["cannot write to output folder", "too long"], capsys, tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("precious")
+    expect_refusal([*RUN, "--out", str(mine)], ["already holds other files (thesis.docx)"], capsys, mine)
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "manifest.json").write_text("{}")
+    expect_refusal([*RUN, "--out", str(sweep)], ["already holds a sweep, not a gpsim run"], capsys, sweep)
+    for _ in range(5):
+        _count("output folders")
+
+
+def test_an_earlier_run_folder_is_replaced_whole(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*RUN, "--out", str(out), "--format", "csv"]) == 0
+    assert main([*RUN, "--out", str(out), "--seed", "3"]) == 0  # parquet now: the csv tables must not linger
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["closures.parquet", "final.json", "orgs.parquet", "steps.parquet", "summary.png"]
+    assert gpsim.Results.load(out).seed == 3
+
+
+# --- experiment files -------------------------------------------------------------------------------------
+def exp_text(**replace) -> str:
+    text = GOOD_EXPERIMENT
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    return text
+
+
+EXPERIMENT_CASES = {
+    "empty file": (b"", ["vary: needs at least one varied parameter"]),
+    "binary": (b"\x00\x01\x02\xff", ["not a text file"]),
+    "control characters": (b"name = 'a\x01b'\n", ["TOML syntax error"]),
+    "not UTF-8": ("name = 'caf\u00e9'\n".encode("latin-1"), ["not a text file"]),
+    "syntax": (exp_text(**{"[vary]": "[vary"}).encode(), ["TOML syntax error"]),
+    "duplicate key": (exp_text(**{"years = 0.25": "years = 0.25\nyears = 1"}).encode(), ["TOML syntax error"]),
+    "unknown top key": (("replicate = 2\n" + GOOD_EXPERIMENT).encode(), ["replicate: unknown key", "replicates"]),
+    "unknown parameter": (exp_text(n_practices="n_practises").encode(), ["fixed.n_practises", "unknown parameter"]),
+    "out of range": (exp_text(**{"30000": "5"}).encode(), ["vary.target_org_size", "out of range"]),
+    "wrong type": (exp_text(**{"years = 0.25": 'years = "soon"'}).encode(), ["years", "'soon' is not a valid float"]),
+    "scenario as a table": (("scenario = {a = 1}\n" + GOOD_EXPERIMENT).encode(), ["scenario: unknown scenario"]),
+    "name with a path": (exp_text(**{'name = "x"': 'name = "../../etc"'}).encode(), ["name", "plain name"]),
+    "absolute name": (exp_text(**{'name = "x"': 'name = "/tmp/x"'}).encode(), ["must be a plain name"]),
+    "replicates zero": (("replicates = 0\n" + GOOD_EXPERIMENT).encode(), ["replicates: 0 must be a whole number"]),
+    "replicates huge": (("replicates = 1000000000\n" + GOOD_EXPERIMENT).encode(), ["= 2,000,000,000 runs"]),
+    "replicates float": (("replicates = 2.0\n" + GOOD_EXPERIMENT).encode(), ["replicates: 2.0 must be a whole"]),
+    "seed negative": (("seed = -3\n" + GOOD_EXPERIMENT).encode(), ["seed: -3 must be a whole number"]),
+    "vary not a table": (
+        b'name = "x"\nvary = 3\n',
+        ["vary: must be a table"],
+    ),
+    "vary empty list": (exp_text(**{"[30000, 60000]": "[]"}).encode(), ["non-empty list of values"]),
+    "value twice": (exp_text(**{"60000": "30000"}).encode(), ["lists a value twice"]),
+    "fixed and varied": (
+        exp_text(**{"n_practices = 20": "target_org_size = 50000"}).encode(),
+        ["either fixed or varied"],
+    ),
+    "design not a table": (("design = 5\n" + GOOD_EXPERIMENT).encode(), ["design: must be a table"]),
+    "unknown design": (exp_text(**{"[vary]": '[design]\nkind = "taguchi"\n[vary]'}).encode(), ["design.kind"]),
+    "huge sampled design": (
+        b'name = "x"\n[design]\nkind = "sobol"\nsamples = 100000000\n[vary]\nsize_aversion = [0, 1]\n'
+        b"founding_rate = [0.001, 0.01]\n",
+        ["design: plans 400,000,000 design rows"],
+    ),
+    "sampled text parameter": (
+        b'name = "x"\n[design]\nkind = "lhs"\n[vary]\nregion = ["a", "b"]\n',
+        ["vary.region", "numeric parameter"],
+    ),
+    "low above high": (b'[design]\nkind = "lhs"\n[vary]\nsize_aversion = [1, 0]\n', ["low 1.0 must be below"]),
+    "outputs key as text": (
+        (GOOD_EXPERIMENT.replace("[fixed]", '[outputs]\nkey = "n_orgs"\n[fixed]')).encode(),
+        ["outputs.key: must be a list of output names"],
+    ),
+    "outputs steps negative": (
+        (GOOD_EXPERIMENT.replace("[fixed]", "[outputs]\nsteps = -1\n[fixed]")).encode(),
+        ["outputs.steps: -1 must be a whole number >= 0"],
+    ),
+    "unknown region (checked before running)": (
+        exp_text(**{"n_practices = 20": 'region = "ZZZ"'}).encode(),
+        ["design point", "region 'ZZZ': ZZZ is not a CCG code"],
+    ),
+    "register file missing (checked before running)": (
+        exp_text(**{"n_practices = 20": 'region = "00L@no-such-register.csv"'}).encode(),
+        ["design point", "register file no-such-register.csv: not found"],
+    ),
+    "more CCGs than practices at one point": (
+        exp_text(**{"target_org_size = [30000, 60000]": "n_ccgs = [5, 30]"}).encode(),
+        ["design point", "'n_ccgs' = 30 exceeds 'n_practices' = 20"],
+    ),
+    "csv without file": (b'[design]\nkind = "csv"\n', ["design.file", "needs file"]),
+    "csv file missing": (b'[design]\nkind = "csv"\nfile = "nope.csv"\n', ["points file", "nope.csv", "not found"]),
+    "csv unknown column": (
+        b'[design]\nkind = "csv"\nfile = "points-unknown.csv"\n',
+        ["design.file column 'n_practises'", "unknown parameter"],
+    ),
+    "csv bad value": (
+        b'[design]\nkind = "csv"\nfile = "points-bad.csv"\n',
+        ["design.file row 3 column 'target_org_size'", "'big' is not a valid float"],
+    ),
+    "csv ragged": (b'[design]\nkind = "csv"\nfile = "points-ragged.csv"\n', ["cannot read points file"]),
+    "csv empty": (b'[design]\nkind = "csv"\nfile = "points-empty.csv"\n', ["cannot read points file"]),
+}
+
+
+@pytest.fixture
+def points(tmp_path):
+    (tmp_path / "points-unknown.csv").write_text("n_practises\n30\n")
+    (tmp_path / "points-bad.csv").write_text("target_org_size\n30000\nbig\n")
+    (tmp_path / "points-ragged.csv").write_text("target_org_size\n30000\n40000,5,6\n")
+    (tmp_path / "points-empty.csv").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", EXPERIMENT_CASES)
+def test_bad_experiment_files(case, points, capsys):
+    content, needles = EXPERIMENT_CASES[case]
+    f = points / "exp.toml"
+    f.write_bytes(content)
+    out = points / "out"
+    expect_refusal(["sweep", "run", str(f), "--out", str(out)], [str(f), *needles], capsys, out)
+    assert not out.exists()
+    with pytest.raises(ExperimentError):  # the Python face refuses the same file the same way
+        load(f)
+    _count("experiment files")
+
+
+def test_experiment_file_that_is_a_folder_or_missing(tmp_path, capsys):
+    expect_refusal(["sweep", "run", str(tmp_path)], ["is a folder, not an experiment file"], capsys, tmp_path)
+    expect_refusal(["sweep", "run", str(tmp_path / "no.toml")], ["experiment file not found"], capsys, tmp_path)
+    _count("experiment files")
+    _count("experiment files")
+
+
+SWEEP_OPTION_CASES = {
+    "no workers": (["--workers", "0"], ["--workers 0: must be a whole number of at least 1"]),
+    "too many workers": (["--workers", "100000"], ["--workers 100000: more than", "worker processes"]),
+    "batch zero": (["--batch", "0"], ["--batch 0: must be at least 1"]),
+    "retry without resume": (["--retry-failed"], ["--retry-failed needs --resume"]),
+    "workers and scheduler": (["--workers", "2", "--scheduler", "tcp://x:1"], ["not allowed with argument"]),
+}
+
+
+@pytest.mark.parametrize("case", SWEEP_OPTION_CASES)
+def test_bad_sweep_options(case, tmp_path, capsys):
+    extra, needles = SWEEP_OPTION_CASES[case]
+    f = tmp_path / "exp.toml"
+    f.write_text(GOOD_EXPERIMENT)
+    out = tmp_path / "out"
+    expect_refusal(["sweep", "run", str(f), "--out", str(out), "--quiet", *extra], needles, capsys, out)
+    assert not out.exists()
+    _count("sweep options")
+
+
+def test_sweep_output_folder_cases(tmp_path, capsys):
+    f = tmp_path / "exp.toml"
+    f.write_text(GOOD_EXPERIMENT)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    sweep = ["sweep", "run", str(f), "--quiet", "--out"]
+    expect_refusal([*sweep, str(afile / "sub")], ["cannot write to output folder", "afile/sub"], capsys, tmp_path)
+    expect_refusal([*sweep, str(tmp_path / ("n" * 300))], ["cannot use sweep folder", "too long"], capsys, tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    expect_refusal([*sweep, str(mine)], ["exists and is not empty"], capsys, mine)
+    # a folder holding another experiment: refused with and without --resume, left exactly as it was
+    other = tmp_path / "other"
+    assert main([*sweep, str(other)]) == 0
+    f.write_text(GOOD_EXPERIMENT.replace("60000", "90000"))
+    expect_refusal([*sweep, str(other)], ["already holds a sweep", "--resume"], capsys, other)
+    expect_refusal([*sweep, str(other), "--resume"], ["holds a sweep of a different experiment"], capsys, other)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+    expect_refusal([*sweep, str(broken), "--resume"], ["manifest.json: cannot read"], capsys, broken)
+    for _ in range(6):
+        _count("sweep output folders")
+
+
+# --- register files ---------------------------------------------------------------------------------------
+def _rows(text: str = GOOD_REGISTER) -> list[str]:
+    return text.splitlines()
+
+
+def _with_count(value: str, line: int = 2) -> str:
+    rows = _rows()
+    rows[line - 1] = rows[line - 1].rsplit(",", 1)[0] + "," + value
+    return "\n".join(rows) + "\n"
+
+
+REGISTER_CASES = {
+    "truncated inside a quoted field": (
+        GOOD_REGISTER.replace("10224", '"10,2').split('"10,2')[0].encode() + b'"10,2',
+        ["line 7: a quoted field is never closed"],
+    ),
+    "truncated mid-row (fields missing)": (GOOD_REGISTER[:300].encode(), ["NUMBER_OF_PATIENTS is empty"]),
+    "truncated gzip": (gzip.compress(GOOD_REGISTER.encode())[:-12], ["damaged gzip file"]),
+    "UTF-16 without a byte order mark": (GOOD_REGISTER.encode("utf-16-le"), ["unreadable encoding (binary data"]),
+    "neither UTF-8 nor Windows-1252": (
+        GOOD_REGISTER.replace("NE65 7UW", "NE65 \x81UW").encode("latin-1"),
+        ["line 2: unreadable encoding (byte 0x81"],
+    ),
+    "Excel workbook": (b"PK\x03\x04" + b"\x00" * 50, ["zip or Excel workbook"]),
+    "wrong layout (headerless)": (
+        b"A81001,THE DENSHAM SURGERY,Y63,QHM,THE HEALTH CENTRE\n",
+        ["wrong layout (header is A81001, THE DENSHAM SURGERY"],
+    ),
+    "wrong layout (another table)": (b"name,age\nann,3\n", ["wrong layout"]),
+    "missing column": (GOOD_REGISTER.replace("POSTCODE", "POST_CODE").encode(), ["missing column POSTCODE"]),
+    "negative count": (_with_count("-5").encode(), ["line 2: NUMBER_OF_PATIENTS is negative: '-5'"]),
+    "non-numeric count": (_with_count("lots").encode(), ["line 2: NUMBER_OF_PATIENTS is not a number: 'lots'"]),
+    "fractional count": (_with_count("12.5").encode(), ["is not a whole number"]),
+    "infinite count": (_with_count("1e999").encode(), ["is not a number: '1e999'"]),
+    "count overflowing int64": (_with_count("99999999999999999999").encode(), ["implausibly large"]),
+    "hex count": (_with_count("0x10").encode(), ["is not a number: '0x10'"]),
+    "empty count": (_with_count("").encode(), ["NUMBER_OF_PATIENTS is empty"]),
+    "duplicated code, different values": (
+        (GOOD_REGISTER + _rows()[1].rsplit(",", 1)[0] + ",6000\n").encode(),
+        ["practice A84002 appears 2 times with different values"],
+    ),
+    "empty practice code": (GOOD_REGISTER.replace("A84005", "").encode(), ["line 4: CODE is empty"]),
+    "more fields than the header": (_with_count("5,6").encode(), ["line 2: 11 fields where the header has 10"]),
+    "quoted newline in a code": (
+        GOOD_REGISTER.replace("A84002", '"A84\n002"').encode(),
+        ["line 2: CODE holds a line break or control character: 'A84\\n002'"],
+    ),
+    "empty file": (b"", ["empty file"]),
+    "header only": (_rows()[0].encode() + b"\n", ["no data rows"]),
+}
+
+
+@pytest.mark.parametrize("case", REGISTER_CASES)
+def test_bad_register_files(case, tmp_path, capsys):
+    content, needles = REGISTER_CASES[case]
+    f = tmp_path / "register.csv"
+    f.write_bytes(content)
+    out = tmp_path / "out"
+    argv = ["run", "--register", str(f), "--region", "00L", "--years", "0.25", "--quiet", "--out", str(out)]
+    line = expect_refusal(argv, [f"register file {f}", *needles], capsys, out)
+    assert not out.exists()
+    assert len(line) < 700
+    with pytest.raises(DataError):
+        read_register(f)
+    _count("register files")
+
+
+def test_quoted_newline_in_a_value_gives_one_line(tmp_path):
+    """A quoted field holding a line break is quoted back on one line, never as several."""
+    f = tmp_path / "r.csv"
+    f.write_text(GOOD_REGISTER.replace("5903", '"59\n03"'))
+    with pytest.raises(DataError, match=r"line 2: NUMBER_OF_PATIENTS is not a number: '59\\n03'") as info:
+        read_register(f)
+    assert "\n" not in str(info.value)
+    _count("register files")
+
+
+def test_file_without_final_line_break_loads_with_a_note(tmp_path):
+    """A file cut short inside the last number still parses; the missing final line break is reported."""
+    f = tmp_path / "cut.csv"
+    f.write_text(GOOD_REGISTER.rstrip("\n")[:-2])  # '7870' -> '78'
+    t = read_register(f)
+    assert any("does not end with a line break" in n and "A88006" in n for n in t.notes)
+    assert not read_register(FIXTURES / "good-2021.csv").notes
+    _count("register files")
+
+
+def test_huge_register_files_are_refused_before_reading(tmp_path, capsys, monkeypatch):
+    sparse = tmp_path / "huge.csv"
+    with open(sparse, "wb") as fh:  # a sparse file: 1 GB + 1 byte on paper, nothing on disk
+        fh.truncate(reg.MAX_REGISTER_BYTES + 1)
+    expect_refusal(["regions", "--register", str(sparse)], ["huge.csv: 1.0 GB is too large"], capsys, tmp_path)
+    # a gzip bomb: 17 kB that would expand to 16 MB, against a limit lowered to 4 MB for the test
+    monkeypatch.setattr(reg, "MAX_REGISTER_BYTES", 4 << 20)
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(GOOD_REGISTER.encode() + b"0" * (16 << 20), compresslevel=1))
+    assert bomb.stat().st_size < 100_000
+    expect_refusal(["regions", "--register", str(bomb)], ["bomb.csv.gz: expands to more than 4.0 MB"], capsys, bomb)
+    _count("register files")
+    _count("register files")
+
+
+def test_big_valid_register_loads(tmp_path):
+    """A register 30 times England's size (200,000 practices, 19 MB): read in seconds, every row kept."""
+    england = pd.read_csv(reg._data_path(reg.BUNDLED_REGISTER), dtype=str, keep_default_na=False)
+    copies = []
+    for i in range(30):
+        c = england.copy()
+        c["CODE"] = c["CODE"] + f"-{i}"
+        c["CCG_CODE"] = c["CCG_CODE"] + ("" if i == 0 else f"-{i}")
+        copies.append(c)
+    big = pd.concat(copies, ignore_index=True)
+    f = tmp_path / "big.csv"
+    big.to_csv(f, index=False)
+    assert f.stat().st_size > 15e6
+    t0 = time.perf_counter()
+    t = read_register(f)
+    seconds = time.perf_counter() - t0
+    assert len(t) == len(big) and t.list_size.sum() == 30 * pd.to_numeric(england["NUMBER_OF_PATIENTS"]).sum()
+    assert seconds < 60, seconds
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        region = gpsim.data.load_region("00L-7", register=f)
+    assert len(region.list_size) == 40 and np.isfinite(region.x).all()
+
+
+def test_register_that_is_a_folder_or_missing(tmp_path, capsys):
+    expect_refusal(["regions", "--register", str(tmp_path)], ["is a directory"], capsys, tmp_path)
+    expect_refusal(["regions", "--register", str(tmp_path / "no.csv")], ["no.csv: not found"], capsys, tmp_path)
+    _count("register files")
+    _count("register files")
+
+
+def test_every_error_class_is_a_one_line_value_error():
+    for cls in (ParameterError, DataError, ExperimentError):
+        err = cls("first line\nsecond line\r\n" + "x" * 5000)
+        assert "\n" not in str(err) and "\r" not in str(err) and len(str(err)) <= 600
+        assert str(err).startswith("first line\\nsecond line") and isinstance(err, ValueError)
+
+
+def test_a_register_rewritten_to_the_same_size_and_time_is_read_again(tmp_path):
+    """The cache must not serve old content for a file edited in place within one timestamp tick."""
+    f = tmp_path / "r.csv"
+    f.write_text(_with_count("5903"))
+    assert read_register(f).list_size[0] == 5903
+    mtime = f.stat().st_mtime_ns
+    f.write_text(_with_count("5904"))  # same size
+    os.utime(f, ns=(mtime, mtime))  # and the same modification time, as on a coarse-timestamp file system
+    assert f.stat().st_mtime_ns == mtime
+    assert read_register(f).list_size[0] == 5904
+    _count("register files")

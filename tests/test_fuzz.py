@@ -1,0 +1,182 @@
+"""Fuzzing the two file readers: any input either loads or raises gpsim's own error with a one-line message.
+
+The register loader (``gpsim.data.read_register`` / ``load_region``) gets mutations of a good register (bytes
+deleted, inserted, truncated, fields replaced by odd values, lines duplicated, re-encoded) and raw bytes; the
+experiment reader (``gpsim.experiment.load`` / ``Experiment.from_dict``) gets mutations of a good file and random
+tables of keys and TOML values. Any exception other than :class:`gpsim.errors.GpsimError` fails the test.
+Examples per reader: ``GPSIM_FUZZ_EXAMPLES`` (default 300).
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_COUNTS
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from gpsim.data import DataWarning, load_region, read_register
+from gpsim.errors import GpsimError
+from gpsim.experiment import Experiment, load
+from gpsim.params import SPECS
+
+EXAMPLES = int(os.environ.get("GPSIM_FUZZ_EXAMPLES", "300"))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=False
+)
+GOOD_REGISTER = (Path(__file__).parent / "fixtures" / "registers" / "good-2021.csv").read_bytes()
+GOOD_EXPERIMENT = (
+    b'name = "fz"\nquestion = "q?"\nyears = 0.5\nreplicates = 2\nseed = 4\n[fixed]\nn_practices = 20\n'
+    b'[design]\nkind = "lhs"\nsamples = 3\n[vary]\ntarget_org_size = [30000, 60000]\n'
+    b'size_aversion = {low = 0, high = 1}\n[outputs]\nsteps = 6\nkey = ["n_orgs"]\n'
+)
+ODD_VALUES = [b"", b"-1", b"1e309", b"nan", b"inf", b"1e20", b"99999999999999999999", b'"1,000"', b"0x10", b"  5 ",
+              b"1_000", b"A84002", b"\xff\xfe", b'"', b"'x'", b"\x00", b"ALL", b"00L", b"\r", b'"a\nb"']  # fmt: skip
+ENCODINGS = ["utf-16", "utf-16-le", "cp1252", "latin-1", "utf-8-sig", "utf-32", "ascii"]
+
+
+def _outcome(name: str, key: str) -> None:
+    counts = EXAMPLE_COUNTS.setdefault(name, {"examples": 0, "loaded": 0, "refused": 0})
+    counts["examples"] += 1
+    counts[key] += 1
+
+
+def _call(name: str, fn) -> None:
+    """``fn()`` must succeed or raise a GpsimError with a one-line message; anything else fails the test."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            fn()
+    except GpsimError as err:
+        msg = str(err)
+        assert msg and "\n" not in msg and "\r" not in msg and len(msg) <= 600, msg
+        _outcome(name, "refused")
+    else:
+        _outcome(name, "loaded")
+
+
+@st.composite
+def mutated_register(draw) -> bytes:
+    raw = bytearray(GOOD_REGISTER)
+    for _ in range(draw(st.integers(1, 5))):
+        op = draw(st.sampled_from(["delete", "insert", "truncate", "field", "duplicate", "encode"]))
+        if op == "delete" and raw:
+            i = draw(st.integers(0, len(raw) - 1))
+            del raw[i : i + draw(st.integers(1, 40))]
+        elif op == "insert":
+            i = draw(st.integers(0, len(raw)))
+            raw[i:i] = draw(st.binary(max_size=12) | st.sampled_from([b",", b"\n", b'"', b"\r\n", b",,", b" "]))
+        elif op == "truncate" and raw:
+            raw = raw[: draw(st.integers(0, len(raw)))]
+        elif op == "field":
+            lines = bytes(raw).split(b"\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            fields = lines[i].split(b",")
+            fields[draw(st.integers(0, len(fields) - 1))] = draw(st.sampled_from(ODD_VALUES))
+            lines[i] = b",".join(fields)
+            raw = bytearray(b"\n".join(lines))
+        elif op == "duplicate":
+            lines = bytes(raw).split(b"\n")
+            lines.insert(draw(st.integers(0, len(lines))), lines[draw(st.integers(0, len(lines) - 1))])
+            raw = bytearray(b"\n".join(lines))
+        elif op == "encode":
+            text = bytes(raw).decode("utf-8", "replace")
+            raw = bytearray(text.encode(draw(st.sampled_from(ENCODINGS)), "replace"))
+    return bytes(raw)
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+_names = itertools.count()
+
+
+#: Found by fuzzing: the first data row longer than the header, with a lone carriage return further down.
+FOUND_CR = (
+    b"EXTRACT_DATE,TYPE,CCG_CODE,ONS_CCG_CODE,CODE,POSTCODE,SEX,AGE,NUMBER_OF_PATIENTS\n"
+    b"GP_PRAC_PAT_LIST,01JAN2021,GP,00L,E38000130,A84002,NE65 7UW,ALL,ALL,5903\n"
+    b"\r,01JAN2021,GP,00L,E38000130,A84003,NE63 9UT,ALL,ALL,14738\n"
+)
+
+
+@FUZZ
+@example(content=FOUND_CR, region="england")
+@given(content=mutated_register() | st.binary(max_size=400), region=st.sampled_from(["england", "00L", "00N,00L"]))
+def test_register_loader_loads_or_refuses_cleanly(fuzz_dir, content, region):
+    f = fuzz_dir / f"register-{next(_names)}.csv"  # a new name each time: the loader caches by path, size, mtime
+    f.write_bytes(content)
+    _call("fuzz: register loader", lambda: (read_register(f), load_region(f"{region}@{f}")))
+
+
+TOML_SCALARS = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.booleans(),
+    st.text(max_size=8),
+    st.sampled_from(["grid", "zip", "lhs", "sobol", "morris", "csv", "points.csv", "baseline", "1e5", "../x"]),
+    st.just(datetime.date(2020, 1, 1)),
+)
+NAMES = [s.name for s in SPECS] + ["nope", "kind", "low", "high"]
+TOML_VALUES = st.recursive(
+    TOML_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(NAMES[:8] + ["low", "high"]), inner),
+    max_leaves=8,
+)
+SUB_KEYS = st.sampled_from(NAMES + ["samples", "levels", "second_order", "file", "steps", "key"])
+TOP_TABLES = st.dictionaries(
+    st.sampled_from(
+        ["name", "question", "scenario", "replicates", "seed", "years", "fixed", "vary", "design", "outputs", "x"]
+    ),
+    TOML_VALUES | st.dictionaries(SUB_KEYS, TOML_VALUES, max_size=4),
+    max_size=8,
+)
+
+
+VALID_TABLE = {"name": "fz", "years": 0.5, "fixed": {"n_practices": 20}, "vary": {"target_org_size": [3e4, 6e4]}}
+
+
+@FUZZ
+@given(table=TOP_TABLES | TOP_TABLES.map(lambda extra: {**VALID_TABLE, **dict(list(extra.items())[:2])}))
+def test_experiment_tables_load_or_refuse_cleanly(fuzz_dir, table):
+    (fuzz_dir / "points.csv").write_text("target_org_size,size_aversion\n40000,0.5\n90000,1\n")
+    source = str(fuzz_dir / "exp.toml")
+    _call("fuzz: experiment tables", lambda: Experiment.from_dict(table, source=source).check_points())
+
+
+@FUZZ
+@given(
+    content=st.binary(max_size=200)
+    | st.builds(
+        lambda i, j, junk: GOOD_EXPERIMENT[:i] + junk + GOOD_EXPERIMENT[j:],
+        st.integers(0, len(GOOD_EXPERIMENT)),
+        st.integers(0, len(GOOD_EXPERIMENT)),
+        st.binary(max_size=8) | st.sampled_from([b"=", b"[", b"]", b'"', b"\n", b"-1", b"1e999", b"{", b"}", b"inf"]),
+    )
+)
+def test_experiment_files_load_or_refuse_cleanly(fuzz_dir, content):
+    f = fuzz_dir / f"exp-{next(_names)}.toml"
+    f.write_bytes(content)
+    _call("fuzz: experiment files", lambda: load(f))
+
+
+def test_the_fuzzers_would_notice_a_foreign_exception():
+    """The harness itself: an exception that is not a GpsimError is not swallowed."""
+    with pytest.raises(KeyError):
+        _call("fuzz: self-test", lambda: {}["x"])
+
+    class TwoLinesError(GpsimError):
+        def __str__(self) -> str:
+            return "first\nsecond"
+
+    def refuse():
+        raise TwoLinesError("x")
+
+    with pytest.raises(AssertionError):
+        _call("fuzz: self-test", refuse)
