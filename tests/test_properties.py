@@ -14,7 +14,6 @@ import os
 import warnings
 
 import numpy as np
-import pytest
 from conftest import EXAMPLE_COUNTS, check_invariants
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +22,7 @@ import gpsim
 from gpsim.data import DataWarning
 from gpsim.params import SPECS
 from gpsim.scenarios import SCENARIOS
-from gpsim.state import FORM_SAVING, MONEY_SOURCES, MONEY_TRANSFERS, MONEY_USES
+from gpsim.state import MONEY_SOURCES, MONEY_TRANSFERS, MONEY_USES
 
 #: Region size and run length are kept small so many examples fit in CI; every other parameter spans its range.
 BOUNDED = {"n_practices": (10, 70), "n_ccgs": (1, 4), "years": (0.25, 3.0), "region_seed": (0, 1000)}
@@ -87,15 +86,6 @@ def test_every_named_flow_is_on_a_side():
             assert PRACTICE_SIDE[name] == -ORG_SIDE[name], name
 
 
-#: Known model issues met while checking (counted, printed with the example counts).
-KNOWN_ISSUES: dict[str, int] = {}
-
-
-def _savings_exceed_staff_costs(model) -> bool:
-    """Back-office savings (up to 30 GBP x 1.6 for a super-partnership) can exceed staff costs (down to 0 GBP)."""
-    return model.p.backoffice_saving_per_patient * max(FORM_SAVING) > model.p.staff_cost_per_patient
-
-
 def _snapshot(model) -> dict:
     return {
         "ledger": dict(model.ledger.total),
@@ -116,11 +106,6 @@ def check_month(model, before: dict) -> dict:
     delta = {k: now["ledger"][k] - before["ledger"][k] for k in now["ledger"]}
     gross = sum(abs(v) for v in delta.values()) + abs(now["practice_money"]) + abs(now["org_money"])
     for k, v in delta.items():
-        if k == "staff_and_running_costs" and v < 0 and _savings_exceed_staff_costs(model):
-            KNOWN_ISSUES["net staff costs negative (savings > staff costs)"] = (
-                KNOWN_ISSUES.get("net staff costs negative (savings > staff costs)", 0) + 1
-            )
-            continue  # known issue, pinned by test_known_issue_savings_can_exceed_staff_costs
         assert k in SIGNED or v >= 0, f"flow {k} went down by {-v}"
         assert math.isfinite(v), k
     practice_flow = sum(sign * delta[k] for k, sign in PRACTICE_SIDE.items())
@@ -201,16 +186,11 @@ def test_invariants_across_the_parameter_space(values, region, scenario, seed):
     counts["examples"] += 1
     counts["months"] += params.n_months
     counts.setdefault("regions", set()).add(region)
-    if KNOWN_ISSUES:
-        EXAMPLE_COUNTS["invariants: known issues met (months)"] = dict(KNOWN_ISSUES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue: 'staff_and_running_costs' is booked net of back-office savings, so it goes negative "
-    "(a use of money that brings money in) when savings exceed staff costs; both are within their declared ranges",
-)
-def test_known_issue_savings_can_exceed_staff_costs():
+def test_savings_never_exceed_staff_costs():
+    """Back-office savings come out of staff and running costs: even when the declared ranges would let savings
+    per patient exceed those costs, the use of money never turns into a source."""
     params = gpsim.scenario("baseline").replace(
         n_practices=30, years=3.0, staff_cost_per_patient=0.0, backoffice_saving_per_patient=30.0, founding_rate=0.2
     )

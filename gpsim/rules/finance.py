@@ -140,12 +140,16 @@ def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
     lst = pr.list_size * is_open
     income = lst * p.income_per_patient / 12.0
     gp_pay = pr.n_gps * is_open * (p.fte_per_gp * p.cost_per_gp_fte / 12.0)
+    gross_staff = lst * p.staff_cost_per_patient / 12.0
+    # back-office savings come out of staff and running costs, so they can at most remove them
     saving = np.where(
         delivering_form >= 0,
-        lst * p.backoffice_saving_per_patient * FORM_SAVING[np.maximum(delivering_form, 0)] / 12,
+        np.minimum(
+            lst * p.backoffice_saving_per_patient * FORM_SAVING[np.maximum(delivering_form, 0)] / 12, gross_staff
+        ),
         0.0,
     )
-    staff = lst * p.staff_cost_per_patient / 12.0 - saving
+    staff = gross_staff - saving
     fixed = is_open * (p.fixed_cost_per_practice / 12.0)
     member = is_open & (pr.org >= 0)
     subscription = np.zeros(pr.n)
