@@ -14,12 +14,27 @@ from gpsim.state import DissolutionCause, LeadershipKind, OrgForm, PracticeStatu
 
 
 class Practice(FixedAgent):
-    """A GP practice; ``index`` is its row in the practice arrays and its node in the relationship graph."""
+    """A GP practice; ``index`` is its row in the practice arrays and its node in the relationship graph.
 
-    def __init__(self, model, index: int, cell) -> None:
+    Its ``cell`` in the model's Mesa ``Network`` space is assigned when that space is first used.
+    """
+
+    def __init__(self, model, index: int, cell=None) -> None:
         super().__init__(model)
         self.index = index
-        self.cell = cell
+        if cell is not None:
+            self.cell = cell
+
+    @property
+    def cell(self):
+        """The practice's cell in ``model.space`` (building the space on first use)."""
+        if self._mesa_cell is None and self.model._space is None:
+            self.model.space  # noqa: B018 - builds the space and places every practice
+        return self._mesa_cell
+
+    @cell.setter
+    def cell(self, cell) -> None:
+        FixedAgent.cell.fset(self, cell)
 
     @property
     def code(self) -> str:

@@ -105,7 +105,7 @@ class GPModel(mesa.Model):
         edges = self.region.peer_edges
         self.peers = PeerEdges(edges, self.rng.beta(2.0 - h, 2.0 + h, len(edges)), n_nodes=n)
         self.graph = build_graph(self.ids, self.region, self.peers)
-        self.space = Network(self.graph.subgraph(range(n)), capacity=1, random=self.random, layout=None)
+        self._space: Network | None = None  # the Mesa cell space, built on first use (see ``space``)
 
         self.ledger = Ledger()
         self.patients_added = 0
@@ -115,11 +115,12 @@ class GPModel(mesa.Model):
         self.active_programmes: list[policy.FundingProgramme] = []
         self._selection: dict[str, dict[int, bool]] = {}
         self._org_agents: dict[int, Organisation] = {}
+        self._queue_rank = np.full(n, n, dtype=np.int64)  # scratch for joining queues, kept at n between uses
         self._last_external = 0.0
         self._last_contract = 0.0
 
         for i in range(n):
-            Practice(self, i, self.space[i])
+            Practice(self, i)
         for c in range(self.region.n_ccgs):
             CCG(self, c)
         for k in range(self.region.n_hospitals):
@@ -481,11 +482,14 @@ class GPModel(mesa.Model):
         owner = np.repeat(np.arange(m), hi - lo)
         half = np.arange(len(owner)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
         nbr, k = pe.dst[half], orgs[owner]
-        rank = np.full(pr.n, m)  # position in the queue of each joiner
+        rank = self._queue_rank  # position in the queue of each joiner (m and more: not queued)
         rank[joiners] = np.arange(m)
-        org_after = pr.org.copy()
-        org_after[joiners] = orgs
-        fellow = (pr.org[nbr] == k) | ((rank[nbr] < owner) & (org_after[nbr] == k))
+        r = rank[nbr]
+        rank[joiners] = pr.n
+        queued = r < m
+        org_after = pr.org[nbr]
+        org_after[queued] = orgs[r[queued]]
+        fellow = (pr.org[nbr] == k) | ((r < owner) & (org_after == k))
         t = pe.trust[pe.eid[half[fellow]]]
         count = np.bincount(owner[fellow], minlength=m)
         total = np.bincount(owner[fellow], t, minlength=m)
@@ -609,6 +613,20 @@ class GPModel(mesa.Model):
         return out
 
     # --- views for faces and metrics -------------------------------------------------------------
+    @property
+    def space(self) -> Network:
+        """The Mesa ``Network`` cell space over the practices' peer graph, each practice fixed to its cell.
+
+        Nothing in the monthly update reads it, so it is built on first use: thousands of cells and their
+        connections would otherwise cost more than a year of simulated months at England scale.
+        """
+        if self._space is None:
+            n = self.region.n_practices
+            self._space = Network(self.graph.subgraph(range(n)), capacity=1, random=self.random, layout=None)
+            for agent in self.agents_by_type[Practice]:
+                agent.cell = self._space[agent.index]
+        return self._space
+
     def organisation(self, k: int) -> Organisation | None:
         """The Mesa agent of a live organisation (None once dissolved)."""
         return self._org_agents.get(k)
