@@ -379,16 +379,21 @@ class GPModel(mesa.Model):
         f_all, c_all, t_all = membership.cofounder_candidates(self, is_founder, moves["can_join"])
         starts = np.searchsorted(f_all, moves["founders"], side="left")  # f_all is sorted by founder
         ends = np.searchsorted(f_all, moves["founders"], side="right")
+        queues = []  # founders and co-founders of each new organisation join once all are founded
         for f, lo, hi in zip(moves["founders"], starts, ends, strict=True):
             if claimed[f] or not is_open[f] or pr.org[f] >= 0:
                 continue
             cof, tr = c_all[lo:hi], t_all[lo:hi]
-            ok = ~claimed[cof] & is_open[cof] & (pr.org[cof] < 0)
+            ok = ~claimed[cof] & is_open[cof] & (pr.org[cof] < 0)  # claimed covers those founding this month
             if not ok.any():
                 continue
             claimed[cof[ok]] = True
             claimed[f] = True
-            self._found(int(f), cof[ok], float(tr[ok].mean()), month)
+            queues.append(self._found(int(f), cof[ok], float(tr[ok].mean()), month, join=False))
+        if queues:
+            # one queue in founding order: each organisation is new, so no joiner counts another's as fellows
+            joiners = np.concatenate([q for q, _ in queues])
+            self._join_many(joiners, np.repeat([k for _, k in queues], [len(q) for q, _ in queues]))
         # the list grows with births and people moving in
         growth = workload.list_growth(pr.list_size, is_open, p, self.rng)
         pr.list_size += growth
@@ -506,7 +511,11 @@ class GPModel(mesa.Model):
             ((int(i), self.ids.org(o)) for i, o in zip(joiners, orgs, strict=True)), kind="member"
         )
 
-    def _found(self, founder: int, cofounders: np.ndarray, mean_trust: float, month: int) -> None:
+    def _found(
+        self, founder: int, cofounders: np.ndarray, mean_trust: float, month: int, *, join: bool = True
+    ) -> tuple[np.ndarray, int]:
+        """Found organisation ``k`` led by ``founder``; founder and co-founders join it (now, or, with
+        ``join=False``, when the caller joins the returned queue). Returns (the joining queue, ``k``)."""
         p, pr = self.p, self.practices
         form = membership.choose_form(mean_trust, p, self.rng)
         kind = (
@@ -527,7 +536,10 @@ class GPModel(mesa.Model):
         self.graph.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
         self.graph.add_edge(self.ids.ccg(pr.ccg[founder]), node, kind="commissions")
         self._org_agents[k] = Organisation(self, k)
-        self._join_many(np.array([founder, *cofounders], dtype=np.int64), np.full(1 + len(cofounders), k))
+        queue = np.concatenate([[founder], cofounders]).astype(np.int64)
+        if join:
+            self._join_many(queue, np.full(len(queue), k))
+        return queue, k
 
     def _members_and_inner_edges(self, orgs: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """For each of ``orgs``: its members (ascending) and the peer edges between two of its members."""

@@ -72,6 +72,13 @@ class PeerEdges:
         lo, hi = self.indptr[i], self.indptr[i + 1]
         return self.dst[lo:hi], self.eid[lo:hi]
 
+    def half_edges_of(self, nodes: np.ndarray) -> np.ndarray:
+        """Indices of the half-edges leaving ``nodes`` (ascending ids give CSR order, as a mask on ``src`` would)."""
+        nodes = nodes[nodes + 1 < len(self.indptr)]
+        lo, hi = self.indptr[nodes], self.indptr[nodes + 1]
+        deg = hi - lo
+        return np.arange(int(deg.sum())) + np.repeat(lo - (np.cumsum(deg) - deg), deg)
+
     def mean_trust(self, n: int) -> np.ndarray:
         """Mean trust of each practice in its peers (0.5 for a practice with none)."""
         total = np.bincount(self.src, self.trust[self.eid], minlength=n)

@@ -103,9 +103,10 @@ def cofounder_candidates(
         (founder ids, co-founder ids, trust) sorted by founder.
     """
     pe = model.peers
-    t = pe.trust[pe.eid]
-    mask = eligible[pe.src] & can_join[pe.dst] & (t >= COFOUNDER_TRUST)
-    return pe.src[mask], pe.dst[mask], t[mask]
+    half = pe.half_edges_of(np.flatnonzero(eligible))
+    t = pe.trust[pe.eid[half]]
+    keep = half[can_join[pe.dst[half]] & (t >= COFOUNDER_TRUST)]
+    return pe.src[keep], pe.dst[keep], pe.trust[pe.eid[keep]]
 
 
 def found_choices(
