@@ -1,0 +1,612 @@
+"""``gpsim bench``: how fast gpsim is, against its targets (also ``python -m benchmarks`` from a checkout).
+
+Cases (``--only`` picks some; ``--quick`` makes each smaller and shorter -- a smoke test, not a verdict):
+
+* ``baseline`` -- the default synthetic region (180 practices, 120 months): a small reference figure.
+* ``england-2021`` -- all England from the January 2021 register, 120 months, initialisation included.
+* ``england-2013`` -- synthetic England 2013 (8,100 practices), 108 months.
+* ``mesa`` -- practice-steps per second of all England against agent-steps per second of Mesa's own
+  Boltzmann wealth example (no data collection) with as many agents, for as many steps, in this process.
+* ``scaling`` -- synthetic regions of 1k to 100k practices (100 per CCG), 120 months: time against N, the
+  fitted log-log exponent, and memory per practice (tracemalloc peak of one extra run).
+* ``sweep`` -- a 40-run sweep (``gpsim.sweep``) serially and on a local Dask cluster of 2 workers; the Dask
+  time includes starting the cluster.
+* ``ui`` -- one server-side Step of the workshop UI for a ~300-practice region: a month of the model plus
+  the map, the charts and the organisations table the page draws after it.
+
+Each case runs once to warm up (regions are built and cached then, as in any session), then ``--repeats``
+times. Times are wall-clock medians (min and max shown); CPU time of this process is recorded too, because
+the machine may be shared: when the wall median misses a target while the CPU median meets it, the report
+says so. A JSON record (machine, load, git commit, versions, every timing) goes to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Case names, in the order they run.
+CASES = ("baseline", "england-2021", "england-2013", "mesa", "scaling", "sweep", "ui")
+#: Practices of the synthetic regions of the scaling case (quick: the first three).
+SCALING_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000)
+#: Practices per CCG in the scaling regions (England: about 40 in 2013 and 50 in 2021).
+PRACTICES_PER_CCG = 100
+#: The sweep: runs, workers, and the practices of its synthetic region (sized so one run takes about a second).
+SWEEP_RUNS, SWEEP_WORKERS, SWEEP_PRACTICES = 40, 2, 8_000
+#: The UI case: region (285 practices), Step clicks timed after the warm-up.
+UI_REGION, UI_CLICKS = "west-yorkshire", 36
+
+
+@dataclass(frozen=True)
+class Target:
+    """One performance target: ``value <= limit`` (or ``>=`` when ``higher`` is better)."""
+
+    case: str
+    name: str
+    limit: float
+    unit: str
+    higher: bool = False
+
+    def met(self, value: float) -> bool:
+        return value >= self.limit if self.higher else value <= self.limit
+
+    def text(self) -> str:
+        return f"{'>=' if self.higher else '<='} {self.limit:g} {self.unit}".rstrip()
+
+
+TARGETS = (
+    Target("england-2021", "all England 2021 (120 months), median wall time", 1.0, "s"),
+    Target("england-2013", "England 2013 (108 months), median wall time", 1.5, "s"),
+    Target("mesa", "practice-steps/s over Mesa Boltzmann agent-steps/s", 5.0, "x", higher=True),
+    Target("scaling", "log-log exponent of time against practices", 1.1, ""),
+    Target("sweep", f"sweep ({SWEEP_RUNS} runs), serial time over Dask x{SWEEP_WORKERS} time", 1.7, "x", higher=True),
+    Target("ui", "server-side Step (model + map + charts), median", 300.0, "ms"),
+)
+
+
+# --- timing ------------------------------------------------------------------------------------------
+@dataclass
+class Timing:
+    """Repeated measurements of one thing, in seconds (wall clock and this process's CPU time)."""
+
+    label: str
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "wall_s": [round(x, 6) for x in self.wall],
+            "cpu_s": [round(x, 6) for x in self.cpu],
+            "min_s": round(min(self.wall), 6),
+            "median_s": round(self.median, 6),
+            "max_s": round(max(self.wall), 6),
+            "cpu_median_s": round(self.cpu_median, 6),
+        }
+
+    def line(self, scale: float = 1.0, unit: str = "s") -> str:
+        f = lambda v: f"{v * scale:.3f}" if unit == "s" else f"{v * scale:.1f}"  # noqa: E731
+        return (
+            f"  {self.label:<38} min {f(min(self.wall))}  median {f(self.median)}  max {f(max(self.wall))} {unit}"
+            f"   (cpu median {f(self.cpu_median)} {unit}; n={len(self.wall)})"
+        )
+
+
+class Reporter:
+    """Progress and results on stdout (progress lines start with ``..``)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def progress(self, text: str) -> None:
+        if not self.quiet:
+            print(f"  .. {text}", flush=True)
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+
+
+def measure(label: str, fn: Callable[[], Any], repeats: int, warmup: int, out: Reporter) -> Timing:
+    """Call ``fn`` ``warmup`` times untimed, then ``repeats`` times timed."""
+    for w in range(warmup):
+        t = time.perf_counter()
+        fn()
+        out.progress(f"{label}: warm-up {w + 1}/{warmup} {time.perf_counter() - t:.3f} s")
+    timing = Timing(label)
+    for r in range(repeats):
+        c, t = time.process_time(), time.perf_counter()
+        fn()
+        timing.wall.append(time.perf_counter() - t)
+        timing.cpu.append(time.process_time() - c)
+        out.progress(f"{label}: run {r + 1}/{repeats} {timing.wall[-1]:.3f} s (cpu {timing.cpu[-1]:.3f} s)")
+    return timing
+
+
+# --- the cases ---------------------------------------------------------------------------------------
+@dataclass
+class Context:
+    """Options every case sees, and results a later case may reuse."""
+
+    quick: bool
+    repeats: int
+    out: Reporter
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+def _run_scenario(ctx: Context, name: str, **overrides: Any) -> dict[str, Any]:
+    import gpsim
+
+    params = gpsim.scenario(name).replace(**overrides) if overrides else gpsim.scenario(name)
+    t = time.perf_counter()
+    region = gpsim.region_for(params)  # the first use builds (or loads and cleans) the region; cached after
+    first_region = time.perf_counter() - t
+    timing = measure(name, lambda: gpsim.run(params, seed=0), ctx.repeats, 1, ctx.out)
+    ctx.out.say(timing.line())
+    ctx.out.say(f"  {'(first use of the region, not timed above)':<38} {first_region:.3f} s")
+    n, months = region.n_practices, params.n_months
+    ctx.shared[name] = (timing, n, months)
+    return {
+        "timing": timing.record(),
+        "practices": n,
+        "months": months,
+        "region_first_use_s": round(first_region, 6),
+        "practice_steps_per_s": round(n * months / timing.median, 1),
+        "value": timing.median,
+        "cpu_value": timing.cpu_median,
+    }
+
+
+def case_baseline(ctx: Context) -> dict[str, Any]:
+    return _run_scenario(ctx, "baseline")
+
+
+def case_england_2021(ctx: Context) -> dict[str, Any]:
+    return _run_scenario(ctx, "england-2021", **({"years": 2.0} if ctx.quick else {}))
+
+
+def case_england_2013(ctx: Context) -> dict[str, Any]:
+    return _run_scenario(ctx, "england-2013", **({"n_practices": 2_000, "n_ccgs": 52} if ctx.quick else {}))
+
+
+def boltzmann_model(n: int, seed: int = 0):
+    """Mesa's Boltzmann wealth example with ``n`` agents on a square grid of about one cell per agent (its
+    default density), without its data collection (no DataCollector, no DataRecorder)."""
+    import mesa
+    from mesa.discrete_space import OrthogonalMooreGrid
+    from mesa.examples import BoltzmannWealth
+    from mesa.examples.basic.boltzmann_wealth_model.agents import MoneyAgent
+    from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario
+
+    class Boltzmann(BoltzmannWealth):
+        def __init__(self, scenario: BoltzmannScenario) -> None:
+            mesa.Model.__init__(self, scenario=scenario)
+            self.num_agents = scenario.n
+            self.grid = OrthogonalMooreGrid((scenario.width, scenario.height), random=self.random)
+            cells = self.random.choices(self.grid.all_cells.cells, k=self.num_agents)
+            MoneyAgent.create_agents(self, self.num_agents, cells)
+            self.running = True
+
+        def step(self) -> None:
+            self.agents.shuffle_do("step")
+
+    side = max(1, round(math.sqrt(n)))
+    return Boltzmann(BoltzmannScenario(n=n, width=side, height=side, rng=seed))
+
+
+def case_mesa(ctx: Context) -> dict[str, Any]:
+    if "england-2021" not in ctx.shared:
+        ctx.out.progress("mesa: timing all England first")
+        case_england_2021(ctx)
+    gp, n, months = ctx.shared["england-2021"]
+
+    def boltzmann() -> None:
+        model = boltzmann_model(n)
+        for _ in range(months):
+            model.step()
+
+    timing = measure(f"Mesa Boltzmann wealth, {n:,} agents", boltzmann, ctx.repeats, 1, ctx.out)
+    ctx.out.say(timing.line())
+    ours = n * months / gp.median
+    theirs = n * months / timing.median
+    ratio = ours / theirs
+    cpu_ratio = timing.cpu_median / gp.cpu_median
+    ctx.out.say(
+        f"  gpsim {ours:,.0f} practice-steps/s; Mesa Boltzmann {theirs:,.0f} agent-steps/s "
+        f"(both with initialisation, N={n:,}, {months} steps): {ratio:.2f}x (cpu {cpu_ratio:.2f}x)"
+    )
+    return {
+        "boltzmann": timing.record(),
+        "agents": n,
+        "steps": months,
+        "gpsim_practice_steps_per_s": round(ours, 1),
+        "boltzmann_agent_steps_per_s": round(theirs, 1),
+        "value": ratio,
+        "cpu_value": cpu_ratio,
+    }
+
+
+def case_scaling(ctx: Context) -> dict[str, Any]:
+    import gpsim
+
+    sizes = SCALING_SIZES[:3] if ctx.quick else SCALING_SIZES
+    rows = []
+    for n in sizes:
+        params = gpsim.scenario("baseline").replace(
+            n_practices=n, n_ccgs=max(1, n // PRACTICES_PER_CCG), years=2.0 if ctx.quick else 10.0
+        )
+        t = time.perf_counter()
+        region = gpsim.region_for(params)
+        built = time.perf_counter() - t
+        ctx.out.progress(f"scaling: region of {n:,} practices built in {built:.2f} s")
+        timing = measure(f"{n:,} practices", lambda p=params: gpsim.run(p, seed=0), ctx.repeats, 0, ctx.out)
+        tracemalloc.start()
+        gpsim.run(params, seed=0)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        ctx.out.say(timing.line() + f"  peak {peak / 2**20:.1f} MiB = {peak / n / 1024:.1f} KiB/practice")
+        rows.append(
+            dict(
+                practices=n,
+                edges=len(region.peer_edges),
+                hospitals=region.n_hospitals,
+                region_build_s=round(built, 6),
+                timing=timing.record(),
+                peak_bytes=peak,
+                bytes_per_practice=round(peak / n, 1),
+            )
+        )
+    ns = np.log([r["practices"] for r in rows])
+    slope = float(np.polyfit(ns, np.log([r["timing"]["median_s"] for r in rows]), 1)[0])
+    cpu_slope = float(np.polyfit(ns, np.log([r["timing"]["cpu_median_s"] for r in rows]), 1)[0])
+    top = np.log([r["timing"]["median_s"] for r in rows[-2:]])
+    upper = float((top[1] - top[0]) / (ns[-1] - ns[-2])) if len(rows) > 1 else float("nan")
+    ctx.out.say(
+        f"  fitted exponent {slope:.3f} (cpu {cpu_slope:.3f}); between the two largest {upper:.3f}; "
+        f"memory {rows[-1]['bytes_per_practice'] / 1024:.1f} KiB per practice at {rows[-1]['practices']:,}"
+    )
+    return {"sizes": rows, "exponent_top_pair": upper, "value": slope, "cpu_value": cpu_slope}
+
+
+def _sweep_experiment(quick: bool):
+    from gpsim.sweep.spec import Experiment
+
+    runs = 8 if quick else SWEEP_RUNS
+    return Experiment(
+        name="bench-sweep",
+        question="How fast does a sweep run?",
+        scenario="baseline",
+        fixed={"n_practices": 600 if quick else SWEEP_PRACTICES, "n_ccgs": 6 if quick else 80},
+        vary={"pump_priming_per_patient": [2.5, 5.0, 10.0, 20.0]},
+        replicates=runs // 4,
+        seed=7,
+        years=10.0,
+    )
+
+
+def case_sweep(ctx: Context) -> dict[str, Any]:
+    from gpsim.sweep.engine import run_sweep
+
+    exp = _sweep_experiment(ctx.quick)
+    n_runs = len(exp.runs())
+    repeats = 1 if ctx.quick else max(1, ctx.repeats // 3)
+    serial, dask = Timing("serial"), Timing(f"Dask LocalCluster x{SWEEP_WORKERS}")
+    import gpsim
+
+    gpsim.region_for(exp.params_for(exp.runs()[0].values))  # warm-up: this process's region cache
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
+        for r in range(repeats):
+            for timing, workers in ((serial, 1), (dask, SWEEP_WORKERS)):
+                c, t = time.process_time(), time.perf_counter()
+                done = run_sweep(
+                    exp,
+                    Path(tmp) / f"{workers}-{r}",
+                    workers=workers,
+                    progress=lambda d, f, total, w=workers: (
+                        ctx.out.progress(f"sweep x{w}: {d}/{total} runs") if d % 10 == 0 else None
+                    ),
+                )
+                timing.wall.append(time.perf_counter() - t)
+                timing.cpu.append(time.process_time() - c)
+                if done.failed:
+                    raise RuntimeError(f"sweep benchmark: {done.failed} runs failed")
+                ctx.out.progress(f"sweep x{workers}: {timing.wall[-1]:.2f} s")
+        start = _dask_start_seconds()
+    ctx.out.say(serial.line())
+    ctx.out.say(dask.line())
+    ratio = serial.median / dask.median
+    per_run = serial.median / n_runs
+    ctx.out.say(
+        f"  {n_runs} runs of {per_run:.2f} s each (serial); starting a {SWEEP_WORKERS}-worker cluster alone takes "
+        f"{start:.2f} s and is included in the Dask time; speed-up {ratio:.2f}x on {os.cpu_count()} CPUs"
+    )
+    return {
+        "runs": n_runs,
+        "serial": serial.record(),
+        "dask": dask.record(),
+        "seconds_per_run": per_run,
+        "dask_start_s": start,
+        "value": ratio,
+        "cpu_value": None,
+    }
+
+
+def _dask_start_seconds() -> float:
+    from distributed import Client, LocalCluster
+
+    t = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=SWEEP_WORKERS,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    client = Client(cluster)
+    took = time.perf_counter() - t
+    client.close()
+    cluster.close()
+    return took
+
+
+def ui_step(session) -> None:
+    """What one Step click costs the server: a month, then the views the page rebuilds after it."""
+    from gpsim.ui import views
+
+    session.step(1)
+    model = session.model
+    views.map_option(model, aggregated=session.aggregated)
+    p = session.applied
+    views.chart_options(session.steps_frame(), start=(p.start_year, p.start_month), n_months=session.n_months)
+    views.org_rows(model)
+
+
+def case_ui(ctx: Context) -> dict[str, Any]:
+    from gpsim.ui.session import Session
+
+    session = Session("baseline", region=UI_REGION)
+    n = session.model.region.n_practices
+    clicks = 6 if ctx.quick else UI_CLICKS
+    ui_step(session)  # warm-up
+    timing = Timing(f"Step, {UI_REGION} ({n} practices)")
+    for _ in range(clicks):
+        c, t = time.process_time(), time.perf_counter()
+        ui_step(session)
+        timing.wall.append(time.perf_counter() - t)
+        timing.cpu.append(time.process_time() - c)
+    ctx.out.progress(f"ui: {clicks} Step clicks, months 2-{session.month}")
+    ctx.out.say(timing.line(1000, "ms"))
+    return {
+        "region": UI_REGION,
+        "practices": n,
+        "timing": timing.record(),
+        "value": timing.median * 1000,
+        "cpu_value": timing.cpu_median * 1000,
+    }
+
+
+RUNNERS: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "baseline": case_baseline,
+    "england-2021": case_england_2021,
+    "england-2013": case_england_2013,
+    "mesa": case_mesa,
+    "scaling": case_scaling,
+    "sweep": case_sweep,
+    "ui": case_ui,
+}
+
+
+# --- the record --------------------------------------------------------------------------------------
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=10, cwd=Path(__file__).resolve().parent
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for pkg in ("gpsim", "mesa", "numpy", "scipy", "networkx", "pandas", "pyarrow", "dask", "distributed"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+        "versions": versions,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
+        "git_dirty": bool(status) if status is not None else None,
+    }
+
+
+def verdicts(results: dict[str, dict[str, Any]], quick: bool) -> list[dict[str, Any]]:
+    """PASS/MISS of every target whose case ran, with the margin."""
+    out = []
+    for t in TARGETS:
+        res = results.get(t.case)
+        if res is None or "value" not in res:
+            continue
+        value, cpu = res["value"], res.get("cpu_value")
+        met = t.met(value)
+        margin = (value / t.limit - 1.0) if t.limit else float("nan")
+        out.append(
+            dict(
+                case=t.case,
+                target=t.name,
+                limit=t.text(),
+                value=value,
+                cpu_value=cpu,
+                met=met,
+                cpu_met=None if cpu is None else t.met(cpu),
+                margin=margin,
+                quick=quick,
+            )
+        )
+    return out
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:.3f} {unit}".rstrip() if unit in ("s", "") else f"{value:.2f} {unit}".rstrip()
+
+
+def print_verdicts(rows: list[dict[str, Any]], out: Reporter) -> None:
+    units = {t.case: t.unit for t in TARGETS}
+    if not rows:
+        out.say("targets: none among the cases run")
+        return
+    out.say("targets" + (" (quick mode: smaller cases, not a verdict)" if rows[0]["quick"] else ""))
+    for r in rows:
+        u = units[r["case"]]
+        word = "PASS" if r["met"] else "MISS"
+        by = f"{abs(r['margin']) * 100:.0f}% {'inside' if r['met'] else 'outside'} the target"
+        cpu = ""
+        if r["cpu_value"] is not None:
+            cpu = f"; cpu {_fmt(r['cpu_value'], u)} {'PASS' if r['cpu_met'] else 'MISS'}"
+        out.say(f"  {word}  {r['case']:<13} {r['target']}: {_fmt(r['value'], u)} ({r['limit']}; {by}{cpu})")
+
+
+# --- command line ------------------------------------------------------------------------------------
+HELP = __doc__.split("\n\n")[0]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="smaller cases and fewer repeats (a smoke test)")
+    p.add_argument(
+        "--only", action="append", metavar="CASE", help=f"run only this case (repeatable): {', '.join(CASES)}"
+    )
+    p.add_argument(
+        "--repeats", type=int, metavar="N", help="timed runs per case after the warm-up (default 5; quick 2)"
+    )
+    p.add_argument("--out", metavar="FILE.json", help="write the JSON record here (default: print only)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the chosen cases; print progress, figures and verdicts; return (and write) the JSON record."""
+    from gpsim.errors import ParameterError
+
+    only = []
+    for item in args.only or []:
+        only += [c.strip() for c in item.split(",") if c.strip()]
+    unknown = [c for c in only if c not in RUNNERS]
+    if unknown:
+        raise ParameterError(f"--only {','.join(unknown)}: unknown case (choose from {', '.join(CASES)})")
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 5)
+    if repeats < 1:
+        raise ParameterError(f"--repeats {repeats}: must be at least 1")
+    out = Reporter(quiet=args.quiet)
+    ctx = Context(quick=args.quick, repeats=repeats, out=out)
+    chosen = [c for c in CASES if not only or c in only]
+    record: dict[str, Any] = {
+        "format": "gpsim-bench/1",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "options": {"quick": args.quick, "repeats": repeats, "cases": chosen},
+        "machine": machine(),
+        "load_before": _load(),
+        "cases": {},
+    }
+    m = record["machine"]
+    out.say(
+        f"gpsim bench: {', '.join(chosen)}; {repeats} repeats after a warm-up{' (quick)' if args.quick else ''}\n"
+        f"  {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}, gpsim {m['versions']['gpsim']}, "
+        f"mesa {m['versions']['mesa']}, numpy {m['versions']['numpy']}; commit {str(m['git_commit'])[:10]}"
+        f"{' (dirty)' if m['git_dirty'] else ''}; load average {record['load_before']}"
+    )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # data-quality notes about the register are not news here
+        for name in chosen:
+            out.say(f"\n[{name}]")
+            record["cases"][name] = RUNNERS[name](ctx)
+    record["seconds"] = round(time.perf_counter() - t0, 3)
+    record["load_after"] = _load()
+    record["targets"] = verdicts(record["cases"], args.quick)
+    out.say("")
+    print_verdicts(record["targets"], out)
+    out.say(f"load average before {record['load_before']}, after {record['load_after']}; {record['seconds']:.0f} s")
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1, default=_json_default) + "\n")
+        out.say(f"wrote {path}")
+    return record
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"not JSON: {type(x).__name__}")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    run(args)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="time gpsim against its performance targets", description=HELP)
+    add_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks`` / ``python -m gpsim.bench``: the same as ``gpsim bench``."""
+    from gpsim.cli import main as cli_main
+
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

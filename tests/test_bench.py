@@ -1,0 +1,36 @@
+"""The benchmark runner works end to end on a tiny case and writes a valid record (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+
+from gpsim import bench
+from gpsim.cli import main
+
+
+def test_quick_run_writes_a_json_record(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--only", "baseline", "--repeats", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "[baseline]" in text and "median" in text
+    record = json.loads(out.read_text())
+    assert record["format"] == "gpsim-bench/1"
+    assert record["options"] == {"quick": True, "repeats": 1, "cases": ["baseline"]}
+    assert record["machine"]["versions"]["mesa"]
+    case = record["cases"]["baseline"]
+    assert case["practices"] == 180 and case["months"] == 120
+    assert len(case["timing"]["wall_s"]) == 1 and case["timing"]["median_s"] > 0
+    assert record["targets"] == []  # the baseline case has no target
+
+
+def test_verdicts_say_pass_or_miss():
+    rows = bench.verdicts({"england-2021": {"value": 1.2, "cpu_value": 0.8}, "mesa": {"value": 6.0}}, quick=False)
+    by_case = {r["case"]: r for r in rows}
+    assert not by_case["england-2021"]["met"] and by_case["england-2021"]["cpu_met"]
+    assert abs(by_case["england-2021"]["margin"] - 0.2) < 1e-9
+    assert by_case["mesa"]["met"] and by_case["mesa"]["cpu_met"] is None
+
+
+def test_unknown_case_is_a_usage_error(capsys):
+    assert main(["bench", "--only", "nope"]) == 2
+    assert "unknown case" in capsys.readouterr().err
