@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpsim.arrays import count_distinct, distinct
+
 
 def relationships_per_hospital(
     hospital: np.ndarray, org: np.ndarray, is_open: np.ndarray, committable: np.ndarray, n_hospitals: int
@@ -25,7 +27,7 @@ def relationships_per_hospital(
     single = is_open & ~in_committable
     counts = np.bincount(hospital[single], minlength=n_hospitals).astype(float)
     if in_committable.any():
-        pairs = np.unique(hospital[in_committable] * (org.max() + 1) + org[in_committable])
+        pairs = distinct(hospital[in_committable] * (org.max() + 1) + org[in_committable])
         counts += np.bincount(pairs // (org.max() + 1), minlength=n_hospitals)
     return counts
 
@@ -94,7 +96,7 @@ def monthly(model) -> dict:
         "leaders_burnt_out_cum": model.leaders_burnt_out,
         "population": population,
         "gp_fte_per_1000": gp_fte / population * 1000 if population else 0.0,
-        "n_ccgs": int(len(np.unique(pr.ccg[is_open]))) if n_open else 0,
+        "n_ccgs": count_distinct(pr.ccg[is_open]),
     }
 
 

@@ -16,6 +16,7 @@ from mesa.discrete_space import Network
 from gpsim import metrics, policy
 from gpsim import region as region_mod
 from gpsim.agents import CCG, Hospital, Organisation, Practice
+from gpsim.arrays import distinct
 from gpsim.network import NodeIds, PeerEdges, build_graph
 from gpsim.params import Params
 from gpsim.region import Region
@@ -410,7 +411,7 @@ class GPModel(mesa.Model):
         o.view("members")[:] = cnt
         o.view("peak_population")[:] = np.maximum(o.view("peak_population"), pop)
         o.view("peak_members")[:] = np.maximum(o.view("peak_members"), cnt)
-        keys = np.unique(pr.org[member] * (len(self.ccg_code) + 1) + pr.ccg[member])
+        keys = distinct(pr.org[member] * (len(self.ccg_code) + 1) + pr.ccg[member])
         o.view("spans_ccgs")[:] = np.bincount(keys // (len(self.ccg_code) + 1), minlength=n)[:n]
 
     # --- rare events (per-object Python) ---------------------------------------------------------

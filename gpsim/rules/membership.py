@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpsim.arrays import distinct_with_inverse
 from gpsim.rules.trust import BENEFIT_SCALE
 from gpsim.state import FORM_AUTONOMY, FORM_RELIEF, FORM_SAVING, OrgForm
 
@@ -65,7 +66,7 @@ def join_choices(
     if not mask.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
     i, org, t = pe.src[mask], target_org[mask], pe.trust[pe.eid[mask]]
-    keys, inv = np.unique(i * n_orgs + org, return_inverse=True)
+    keys, inv = distinct_with_inverse(i * n_orgs + org)
     trust_io = np.bincount(inv, t) / np.bincount(inv)
     ci, co = keys // n_orgs, keys % n_orgs
     size_after = (org_population[co] + pr.list_size[ci]) / p.target_org_size
