@@ -369,8 +369,7 @@ class GPModel(mesa.Model):
         for k, mem, edges in zip(dissolving, members, inner, strict=True):
             self._dissolve(int(k), DissolutionCause(int(cause[k])), month, mem, edges)
         # members leave, independents join, founders found (ascending id; first come, first served)
-        for i in np.flatnonzero(leaving & (pr.org >= 0)):
-            self._leave(int(i))
+        self._leave_many(np.flatnonzero(leaving & (pr.org >= 0)))
         join_i, join_o = moves["join_i"], moves["join_o"]
         can = is_open[join_i] & (pr.org[join_i] < 0) & (o.dissolved[join_o] < 0)
         self._join_many(join_i[can], join_o[can])
@@ -470,6 +469,25 @@ class GPModel(mesa.Model):
         self.peers.trust[hit] = np.maximum(self.peers.trust[hit] - 0.5 * self.p.failure_trust_damage, 0.0)
         self._remove_member(i)
 
+    def _leave_many(self, leavers: np.ndarray) -> None:
+        """Practices ``leavers`` (ascending) leave their organisations, one after another: each edge to a
+        fellow member still in the organisation takes half the failure hit, so an edge between two leavers
+        is hit once, by the first to leave."""
+        if len(leavers) == 0:
+            return
+        pr, pe = self.practices, self.peers
+        half = pe.half_edges_of(leavers)
+        src, nbr = pe.src[half], pe.dst[half]
+        leaving = np.zeros(pr.n, dtype=bool)
+        leaving[leavers] = True
+        hit = pe.eid[half[(pr.org[nbr] == pr.org[src]) & ~(leaving[nbr] & (nbr < src))]]
+        pe.trust[hit] = np.maximum(pe.trust[hit] - 0.5 * self.p.failure_trust_damage, 0.0)
+        orgs = pr.org[leavers]
+        pr.org[leavers] = -1
+        pr.member_trust[leavers] = 0.0
+        pr.benefit_reference[leavers] = 0.0
+        self.graph.remove_edges_from(zip(leavers.tolist(), (orgs + self.ids.org(0)).tolist(), strict=True))
+
     def _join(self, i: int, k: int) -> None:
         self._join_many(np.array([i]), np.array([k]))
 
@@ -508,9 +526,7 @@ class GPModel(mesa.Model):
         pr.reserves[joiners] -= fee
         np.add.at(self.orgs.reserves, orgs, fee)  # in queue order
         self.ledger.add_each("joining_fees", fee)
-        self.graph.add_edges_from(
-            ((int(i), self.ids.org(o)) for i, o in zip(joiners, orgs, strict=True)), kind="member"
-        )
+        self.graph.add_edges_from(zip(joiners.tolist(), (orgs + self.ids.org(0)).tolist(), strict=True), kind="member")
 
     def _found(
         self, founder: int, cofounders: np.ndarray, mean_trust: float, month: int, *, join: bool = True
