@@ -60,7 +60,11 @@ class PeerEdges:
         order = np.argsort(self.src, kind="stable")
         self.src, self.dst, self.eid = self.src[order], self.dst[order], self.eid[order]
         n = int(self.src.max()) + 1 if n_nodes is None and e else (n_nodes or 0)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.src, minlength=n))]).astype(np.int64)
+        self.degree = np.bincount(self.src, minlength=n)
+        self.indptr = np.concatenate([[0], np.cumsum(self.degree)]).astype(np.int64)
+        # both ends of every edge, first ends then second ends: per practice, the same half-edges in the same
+        # order as CSR, so sums over them match sums in CSR order to the last bit
+        self.ends = np.concatenate([self.edges[:, 0], self.edges[:, 1]])
 
     def __len__(self) -> int:
         return len(self.edges)
@@ -81,9 +85,22 @@ class PeerEdges:
 
     def mean_trust(self, n: int) -> np.ndarray:
         """Mean trust of each practice in its peers (0.5 for a practice with none)."""
-        total = np.bincount(self.src, self.trust[self.eid], minlength=n)
-        count = np.bincount(self.src, minlength=n)
+        total = np.bincount(self.ends, np.concatenate([self.trust, self.trust]), minlength=n)
+        count = self.degree if len(self.degree) == n else np.bincount(self.ends, minlength=n)
         return np.divide(total, count, out=np.full(n, 0.5), where=count > 0)
+
+    def mean_trust_within(self, group: np.ndarray) -> np.ndarray:
+        """Mean trust of each practice in the peers of its own group (``group >= 0``); practices with no such
+        peer get their mean trust in all peers (:meth:`mean_trust`)."""
+        n = len(group)
+        a, b = self.edges[:, 0], self.edges[:, 1]
+        ga = group[a]
+        same = (ga >= 0) & (ga == group[b])
+        ends = np.concatenate([a[same], b[same]])
+        t = self.trust[same]
+        total = np.bincount(ends, np.concatenate([t, t]), minlength=n)
+        count = np.bincount(ends, minlength=n)
+        return np.divide(total, count, out=self.mean_trust(n), where=count > 0)
 
 
 def build_graph(ids: NodeIds, region, peers: PeerEdges) -> nx.Graph:

@@ -26,12 +26,7 @@ def relax(current: np.ndarray, target: np.ndarray, p) -> np.ndarray:
 
 def co_member_trust(model) -> np.ndarray:
     """Each practice's mean peer trust in fellow members it is connected to (its own peer mean if none)."""
-    pr, pe = model.practices, model.peers
-    same = (pr.org[pe.src] >= 0) & (pr.org[pe.src] == pr.org[pe.dst])
-    total = np.bincount(pe.src[same], pe.trust[pe.eid[same]], minlength=pr.n)
-    count = np.bincount(pe.src[same], minlength=pr.n)
-    fallback = pe.mean_trust(pr.n)
-    return np.divide(total, count, out=fallback, where=count > 0)
+    return model.peers.mean_trust_within(model.practices.org)
 
 
 def member_benefit(pm, relief: np.ndarray, list_size: np.ndarray) -> np.ndarray:
