@@ -19,14 +19,6 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return s[first]
 
 
-def count_distinct(values: np.ndarray) -> int:
-    """How many distinct values a 1-d integer array holds (``len(np.unique(values))``)."""
-    if len(values) == 0:
-        return 0
-    s = np.sort(values)
-    return int(np.count_nonzero(s[1:] != s[:-1])) + 1
-
-
 def distinct_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` for a 1-d integer array: the sorted distinct values and,
     for each input, the index of its value among them."""

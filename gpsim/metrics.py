@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpsim.arrays import count_distinct, distinct
+from gpsim.arrays import distinct
 
 
 def relationships_per_hospital(
@@ -96,7 +96,7 @@ def monthly(model) -> dict:
         "leaders_burnt_out_cum": model.leaders_burnt_out,
         "population": population,
         "gp_fte_per_1000": gp_fte / population * 1000 if population else 0.0,
-        "n_ccgs": count_distinct(pr.ccg[is_open]),
+        "n_ccgs": int(np.count_nonzero(np.bincount(pr.ccg[is_open]))),
     }
 
 
