@@ -410,8 +410,13 @@ class GPModel(mesa.Model):
         o.view("members")[:] = cnt
         o.view("peak_population")[:] = np.maximum(o.view("peak_population"), pop)
         o.view("peak_members")[:] = np.maximum(o.view("peak_members"), cnt)
-        keys = distinct(pr.org[member] * (len(self.ccg_code) + 1) + pr.ccg[member])
-        o.view("spans_ccgs")[:] = np.bincount(keys // (len(self.ccg_code) + 1), minlength=n)[:n]
+        # CCGs each organisation spans: its home CCG if a member is there, plus the distinct others
+        org, ccg = pr.org[member], pr.ccg[member]
+        at_home = ccg == o.view("home_ccg")[org]
+        spans = (np.bincount(org[at_home], minlength=n)[:n] > 0).astype(np.int64)
+        away = distinct(org[~at_home] * (len(self.ccg_code) + 1) + ccg[~at_home]) // (len(self.ccg_code) + 1)
+        spans += np.bincount(away, minlength=n)[:n]
+        o.view("spans_ccgs")[:] = spans
 
     # --- rare events (per-object Python) ---------------------------------------------------------
     def _exit_practice(self, i: int, cause: ExitCause, unavailable: np.ndarray, month: int) -> None:

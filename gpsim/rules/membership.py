@@ -61,11 +61,13 @@ def join_choices(
     """
     p, pr, pe, o = model.p, model.practices, model.peers, model.orgs
     n_orgs = o.size
-    target_org = pr.org[pe.dst]
-    mask = considering[pe.src] & (target_org >= 0)
+    half = pe.half_edges_of(np.flatnonzero(considering))  # the considering practices' half-edges, CSR order
+    target_org = pr.org[pe.dst[half]]
+    mask = target_org >= 0
     if not mask.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    i, org, t = pe.src[mask], target_org[mask], pe.trust[pe.eid[mask]]
+    half = half[mask]
+    i, org, t = pe.src[half], target_org[mask], pe.trust[pe.eid[half]]
     keys, inv = distinct_with_inverse(i * n_orgs + org)
     trust_io = np.bincount(inv, t) / np.bincount(inv)
     ci, co = keys // n_orgs, keys % n_orgs
