@@ -17,7 +17,7 @@ from gpsim import metrics, policy
 from gpsim import region as region_mod
 from gpsim.agents import CCG, Hospital, Organisation, Practice
 from gpsim.arrays import distinct
-from gpsim.network import NodeIds, PeerEdges, build_graph
+from gpsim.network import NodeIds, PeerEdges, build_graph, collection_paused
 from gpsim.params import Params
 from gpsim.region import Region
 from gpsim.rules import contracts, finance, leadership, lifecycle, membership, trust, workforce, workload
@@ -105,7 +105,8 @@ class GPModel(mesa.Model):
         h = p.difficult_history
         edges = self.region.peer_edges
         self.peers = PeerEdges(edges, self.rng.beta(2.0 - h, 2.0 + h, len(edges)), n_nodes=n)
-        self.graph = build_graph(self.ids, self.region, self.peers)
+        with collection_paused():  # tens of thousands of dicts, all kept: nothing for the collector to find
+            self.graph = build_graph(self.ids, self.region, self.peers)
         self._space: Network | None = None  # the Mesa cell space, built on first use (see ``space``)
 
         self.ledger = Ledger()
@@ -120,12 +121,13 @@ class GPModel(mesa.Model):
         self._last_external = 0.0
         self._last_contract = 0.0
 
-        for i in range(n):
-            Practice(self, i)
-        for c in range(self.region.n_ccgs):
-            CCG(self, c)
-        for k in range(self.region.n_hospitals):
-            Hospital(self, k)
+        with collection_paused():
+            for i in range(n):
+                Practice(self, i)
+            for c in range(self.region.n_ccgs):
+                CCG(self, c)
+            for k in range(self.region.n_hospitals):
+                Hospital(self, k)
 
         obs = self._observe(1)
         pr.pressure[:], pr.leadership[:] = obs.pressure, obs.leadership

@@ -12,6 +12,9 @@ Node ids are integers: practices ``0..N-1``, then CCGs, hospitals and organisati
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import networkx as nx
@@ -101,6 +104,23 @@ class PeerEdges:
         total = np.bincount(ends, np.concatenate([t, t]), minlength=n)
         count = np.bincount(ends, minlength=n)
         return np.divide(total, count, out=self.mean_trust(n), where=count > 0)
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building objects that all stay alive.
+
+    Building England's graph allocates enough containers to trigger many collections, each walking the
+    growing heap for garbage that is not there: about half the build time. The collector is restored as it
+    was (a caller that disabled it keeps it disabled).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_graph(ids: NodeIds, region, peers: PeerEdges) -> nx.Graph:
