@@ -68,6 +68,7 @@ class PeerEdges:
         # both ends of every edge, first ends then second ends: per practice, the same half-edges in the same
         # order as CSR, so sums over them match sums in CSR order to the last bit
         self.ends = np.concatenate([self.edges[:, 0], self.edges[:, 1]])
+        self.first, self.second = self.ends[:e], self.ends[e:]  # contiguous columns of ``edges``
 
     def __len__(self) -> int:
         return len(self.edges)
@@ -96,7 +97,7 @@ class PeerEdges:
         """Mean trust of each practice in the peers of its own group (``group >= 0``); practices with no such
         peer get their mean trust in all peers (:meth:`mean_trust`)."""
         n = len(group)
-        a, b = self.edges[:, 0], self.edges[:, 1]
+        a, b = self.first, self.second
         ga = group[a]
         same = (ga >= 0) & (ga == group[b])
         ends = np.concatenate([a[same], b[same]])
