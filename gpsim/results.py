@@ -170,6 +170,7 @@ class Results:
             "region": self.region_name,
             "ledger": self.ledger,
             "gpsim_version": __version__,
+            "versions": _versions(),
         }
 
     @classmethod
@@ -270,4 +271,18 @@ def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
     )
     out["population_start"] = float(first["population"])
     out["mean_list_size_start"] = float(first["mean_list_size"])
+    return out
+
+
+def _versions() -> dict[str, str]:
+    """Python and the packages whose versions bear on bit-identical results (README: Reproducibility)."""
+    import platform
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "pandas", "mesa", "networkx"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
     return out

@@ -1,6 +1,7 @@
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,6 +21,7 @@ def test_save_and_load_round_trip(tmp_path, small_params):
         assert back.final["orgs_founded"] == r.final["orgs_founded"]
         meta = json.loads((out / "final.json").read_text())
         assert meta["params"]["years"] == small_params.years
+        assert meta["versions"]["numpy"] == np.__version__ and meta["versions"]["python"].count(".") == 2
         assert not [p for p in os.listdir(out) if p.startswith(".gpsim-")]  # no temporary leftovers
 
 
