@@ -355,17 +355,12 @@ def case_sweep(ctx: Context) -> dict[str, Any]:
 
 
 def _dask_start_seconds() -> float:
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from gpsim.sweep.engine import local_cluster
 
     t = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=SWEEP_WORKERS,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=40,
-    )
+    cluster = local_cluster(SWEEP_WORKERS, silence_logs=40)
     client = Client(cluster)
     took = time.perf_counter() - t
     client.close()

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import gpsim
 from gpsim.state import PracticeStatus
+
+
+def raw_runs(root) -> pd.DataFrame:
+    """Every stored ``runs`` row of a sweep folder, without the reader's de-duplication (empty if none)."""
+    parts = sorted((Path(root) / "runs").glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame(columns=["run_key"])
+    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
 
 #: Examples run by property and fuzz tests, by test: printed at the end of the session (terminal summary).
 EXAMPLE_COUNTS: dict[str, dict] = {}

@@ -14,14 +14,13 @@ import time
 import tomllib
 from pathlib import Path
 
-import pandas as pd
-import pyarrow.parquet as pq
 import pytest
+from conftest import raw_runs
 
 from gpsim.cli import main
 from gpsim.errors import ExperimentError
 from gpsim.experiment import Experiment
-from gpsim.sweep.engine import run_sweep
+from gpsim.sweep.engine import LOCAL_CLUSTER, run_sweep
 from gpsim.sweep.store import SweepStore
 
 FAULTS: dict[str, int] = {}
@@ -34,14 +33,8 @@ def _count(kind: str) -> None:
     EXAMPLE_COUNTS.setdefault("faults injected", {}).update(FAULTS)
 
 
-#: Two single-threaded worker processes on loopback, no dashboard (its health server on a free port).
-CLUSTER = dict(
-    n_workers=2,
-    threads_per_worker=1,
-    host="127.0.0.1",
-    dashboard_address=None,
-    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-)
+#: Two workers, set up as gpsim's own embedded cluster.
+CLUSTER = dict(n_workers=2, **LOCAL_CLUSTER)
 
 
 def tiny(**kw) -> Experiment:
@@ -56,13 +49,6 @@ def tiny(**kw) -> Experiment:
     )
     base.update(kw)
     return Experiment(**base)
-
-
-def raw_runs(root: Path) -> pd.DataFrame:
-    parts = sorted((root / "runs").glob("part-*.parquet"))
-    if not parts:
-        return pd.DataFrame(columns=["run_key"])
-    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
 
 
 def assert_complete_exactly_once(exp: Experiment, out: Path) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 import gpsim
 from gpsim.data import DataWarning
+from gpsim.sweep.engine import LOCAL_CLUSTER
 
 TABLES = ("steps", "orgs", "closures")
 #: A synthetic region where organisations form and fail and practices close within the run, and a real CCG.
@@ -31,14 +32,8 @@ CASES = {
 }
 
 
-#: Two single-threaded worker processes on loopback, no dashboard (its health server on a free port).
-CLUSTER = dict(
-    n_workers=2,
-    threads_per_worker=1,
-    host="127.0.0.1",
-    dashboard_address=None,
-    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-)
+#: Two workers, set up as gpsim's own embedded cluster.
+CLUSTER = dict(n_workers=2, **LOCAL_CLUSTER)
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

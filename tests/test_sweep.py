@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
+from conftest import raw_runs
 
 import gpsim
 from gpsim.cli import main
 from gpsim.errors import ExperimentError
 from gpsim.experiment import Experiment, load
-from gpsim.sweep.engine import run_sweep
+from gpsim.sweep.engine import LOCAL_CLUSTER, run_sweep
 from gpsim.sweep.seeds import run_seed
 from gpsim.sweep.store import SweepStore
 
@@ -40,12 +40,6 @@ def tiny(**kw) -> Experiment:
     )
     base.update(kw)
     return Experiment(**base)
-
-
-def raw_runs(root: Path) -> pd.DataFrame:
-    """Every stored runs row, without the reader's de-duplication."""
-    parts = sorted((root / "runs").glob("part-*.parquet"))
-    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
 
 
 def write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
@@ -200,7 +194,7 @@ def test_killed_dask_worker_loses_and_duplicates_nothing(tmp_path):
     from distributed import Client, LocalCluster
 
     exp = tiny(fixed=dict(n_practices=100, n_ccgs=2), years=3.0, replicates=3)  # 12 runs of ~0.1 s
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, **LOCAL_CLUSTER) as cluster:
         with Client(cluster) as client:  # closed before the sweep: two clients in one process share futures badly
             pids = list(client.run(os.getpid).values())
         killed = []

@@ -30,6 +30,25 @@ from gpsim.sweep.store import SweepStore, now, provenance
 
 #: Most futures in flight per worker thread (bounds client memory for very large sweeps).
 WINDOW_PER_THREAD = 8
+#: How gpsim starts an embedded Dask cluster: single-threaded worker processes on loopback, no dashboard. The
+#: scheduler's small HTTP server (health checks) still starts, on a free loopback port, so a second cluster on
+#: the same machine does not warn that port 8787 is taken.
+LOCAL_CLUSTER = dict(
+    threads_per_worker=1,
+    processes=True,
+    host="127.0.0.1",
+    dashboard_address=None,
+    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+)
+
+
+def local_cluster(workers: int, **options: Any):
+    """An embedded Dask ``LocalCluster`` of ``workers`` processes with :data:`LOCAL_CLUSTER` settings."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, **{**LOCAL_CLUSTER, **options})
+
+
 #: Times a run is resubmitted when the engine (not the model) failed to bring its result back.
 ENGINE_RETRIES = 2
 
@@ -138,7 +157,7 @@ def serial(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
 def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None = None) -> Iterator[dict[str, Any]]:
     """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, as_completed
         from distributed.scheduler import KilledWorker
     except ImportError:
         raise ExperimentError(
@@ -151,17 +170,7 @@ def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None =
         except (OSError, TimeoutError) as err:
             raise ExperimentError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from None
     else:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # the scheduler's small HTTP server (health checks) still starts: on a free loopback port, so a
-            # second sweep on the same machine does not warn that port 8787 is taken
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=40,
-        )
+        cluster = local_cluster(workers, silence_logs=40)
         client = Client(cluster)
     try:
         threads = max(1, sum(client.nthreads().values())) if scheduler else workers
