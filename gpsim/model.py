@@ -509,9 +509,8 @@ class GPModel(mesa.Model):
         if m == 0:
             return
         # the joiners' half-edges, grouped by joiner in order
-        lo, hi = pe.indptr[joiners], pe.indptr[joiners + 1]
-        owner = np.repeat(np.arange(m), hi - lo)
-        half = np.arange(len(owner)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
+        owner = np.repeat(np.arange(m), pe.indptr[joiners + 1] - pe.indptr[joiners])
+        half = pe.half_edges_of(joiners)
         nbr, k = pe.dst[half], orgs[owner]
         rank = self._queue_rank  # position in the queue of each joiner (m and more: not queued)
         rank[joiners] = np.arange(m)
