@@ -72,7 +72,7 @@ class Results:
         return cls(
             steps=steps,
             orgs=org_table(model),
-            closures=pd.DataFrame.from_records(model.closures, columns=CLOSURE_COLUMNS),
+            closures=closure_table(model),
             final=final_summary(model, steps),
             params=p,
             seed=seed,
@@ -129,6 +129,23 @@ class Results:
             )
         return "\n".join(lines)
 
+    # --- survival ---------------------------------------------------------------------------------
+    def survival(self, since: str = "founding") -> pd.DataFrame:
+        """Kaplan-Meier survival of this run's organisations (needs lifelines: ``pip install 'gpsim[sweep]'``).
+
+        Args:
+            since: ``founding`` (months since founding; every organisation) or ``one_off_end`` (months since
+                its one-off money ended; organisations whose money ended before the end of the run).
+
+        Returns:
+            One row per month with a dissolution or a censoring: ``months``, ``at_risk``, ``dissolved``,
+            ``censored``, ``survival`` and its 95% interval (``survival_low``, ``survival_high``). Organisations
+            alive at the end of the run are censored there. See :mod:`gpsim.survival` for curves and Cox models.
+        """
+        from gpsim import survival
+
+        return survival.survival_table(survival.durations(self.orgs, int(self.final["months"]), since))
+
     # --- files ------------------------------------------------------------------------------------
     def save(self, out_dir: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
         """Write steps, orgs, closures (Parquet or CSV) and final.json into ``out_dir``.
@@ -150,7 +167,8 @@ class Results:
                 path = tmp / f"{name}.{fmt}"
                 frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
                 written.append(path.name)
-            (tmp / "final.json").write_text(json.dumps(self.metadata(), indent=2, default=_json_default))
+            text = json.dumps(_missing_as_null(self.metadata()), indent=2, default=_json_default, allow_nan=False)
+            (tmp / "final.json").write_text(text)
             written.append("final.json")
             for name in written:
                 os.replace(tmp / name, out / name)
@@ -183,16 +201,28 @@ class Results:
             pq, csv = out / f"{name}.parquet", out / f"{name}.csv"
             return pd.read_parquet(pq) if pq.exists() else pd.read_csv(csv)
 
+        final = {k: math.nan if v is None else v for k, v in meta["final"].items()}  # missing: NaN in memory
         return cls(
             steps=read("steps"),
             orgs=read("orgs"),
             closures=read("closures"),
-            final=meta["final"],
+            final=final,
             params=Params.from_mapping(meta["params"]),
             seed=meta["seed"],
             ledger=meta.get("ledger", {}),
             region_name=meta.get("region", ""),
         )
+
+
+def _missing_as_null(x: Any) -> Any:
+    """Missing values (NaN) as JSON null, everywhere in a nested structure (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {k: _missing_as_null(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_missing_as_null(v) for v in x]
+    if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
+        return None
+    return x
 
 
 def _json_default(x):
@@ -202,33 +232,49 @@ def _json_default(x):
 
 
 def org_table(model) -> pd.DataFrame:
+    """One row per organisation ever formed (docs/OUTPUTS.md, ``orgs``); what does not exist is missing (NA)."""
     o = model.orgs
     n = o.size
     v = o.view
+
+    dissolved = v("dissolved") >= 0
     return pd.DataFrame(
         {
             "org": np.arange(n),
             "form": [OrgForm(int(x)).label for x in v("form")],
             "leadership": [LeadershipKind(int(x)).label for x in v("leadership")],
             "founded_step": v("founded"),
-            "dissolved_step": pd.array(np.where(v("dissolved") >= 0, v("dissolved"), -1), dtype="Int64").astype(
-                "Int64"
+            "dissolved_step": _none_if_negative(v("dissolved")),
+            "cause": pd.array(
+                [DissolutionCause(int(x)).label if d else None for x, d in zip(v("cause"), dissolved, strict=True)],
+                dtype=object,
             ),
-            "cause": [DissolutionCause(int(x)).label for x in v("cause")],
             "peak_members": v("peak_members"),
             "peak_population": v("peak_population"),
             "members": v("members"),
             "population": v("population"),
-            "first_benefit_step": v("first_benefit"),
+            "first_benefit_step": _none_if_negative(v("first_benefit")),
             "months_external_funding": v("one_off_months"),
-            "last_external_step": v("last_one_off"),
+            "last_external_step": _none_if_negative(v("last_one_off")),
             "cohesion": v("cohesion"),
             "reserves": v("reserves"),
             "leaders_burnt_out": v("leaders_burnt_out"),
             "n_contracts": v("n_contracts"),
         },
         columns=ORG_COLUMNS,
-    ).assign(dissolved_step=lambda d: d["dissolved_step"].where(d["dissolved_step"] >= 0, pd.NA))
+    )
+
+
+def closure_table(model) -> pd.DataFrame:
+    """One row per practice closure or merger; ``into`` is missing for a closure."""
+    frame = pd.DataFrame.from_records(model.closures, columns=CLOSURE_COLUMNS)
+    frame["into"] = _none_if_negative(frame["into"].to_numpy(dtype=np.int64))
+    return frame
+
+
+def _none_if_negative(x: np.ndarray) -> pd.Series:
+    """Whole numbers where the model's state uses -1 for "none", as a nullable column with that value missing."""
+    return pd.Series(x, dtype="Int64").mask(x < 0)
 
 
 def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
@@ -280,7 +326,7 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for name in ("numpy", "pandas", "mesa", "networkx"):
+    for name in ("numpy", "scipy", "pandas", "mesa", "networkx"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -125,7 +125,7 @@ def test_serial_and_dask_give_identical_final_tables(tmp_path):
     assert b.runs()["worker"].str.startswith("tcp://127.0.0.1").all()
     # a run's figures are those of gpsim.run with the recorded seed
     row = a.runs().iloc[0]
-    spawn = tuple(int(x) for x in row["seed_spawn_key"].split(","))
+    spawn = tuple(int(x) for x in row["seed_spawn_key"])
     direct = gpsim.run(
         exp.params_for({k: row[k] for k in exp.varied}), seed=np.random.SeedSequence(11, spawn_key=spawn)
     )
@@ -153,6 +153,76 @@ def test_a_failed_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, monkeypa
     monkeypatch.setattr(gpsim, "run", real)
     again = run_sweep(tiny(), tmp_path / "out", resume=True, retry_failed=True)
     assert again.ran == 2 and (store.runs()["status"] == "ok").all() and len(store.final()) == 8
+
+
+def test_failed_and_retried_sweep_reads_one_row_per_run_with_pandas_and_duckdb(tmp_path, monkeypatch):
+    duckdb = pytest.importorskip("duckdb")
+    real = gpsim.run
+
+    def flaky(params, seed=0, **kw):
+        if params.peer_degree == 6 and params.ccg_supportiveness == 0.8:
+            raise RuntimeError("boom")
+        return real(params, seed=seed, **kw)
+
+    exp = tiny(vary={"peer_degree": [4, 6], "ccg_supportiveness": [0.2, 0.8]}, steps_every=12, years=3.0)
+    monkeypatch.setattr(gpsim, "run", flaky)
+    run_sweep(exp, tmp_path / "out", batch=2)  # parts of two runs: some all ok, one all failed
+    monkeypatch.setattr(gpsim, "run", real)
+    again = run_sweep(exp, tmp_path / "out", resume=True, retry_failed=True, batch=2)
+    assert again.ran == 2
+    out = tmp_path / "out"
+    keys = {r.run_key for r in exp.runs()}
+    runs = pd.read_parquet(out / "runs")  # plain pandas on the folder, no gpsim reader
+    assert len(runs) == 8 and set(runs["run_key"]) == keys and (runs["status"] == "ok").all()
+    assert runs["error"].isna().all()
+    con = duckdb.connect()
+    for table, rows in (("runs", 8), ("final", 8), ("orgs", None), ("closures", None), ("steps", 8 * 4)):
+        n, distinct = con.execute(
+            f"select count(*), count(distinct run_key) from read_parquet('{out / table}/*.parquet')"
+        ).fetchone()
+        if rows is not None:  # orgs and closures: only runs that had any
+            assert n == rows and distinct == 8, table
+        else:
+            assert 0 < distinct <= 8, table
+        assert len(pd.read_parquet(out / table)) == n
+    # the failed attempts are kept apart, and the reruns say which attempt they are
+    retried = pd.read_parquet(out / "retried")
+    assert len(retried) == 2 and (retried["status"] == "failed").all() and (retried["attempt"] == 1).all()
+    assert retried["error"].str.contains("RuntimeError: boom").all()
+    rerun = runs.set_index("run_key").loc[retried["run_key"]]
+    assert (rerun["attempt"] == 2).all()
+    # types as a researcher expects them
+    assert str(runs["peer_degree"].dtype) == "int64" and runs["ccg_supportiveness"].dtype == float
+    assert all(
+        list(k) == [int(pid, 16), rep]
+        for k, pid, rep in zip(runs["seed_spawn_key"], runs["point_id"], runs["replicate"], strict=True)
+    )
+    assert str(runs["finished"].dtype).startswith("datetime64") and runs["finished"].dt.tz is not None
+    steps = pd.read_parquet(out / "steps")
+    assert pd.api.types.is_datetime64_any_dtype(steps["date"])
+    assert (steps["date"].dt.day == 1).all()
+    orgs = pd.read_parquet(out / "orgs")
+    assert {"run_key", "point_id", "replicate", "peer_degree", "ccg_supportiveness"} <= set(orgs.columns)
+    first = runs.iloc[0]
+    direct = real(
+        exp.params_for({k: first[k] for k in exp.varied}),
+        seed=np.random.SeedSequence(11, spawn_key=tuple(int(x) for x in first["seed_spawn_key"])),
+    )
+    mine = orgs[orgs["run_key"] == first["run_key"]].reset_index(drop=True)
+    pd.testing.assert_series_equal(mine["founded_step"], direct.orgs["founded_step"], check_names=False)
+    ok = con.execute(f"select count(*) from read_parquet('{out}/runs/*.parquet') where status = 'ok'").fetchone()
+    assert ok == (8,)
+
+
+def test_orgs_can_be_left_out_and_default_hash_is_unchanged(tmp_path):
+    off = tiny(keep_orgs=False)
+    assert off.hash != tiny().hash and "orgs" not in tiny().normalised()["outputs"]
+    run_sweep(off, tmp_path / "off")
+    assert not list((tmp_path / "off" / "orgs").glob("*.parquet"))
+    f = write(tmp_path, GOOD + "[outputs]\norgs = false\n")
+    assert load(f).keep_orgs is False
+    with pytest.raises(ExperimentError, match="outputs.orgs"):
+        load(write(tmp_path, GOOD + '[outputs]\norgs = "no"\n'))
 
 
 def test_killed_sweep_resumes_with_every_run_exactly_once(tmp_path):
@@ -313,3 +383,35 @@ def test_analyze_morris_and_grid(tmp_path):
     points = pd.read_csv(tmp_path / "g" / "analysis" / "points.csv")
     assert len(points) == 4 and (points["replicates_ok"] == 2).all()
     assert (tmp_path / "g" / "report.html").exists()
+
+
+def test_analyze_survival_curves_cox_and_a_readable_points_table(tmp_path, capsys):
+    exp = tiny(
+        scenario="funding-cliff",
+        fixed=dict(n_practices=80, n_ccgs=2),
+        years=5.0,
+        vary={"subscription_per_patient": [0.0, 3.0], "target_org_size": [30_000.0, 60_000.0]},
+        replicates=3,
+        steps_every=6,
+    )
+    run_sweep(exp, tmp_path / "s")
+    assert main(["sweep", "analyze", str(tmp_path / "s")]) == 0
+    a = tmp_path / "s" / "analysis"
+    table = pd.read_csv(a / "survival.csv")
+    assert set(table["clock"]) == {"founding", "one_off_end"}
+    # by point (4 points) and by each varied parameter; every organisation in each grouping
+    orgs = pd.read_parquet(tmp_path / "s" / "orgs")
+    founding = table[table["clock"] == "founding"]
+    for by in ("point", "subscription_per_patient", "target_org_size"):
+        assert founding.loc[founding["by"] == by, "organisations"].sum() == len(orgs), by
+    assert (a / "survival-founding.png").exists() and (a / "survival-one_off_end.png").exists()
+    report = (tmp_path / "s" / "report.html").read_text()
+    assert "Survival of organisations" in report and "Cox model of dissolution" in report
+    assert "30,000" in report and "3e+04" not in report
+    assert "subscription_per_patient 3, target_org_size 60,000" in report  # a point labelled by its values
+    assert main(["sweep", "analyze", str(tmp_path / "s"), "--by", "peer_degree"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--by peer_degree" in err and "subscription_per_patient" in err
+    assert main(["sweep", "analyze", str(tmp_path / "s"), "--by", "subscription_per_patient"]) == 0
+    table = pd.read_csv(a / "survival.csv")
+    assert set(table["by"]) == {"subscription_per_patient"}

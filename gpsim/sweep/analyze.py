@@ -251,44 +251,165 @@ def plot_output_vs_params(t: dict[str, Any], output: str, path: Path) -> Path | 
     return path
 
 
-def plot_envelopes(t: dict[str, Any], steps: pd.DataFrame, path: Path) -> Path | None:
+#: Most distinct values a parameter may take to get its own lines in the envelopes and survival plots.
+MAX_GROUPS = 6
+
+
+def grouping_parameters(t: dict[str, Any], by: str | None = None) -> list[str]:
+    """The varied parameters to split plots by: ``by`` if given, else each one with at most MAX_GROUPS values."""
+    if by is not None:
+        if by not in t["varied"]:
+            raise ExperimentError(
+                f"--by {by}: not a varied parameter of this sweep; allowed one of {', '.join(t['varied'])}"
+            )
+        return [by]
+    return [n for n in t["varied"] if t["points"][n].nunique() <= MAX_GROUPS]
+
+
+def plot_envelopes(t: dict[str, Any], steps: pd.DataFrame, path: Path, by: str | None = None) -> Path | None:
+    """Median and 5-95% envelope of the key monthly series: one row of panels per varied parameter, one line
+    per value of it (runs at every value of the other parameters pooled); all runs together when no parameter
+    has few enough values."""
     cols = [c for c in STEP_KEYS if c in steps.columns]
     if steps.empty or not cols:
         return None
     plt = _plt()
-    steps = steps.merge(t["runs"][["run_key", "point_id"]], on="run_key")
-    groups = list(t["points"].index) if len(t["points"]) <= 6 else [None]
-    fig, axes = plt.subplots(1, len(cols), figsize=(4.6 * len(cols), 3.4), squeeze=False)
-    for ax, col in zip(axes.flat, cols, strict=False):
-        for i, pid in enumerate(groups):
-            sub = steps if pid is None else steps[steps["point_id"] == pid]
-            q = sub.groupby("step")[col].quantile([0.05, 0.5, 0.95]).unstack()
-            years = q.index / 12
-            label = "all runs" if pid is None else _point_label(t, pid)
-            ax.fill_between(years, q[0.05], q[0.95], alpha=0.2, color=f"C{i}")
-            ax.plot(years, q[0.5], color=f"C{i}", lw=1.2, label=label)
-        ax.set_title(col, fontsize=9)
+    steps = steps.merge(t["runs"][["run_key", "point_id"]], on="run_key").join(t["points"], on="point_id")
+    splits: list[str | None] = grouping_parameters(t, by) or [None]
+    fig, axes = plt.subplots(
+        len(splits), len(cols), figsize=(4.6 * len(cols), 3.2 * len(splits)), squeeze=False, sharex=True
+    )
+    for row, name in zip(axes, splits, strict=True):
+        values = [None] if name is None else sorted(steps[name].dropna().unique())
+        for ax, col in zip(row, cols, strict=True):
+            for i, value in enumerate(values):
+                sub = steps if name is None else steps[steps[name] == value]
+                q = sub.groupby("step")[col].quantile([0.05, 0.5, 0.95]).unstack()
+                years = q.index / 12
+                label = "all runs" if name is None else f"{name} = {fmt_value(value)}"
+                ax.fill_between(years, q[0.05], q[0.95], alpha=0.15, color=f"C{i}")
+                ax.plot(years, q[0.5], color=f"C{i}", lw=1.3, label=label)
+            ax.set_title(col, fontsize=9)
+            ax.tick_params(labelsize=8)
+        row[0].legend(fontsize=7, title=None if name is None else "median, 5-95% of runs", title_fontsize=7)
+    for ax in axes[-1]:
         ax.set_xlabel("years")
-    axes.flat[0].legend(fontsize=6)
-    fig.suptitle("Median and 5-95% envelope across runs")
+    fig.suptitle("Median and 5-95% envelope across runs" + ("" if splits == [None] else ", by each varied parameter"))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
 
+def fmt_value(v: Any) -> str:
+    """A value as a person reads it: 30,000 (not 3e+04), 0.25, 2.5, yes/no."""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if not np.isfinite(v):
+            return "-" if np.isnan(v) else str(v)
+        if v.is_integer() and abs(v) >= 1000:
+            return f"{v:,.0f}"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.3g}"
+    return str(v)
+
+
 def _point_label(t: dict[str, Any], pid: str) -> str:
     rec = t["points"].loc[pid]
-    return ", ".join(f"{k}={_short(v)}" for k, v in rec.items())
+    return ", ".join(f"{k} {fmt_value(v)}" for k, v in rec.items())
 
 
-def _short(v: Any) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+# --- survival -------------------------------------------------------------------------------------------
+def survival_analysis(t: dict[str, Any], out: Path, by: str | None = None) -> tuple[list, list]:
+    """Kaplan-Meier curves by design point or varied parameter for both clocks, and Cox models.
+
+    Writes ``analysis/survival.csv`` (organisations, dissolutions, median and 12/24/36-month survival by group),
+    ``analysis/cox-<clock>.csv`` and ``survival-<clock>.png``; returns (report sections, images).
+    """
+    from gpsim import survival
+
+    orgs = t["store"].orgs()
+    if orgs.empty:
+        kept = t["experiment"].get("outputs", {}).get("orgs", True)
+        why = "the experiment has [outputs] orgs = false" if not kept else "no organisation formed in any run"
+        return [("Survival of organisations", f"<p>Not computed: {html.escape(why)}.</p>")], []
+    months = orgs[["run_key"]].merge(t["final"][["run_key", "months"]], on="run_key", how="left")["months"]
+    orgs = orgs.reset_index(drop=True)
+    months.index = orgs.index
+    splits = grouping_parameters(t, by)
+    by_point = by is None and len(t["points"]) <= MAX_GROUPS
+    numeric = [
+        n for n in t["varied"] if pd.api.types.is_numeric_dtype(orgs[n]) and not pd.api.types.is_bool_dtype(orgs[n])
+    ]
+    rows, sections, images = [], [], []
+    plt = _plt()
+    for clock, label in survival.CLOCKS.items():
+        d = survival.durations(orgs, months, clock)
+        panels: list[tuple[str, str, dict[str, pd.DataFrame]]] = []
+        if by_point:
+            groups = {_point_label(t, pid): d[d["point_id"] == pid] for pid in t["points"].index}
+            panels.append(("point", "by design point", groups))
+        for name in splits:
+            values = sorted(d[name].dropna().unique()) if len(d) else []
+            groups = {fmt_value(v): d[d[name] == v] for v in values}
+            panels.append((name, f"by {name}", groups))
+        if not panels:
+            panels.append(("all", "all organisations", {"all runs": d}))
+        for group_by, _, groups in panels:
+            for name, g in groups.items():
+                rows.append({"clock": clock, "by": group_by, "group": name, **survival.summary(g)})
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
+        for ax, (_, title, groups) in zip(axes.flat, panels, strict=True):
+            survival.plot(groups, ax, title=title, clock=clock)
+        fig.suptitle(f"Organisations still alive, {label} (Kaplan-Meier, 95% band; alive at the end = censored)")
+        fig.tight_layout()
+        path = out / f"survival-{clock}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        images.append((f"Survival of organisations, {label}", path))
+        table, note = survival.cox(d, numeric)
+        body = f"<p>{html.escape(note)}.</p>"
+        if table is not None:
+            table.to_csv(out / f"cox-{clock}.csv", index=False)
+            body = (
+                "<p>Hazard ratio per unit of each parameter (below 1: organisations last longer as it rises).</p>"
+                + table.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+                + body
+            )
+        sections.append((f"Cox model of dissolution, {label}", body))
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "survival.csv", index=False)
+    shown = table.copy()
+    for c in shown.columns:
+        if c.startswith("survival_"):
+            shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{v:.0%}")
+        elif c == "median_months":
+            shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{v:.0f}")
+    sections.insert(
+        0,
+        (
+            "Survival of organisations (every group in analysis/survival.csv; '-' = not reached or not known)",
+            "<div class='wide'>" + shown.to_html(index=False) + "</div>",
+        ),
+    )
+    return sections, images
 
 
 # --- the whole analysis ---------------------------------------------------------------------------------
-def analyze(root: str | os.PathLike, resamples: int = 200) -> Path:
-    """Write tables, plots and ``report.html`` for the sweep in ``root``; return the report's path."""
+def analyze(root: str | os.PathLike, resamples: int = 200, by: str | None = None) -> Path:
+    """Write tables, plots and ``report.html`` for the sweep in ``root``; return the report's path.
+
+    Args:
+        root: the sweep folder.
+        resamples: bootstrap resamples for the confidence intervals of sensitivity indices.
+        by: split survival curves and envelopes by this varied parameter only (default: by design point when
+            there are at most six, and by each varied parameter that takes at most six values).
+    """
     t = load_tables(root)
     store: SweepStore = t["store"]
     exp = t["experiment"]
@@ -330,12 +451,12 @@ def analyze(root: str | os.PathLike, resamples: int = 200) -> Path:
     points = point_table(t)
     points.to_csv(out / "points.csv", index=False)
     show = points[["point_id", *t["varied"], "replicates_ok", *key]]
-    (out / "points.md").write_text(markdown(show, ".4g"))
+    (out / "points.md").write_text(markdown(show.astype(object).map(fmt_value)))
     if len(show) <= 200:
         sections.append(
             (
-                "Key outputs by point (replicate means; every output in analysis/points.csv)",
-                show.to_html(index=False, float_format=lambda v: f"{v:.4g}"),
+                "Key outputs by point (replicate means; every output and the point ids in analysis/points.csv)",
+                points_html(show.drop(columns="point_id")),
             )
         )
 
@@ -345,9 +466,12 @@ def analyze(root: str | os.PathLike, resamples: int = 200) -> Path:
             images.append((f"{o} against each varied parameter", p))
     steps = store.steps()
     if not steps.empty:
-        p = plot_envelopes(t, steps, out / "envelopes.png")
+        p = plot_envelopes(t, steps, out / "envelopes.png", by=by)
         if p:
             images.append(("Time series", p))
+    more_sections, more_images = survival_analysis(t, out, by=by)
+    sections += more_sections
+    images += more_images
 
     if failed:
         bad = t["runs"][t["runs"]["run_key"].isin(failed)][["run_key", "error"]].head(10)
@@ -358,6 +482,18 @@ def analyze(root: str | os.PathLike, resamples: int = 200) -> Path:
     return report
 
 
+def points_html(frame: pd.DataFrame) -> str:
+    """The points table as HTML that fits the page: values as people read them (30,000; 0.25), headers that
+    wrap at underscores, and a horizontal scroll bar only if it still does not fit."""
+    body = frame.copy()
+    for c in body.columns:
+        body[c] = body[c].map(fmt_value)
+    table = body.to_html(index=False, escape=True)
+    for c in frame.columns:
+        table = table.replace(f"<th>{html.escape(c)}</th>", f"<th>{html.escape(c).replace('_', '_<wbr>')}</th>")
+    return f"<div class='wide'>{table}</div>"
+
+
 def _html(t: dict[str, Any], status: str, sections: list[tuple[str, str]], images: list[tuple[str, Path]]) -> str:
     m = t["manifest"]
     exp = t["experiment"]
@@ -366,7 +502,9 @@ def _html(t: dict[str, Any], status: str, sections: list[tuple[str, str]], image
         f"<title>gpsim sweep: {html.escape(exp['name'])}</title>",
         "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-        "pre{background:#f6f6f6;padding:1em;font-size:11px;overflow:auto}img{max-width:100%}</style></head><body>",
+        "pre{background:#f6f6f6;padding:1em;font-size:11px;overflow:auto}img{max-width:100%}"
+        ".wide{overflow-x:auto;max-width:100%}th{font-weight:600;vertical-align:bottom;max-width:9em}"
+        "</style></head><body>",
         f"<h1>{html.escape(exp['name'])}</h1>",
         f"<p><b>Question.</b> {html.escape(exp.get('question', ''))}</p>",
         f"<p>{html.escape(exp['design']['kind'])} design over {html.escape(', '.join(t['varied']))}; "
@@ -387,8 +525,8 @@ def _html(t: dict[str, Any], status: str, sections: list[tuple[str, str]], image
 
 # --- export -------------------------------------------------------------------------------------------
 def export_csv(root: str | os.PathLike, to: str | os.PathLike | None = None) -> list[Path]:
-    """Write ``design.csv``, ``runs.csv``, ``final.csv`` (with point, replicate and varied values) and
-    ``steps.csv`` (when kept) into ``to`` (default ``ROOT/export``)."""
+    """Write ``design.csv``, ``runs.csv``, ``final.csv`` (with point, replicate and varied values), and
+    ``steps.csv``, ``orgs.csv`` and ``closures.csv`` (when kept) into ``to`` (default ``ROOT/export``)."""
     store = SweepStore(root)
     store.read_manifest()
     dest = Path(to) if to else store.root / "export"
@@ -402,9 +540,10 @@ def export_csv(root: str | os.PathLike, to: str | os.PathLike | None = None) -> 
     if not final.empty:
         ids = runs[["run_key", "point_id", "replicate", *varied]]
         frames["final"] = ids.merge(final, on="run_key", suffixes=("", "_output"))
-    steps = store.steps()
-    if not steps.empty:
-        frames["steps"] = steps
+    for name in ("steps", "orgs", "closures"):
+        frame = store.read(name) if name == "steps" else getattr(store, name)()
+        if not frame.empty:
+            frames[name] = frame
     for name, frame in frames.items():
         path = dest / f"{name}.csv"
         frame.to_csv(path, index=False)

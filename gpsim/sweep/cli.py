@@ -47,12 +47,20 @@ def register(subparsers) -> None:
     an = sub.add_parser(
         "analyze",
         aliases=["analyse"],
-        help="sensitivity indices, tables, plots and report.html",
+        help="sensitivity indices, survival of organisations, tables, plots and report.html",
         description="Analyse a sweep: Sobol or Morris indices (SALib) on replicate means for sobol/morris "
-        "designs, tables of every output by point, plots, and one self-contained report.html.",
+        "designs, tables of every output by point, plots, Kaplan-Meier survival of organisations (from founding "
+        "and from the end of one-off money) with a Cox model of the varied parameters (lifelines), and one "
+        "self-contained report.html.",
     )
     an.add_argument("dir", metavar="DIR")
     an.add_argument("--resamples", type=int, default=200, help="bootstrap resamples for confidence intervals")
+    an.add_argument(
+        "--by",
+        metavar="PARAM",
+        help="split survival curves and time series by this varied parameter only (default: by point when there "
+        "are at most 6, and by each varied parameter with at most 6 values)",
+    )
     an.set_defaults(func=cmd_analyze)
 
     ex = sub.add_parser("export", help="write the sweep's tables as CSV", description="Export a sweep's tables.")
@@ -150,7 +158,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from gpsim.sweep.analyze import analyze
 
-    report = analyze(args.dir, resamples=args.resamples)
+    report = analyze(args.dir, resamples=args.resamples, by=args.by)
     print(f"wrote {report.parent}/analysis/ (tables and plots) and {report}")
     return 0
 

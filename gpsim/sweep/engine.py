@@ -26,7 +26,7 @@ import numpy as np
 
 from gpsim.errors import ExperimentError
 from gpsim.sweep.spec import Experiment, RunSpec
-from gpsim.sweep.store import SweepStore, now, provenance
+from gpsim.sweep.store import SweepStore, now, provenance, result_versions
 
 #: Most futures in flight per worker thread (bounds client memory for very large sweeps).
 WINDOW_PER_THREAD = 8
@@ -65,6 +65,8 @@ class Task:
     root_seed: int
     point_hash: int
     steps_every: int
+    keep_orgs: bool = True
+    attempt: int = 1
 
 
 @dataclass
@@ -88,51 +90,58 @@ def run_one(task: Task) -> dict[str, Any]:
     seed = np.random.SeedSequence(task.root_seed, spawn_key=(task.point_hash, task.replicate))
     worker = _worker_name()
     t0 = time.perf_counter()
-    row: dict[str, Any] = {
-        "run_key": task.run_key,
-        "point_id": task.point_id,
-        "replicate": task.replicate,
-        "seed_entropy": task.root_seed,
-        "seed_spawn_key": f"{task.point_hash},{task.replicate}",
-        **task.values,
-    }
-    final = None
-    steps = None
+    row = _run_row(task)
+    final = steps = orgs = closures = None
     try:
         results = gpsim.run(Params.from_mapping(task.params), seed=seed)
         final = {"run_key": task.run_key, **{k: _scalar(v) for k, v in results.final.items()}}
         if task.steps_every:
             s = results.steps
             s = s[(s["step"] % task.steps_every == 0) | (s["step"] == s["step"].iloc[-1])]
-            steps = s.drop(columns=["date"], errors="ignore").reset_index(drop=True)
+            steps = s.reset_index(drop=True)
             steps.insert(0, "run_key", task.run_key)
+        if task.keep_orgs:
+            orgs = _with_ids(task, results.orgs)
+            closures = _with_ids(task, results.closures)
         row.update(status="ok", error=None)
     except Exception as err:  # a failed run is data, not the end of the sweep
         row.update(status="failed", error=f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
-    row.update(
-        wall_seconds=time.perf_counter() - t0,
-        worker=worker,
-        finished=now(),
-    )
-    return {"run": row, "final": final, "steps": steps}
+    row.update(attempt=task.attempt, wall_seconds=time.perf_counter() - t0, worker=worker, finished=now())
+    return {"run": row, "final": final, "steps": steps, "orgs": orgs, "closures": closures}
+
+
+def _run_row(task: Task) -> dict[str, Any]:
+    return {
+        "run_key": task.run_key,
+        "point_id": task.point_id,
+        "replicate": task.replicate,
+        "seed_entropy": task.root_seed,
+        "seed_spawn_key": [task.point_hash, task.replicate],
+        **task.values,
+    }
+
+
+def _with_ids(task: Task, frame):
+    """A per-run table with the run's key, point, replicate and varied values in front."""
+    ids = {"run_key": task.run_key, "point_id": task.point_id, "replicate": task.replicate, **task.values}
+    out = frame.copy()
+    for i, (name, value) in enumerate(ids.items()):
+        out.insert(i, name, [value] * len(out))
+    return out
 
 
 def _failed(task: Task, err: BaseException) -> dict[str, Any]:
     """The row of a task the engine could not run at all (the model never returned or raised)."""
     row = {
-        "run_key": task.run_key,
-        "point_id": task.point_id,
-        "replicate": task.replicate,
-        "seed_entropy": task.root_seed,
-        "seed_spawn_key": f"{task.point_hash},{task.replicate}",
-        **task.values,
+        **_run_row(task),
         "status": "failed",
         "error": f"{type(err).__name__}: {err}\n(raised by the engine, not the model)",
+        "attempt": task.attempt,
         "wall_seconds": float("nan"),
         "worker": None,
         "finished": now(),
     }
-    return {"run": row, "final": None, "steps": None}
+    return {"run": row, "final": None, "steps": None, "orgs": None, "closures": None}
 
 
 def _scalar(v: Any) -> Any:
@@ -154,8 +163,78 @@ def serial(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
         yield run_one(task)
 
 
-def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None = None) -> Iterator[dict[str, Any]]:
-    """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded."""
+def version_mismatches(client_versions: dict[str, Any], workers: dict[str, dict[str, Any]]) -> dict[str, dict]:
+    """Worker address -> {package: [client version, worker version]} for every package that differs."""
+    out = {}
+    for address, theirs in sorted(workers.items()):
+        diff = {k: [v, theirs.get(k)] for k, v in client_versions.items() if theirs.get(k) != v}
+        if diff:
+            out[address] = diff
+    return out
+
+
+def check_worker_versions(client, record: dict[str, Any], warn: Callable[[str], None]) -> None:
+    """Compare the packages of every connected worker with this process's, record the result, warn on a mismatch.
+
+    Runs whose workers have other versions of gpsim, numpy, scipy, pandas, Mesa or networkx are not bit-identical
+    to runs made here; the sweep still runs (a cluster may legitimately differ in a patch release), and the
+    manifest's session says which worker differed in what.
+    """
+    mine = result_versions()
+    try:
+        theirs = client.run(result_versions)
+    except Exception as err:  # a worker that cannot answer must not stop the sweep; say so instead
+        record.update(worker_versions_checked=0, worker_versions_error=f"{type(err).__name__}: {err}")
+        return
+    bad = version_mismatches(mine, theirs)
+    record.update(worker_versions_checked=len(theirs), worker_version_mismatches=bad)
+    if bad:
+        address, diff = next(iter(bad.items()))
+        shown = ", ".join(f"{k} {c} here, {w} there" for k, (c, w) in diff.items())
+        warn(
+            f"{len(bad)} of {len(theirs)} Dask workers run other package versions than this process "
+            f"(e.g. {address}: {shown}); their runs may not be bit-identical to runs made here "
+            "(recorded in manifest.json)"
+        )
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def check_main_guard() -> None:
+    """Refuse to start worker processes from a script that is being re-imported by a worker process.
+
+    Dask starts local workers with the ``spawn`` method, which imports the calling script again in each new
+    process; a script that calls ``exp.run(..., workers=N)`` at its top level, outside an
+    ``if __name__ == "__main__":`` block, would start a cluster from every worker in turn.
+    """
+    import multiprocessing
+
+    main = sys.modules.get("__main__")
+    if multiprocessing.parent_process() is not None and getattr(main, "__name__", "") == "__mp_main__":
+        script = getattr(main, "__file__", "your script")
+        raise ExperimentError(
+            f"{script}: a sweep with workers > 1 was started while a worker process was importing this script; "
+            "put the call under 'if __name__ == \"__main__\":' (see docs/SWEEPS.md, From Python)"
+        )
+
+
+def dask_results(
+    tasks: list[Task],
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    record: dict[str, Any] | None = None,
+    warn: Callable[[str], None] = _warn,
+) -> Iterator[dict[str, Any]]:
+    """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded.
+
+    The workers' package versions are compared with this process's first (:func:`check_worker_versions`); the
+    outcome goes into ``record`` (the manifest's session entry).
+    """
     try:
         from distributed import Client, as_completed
         from distributed.scheduler import KilledWorker
@@ -173,6 +252,7 @@ def dask_results(tasks: list[Task], *, workers: int = 2, scheduler: str | None =
         cluster = local_cluster(workers, silence_logs=40)
         client = Client(cluster)
     try:
+        check_worker_versions(client, record if record is not None else {}, warn)
         threads = max(1, sum(client.nthreads().values())) if scheduler else workers
         window = max(4, WINDOW_PER_THREAD * threads)
         token = uuid.uuid4().hex[:8]
@@ -238,6 +318,7 @@ def run_sweep(
     show_bar: bool = False,
     batch: int = 50,
     flush_seconds: float = 10.0,
+    warn: Callable[[str], None] = _warn,
 ) -> SweepOutcome:
     """Run every run of ``exp`` not yet stored in ``out``.
 
@@ -253,6 +334,11 @@ def run_sweep(
         show_bar: show a tqdm bar with ETA and done/failed counts on stderr.
         batch: results per part file.
         flush_seconds: also write a part when this long has passed since the last one.
+        warn: called with a one-line message when Dask workers run other package versions than this process
+            (default: a ``RuntimeWarning``).
+
+    With ``retry_failed``, a rerun replaces its failed row in ``runs/`` (the failed attempt moves to
+    ``retried/``), so ``runs/`` keeps one row per run; ``attempt`` counts the attempts.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ExperimentError(f"--workers {workers}: must be a whole number of at least 1")
@@ -261,7 +347,9 @@ def run_sweep(
             f"--workers {workers}: more than {max_workers()} worker processes (4 per CPU) on this machine; "
             "use --scheduler for a larger cluster"
         )
-    store = SweepStore(out)
+    if workers > 1 and not scheduler:
+        check_main_guard()
+    store = SweepStore(out, varied=exp.varied)
     exp.check_points()
     runs = exp.runs()
     total = len(runs)
@@ -280,7 +368,9 @@ def run_sweep(
                     f"{exp.hash[:12]}); the file changed since it started, so use another --out"
                 )
             store.clean_orphans()
+            store.supersede()  # finish what an interrupted retry left (a failed row beside its rerun)
             ok, failed = store.stored_keys()
+            attempts = store.attempts()
             keep = ok if retry_failed else ok | failed
         else:
             if store.root.exists() and any(store.root.iterdir()):
@@ -307,6 +397,7 @@ def run_sweep(
                     shutil.rmtree(store.root, ignore_errors=True)
                 raise
             ok, failed, keep = set(), set(), set()
+            attempts = {}
         todo = [r for r in runs if r.run_key not in keep]
         engine = f"dask {scheduler}" if scheduler else ("serial" if workers == 1 else f"dask LocalCluster x{workers}")
         session = {"started": started, "ended": None, "engine": engine, "to_run": len(todo), **provenance()}
@@ -325,35 +416,39 @@ def run_sweep(
         bar.set_postfix(done=done, failed=n_failed, refresh=False)
 
     t0 = time.perf_counter()
-    tasks = [_task(exp, r) for r in todo]
+    tasks = [_task(exp, r, attempts.get(r.run_key, 0) + 1) for r in todo]
     results = (
-        serial(tasks) if (workers == 1 and not scheduler) else dask_results(tasks, workers=workers, scheduler=scheduler)
+        serial(tasks)
+        if (workers == 1 and not scheduler)
+        else dask_results(tasks, workers=workers, scheduler=scheduler, record=session, warn=warn)
     )
     buf_runs: list[dict] = []
     buf_final: list[dict] = []
     buf_steps: list = []
+    buf_orgs: list = []
+    buf_closures: list = []
     part = store.next_part_number()
     last_flush = time.monotonic()
     ran = 0
+
+    def clear() -> None:
+        for buf in (buf_runs, buf_final, buf_steps, buf_orgs, buf_closures):
+            buf.clear()
 
     def flush() -> None:
         nonlocal part, last_flush
         if buf_runs:
             try:
-                store.write_batch(part, buf_runs, buf_final, buf_steps)
+                store.write_batch(part, buf_runs, buf_final, buf_steps, buf_orgs, buf_closures)
             except OSError as err:
                 lost = len(buf_runs)
-                buf_runs.clear()  # not stored: --resume runs them again
-                buf_final.clear()
-                buf_steps.clear()
+                clear()  # not stored: --resume runs them again
                 raise ExperimentError(
                     f"cannot write to sweep folder {store.root}: {err.strerror or err}; {lost} finished runs were "
                     "not stored and will run again with --resume"
                 ) from None
             part += 1
-            buf_runs.clear()
-            buf_final.clear()
-            buf_steps.clear()
+            clear()
         last_flush = time.monotonic()
 
     try:
@@ -361,8 +456,9 @@ def run_sweep(
             buf_runs.append(res["run"])
             if res["final"] is not None:
                 buf_final.append(res["final"])
-            if res["steps"] is not None:
-                buf_steps.append(res["steps"])
+            for buf, name in ((buf_steps, "steps"), (buf_orgs, "orgs"), (buf_closures, "closures")):
+                if res.get(name) is not None:
+                    buf.append(res[name])
             ran += 1
             done += 1
             if res["run"]["status"] != "ok":
@@ -400,6 +496,7 @@ def _close_session(store: SweepStore, manifest: dict, session: dict, flush, bar,
     flush()
     session.update(ended=now(), ran=ran, seconds=round(time.perf_counter() - t0, 3))
     try:
+        store.supersede()
         ok_now, failed_now = store.stored_keys()
         manifest.update(n_done=len(ok_now), n_failed=len(failed_now), complete=len(ok_now | failed_now) >= total)
         store.write_manifest(manifest)
@@ -407,7 +504,7 @@ def _close_session(store: SweepStore, manifest: dict, session: dict, flush, bar,
         raise ExperimentError(f"cannot write to sweep folder {store.root}: {err.strerror or err}") from None
 
 
-def _task(exp: Experiment, run: RunSpec) -> Task:
+def _task(exp: Experiment, run: RunSpec, attempt: int = 1) -> Task:
     return Task(
         run_key=run.run_key,
         point_id=run.point_id,
@@ -417,4 +514,6 @@ def _task(exp: Experiment, run: RunSpec) -> Task:
         root_seed=exp.seed,
         point_hash=run.point_hash,
         steps_every=exp.steps_every,
+        keep_orgs=exp.keep_orgs,
+        attempt=attempt,
     )

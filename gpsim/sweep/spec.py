@@ -35,7 +35,7 @@ SAMPLED = ("lhs", "sobol", "morris")  # designs that draw values from a [low, hi
 
 TOP_KEYS = ("name", "question", "scenario", "replicates", "seed", "years", "fixed", "vary", "design", "outputs")
 DESIGN_KEYS = ("kind", "samples", "levels", "second_order", "file")
-OUTPUT_KEYS = ("steps", "key")
+OUTPUT_KEYS = ("steps", "orgs", "key")
 
 #: Outputs plotted by ``gpsim sweep analyze`` unless an experiment lists its own (tables cover every output).
 #: Most runs one experiment may plan (design rows x replicates); a typo such as ``replicates = 1e9`` is refused
@@ -101,6 +101,7 @@ class Experiment:
         seed: the root seed of the experiment.
         years: run length (overrides the scenario and ``fixed``); None keeps them.
         steps_every: keep the monthly ``steps`` table every N months (1 = every month, 0 = not at all).
+        keep_orgs: keep every run's ``orgs`` and ``closures`` tables (``[outputs] orgs``; for survival analysis).
         key_outputs: outputs plotted by ``analyze``.
         source: the file this came from (for messages), or None.
     """
@@ -119,6 +120,7 @@ class Experiment:
     seed: int = 0
     years: float | None = None
     steps_every: int = 0
+    keep_orgs: bool = True
     key_outputs: tuple[str, ...] = DEFAULT_KEY_OUTPUTS
     source: str | None = None
 
@@ -158,6 +160,8 @@ class Experiment:
             raise self._fail("seed", f"{self.seed!r} must be a whole number in [0, 2^63)")
         if not isinstance(self.second_order, bool):
             raise self._fail("design.second_order", "must be true or false")
+        if not isinstance(self.keep_orgs, bool):
+            raise self._fail("outputs.orgs", f"{self.keep_orgs!r} must be true or false")
         if not isinstance(self.fixed, Mapping):
             raise self._fail("fixed", "must be a table of parameter = value")
         self.fixed = dict(self.fixed)
@@ -393,6 +397,8 @@ class Experiment:
             "seed": self.seed,
             "outputs": {"steps": self.steps_every, "key": list(self.key_outputs)},
         }
+        if not self.keep_orgs:  # only when off, so experiments made before orgs were kept keep their hash
+            out["outputs"]["orgs"] = False
         if self.design in ("lhs", "sobol", "morris"):
             out["design"]["samples"] = self.samples
         if self.design == "morris":
@@ -424,11 +430,16 @@ class Experiment:
         workers: int = 1,
         scheduler: str | None = None,
         resume: bool = False,
+        retry_failed: bool = False,
         progress: Callable[[int, int, int], None] | None = None,
         show_bar: bool = False,
         batch: int = 50,
     ):
-        """Run the experiment into ``out`` (see :func:`gpsim.sweep.engine.run_sweep`)."""
+        """Run the experiment into ``out`` (see :func:`gpsim.sweep.engine.run_sweep`).
+
+        With ``workers`` > 1 this starts worker processes, which import the calling script again: in a script,
+        call it under ``if __name__ == "__main__":`` (it refuses, with that message, otherwise).
+        """
         from gpsim.sweep.engine import run_sweep
 
         return run_sweep(
@@ -437,6 +448,7 @@ class Experiment:
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            retry_failed=retry_failed,
             progress=progress,
             show_bar=show_bar,
             batch=batch,
@@ -488,6 +500,7 @@ class Experiment:
             seed=data.get("seed", 0),
             years=data.get("years"),
             steps_every=steps_every,
+            keep_orgs=outputs.get("orgs", True),
             key_outputs=outputs.get("key", DEFAULT_KEY_OUTPUTS),  # checked (and made a tuple) by validate
             source=source,
         )
