@@ -25,7 +25,7 @@ from gpsim.region import from_params as region_for
 from gpsim.results import Results
 from gpsim.scenarios import SCENARIOS, scenario
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "SCENARIOS",
