@@ -12,8 +12,9 @@ one parameter declaration; :func:`scenario` gives a named preset.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from gpsim.region import Region
 from gpsim.region import from_params as region_for
 from gpsim.results import Results
 from gpsim.scenarios import SCENARIOS, scenario
+
+if TYPE_CHECKING:
+    from gpsim.calibrate.ensemble import Ensemble
 
 __version__ = "0.2.0"
 
@@ -83,18 +87,38 @@ def run(
     *,
     region: Region | None = None,
     progress: Callable[[int, int], None] | None = None,
+    posterior: str | os.PathLike | None = None,
+    samples: int | None = None,
     **overrides: Any,
-) -> Results:
+) -> Results | Ensemble:
     """Run the model to the end and return its :class:`Results`.
+
+    With ``posterior`` (a folder written by ``gpsim calibrate``), run ``samples`` posterior draws instead, each
+    with its own seed, and return an :class:`~gpsim.calibrate.ensemble.Ensemble` whose ``bands`` hold the median
+    and 90% band of every ``steps`` column.
 
     Args:
         params: ``Params``, a scenario name, a mapping of overrides, or None for the defaults.
         seed: an int or a ``numpy.random.SeedSequence``; same params + seed give identical results.
         region: a prebuilt region (skips building it from ``params.region``); text is taken as the
             ``region`` parameter.
-        progress: called as ``progress(month, n_months)`` after each month.
+        progress: called as ``progress(month, n_months)`` after each month (with ``posterior``: after each run,
+            as ``progress(done, samples)``).
+        posterior: a calibration folder; ``params`` (default: the calibration's own scenario) gives what the
+            draws do not.
+        samples: how many posterior draws (default 20); only with ``posterior``.
         **overrides: parameter overrides applied on top of ``params``.
     """
+    if posterior is not None:
+        if region is not None and not isinstance(region, str):
+            raise ParameterError("region: a posterior ensemble builds its own region; pass region text instead")
+        if isinstance(region, str):
+            overrides["region"] = region
+        from gpsim.calibrate.ensemble import run_ensemble
+
+        return run_ensemble(posterior, 20 if samples is None else samples, params, seed, progress=progress, **overrides)
+    if samples is not None:
+        raise ParameterError("samples: only with posterior= (the folder of a calibration)")
     if isinstance(region, str):  # region text is a parameter (a prebuilt Region is an object)
         overrides["region"] = region
         region = None

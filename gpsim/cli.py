@@ -18,7 +18,7 @@ from pathlib import Path
 from gpsim.errors import GpsimError
 
 #: Modules that add sub-commands; a module that cannot be imported (an optional extra not installed) is skipped.
-PLUGINS = ("gpsim.data.cli", "gpsim.ui.cli", "gpsim.sweep.cli", "gpsim.validate", "gpsim.bench")
+PLUGINS = ("gpsim.data.cli", "gpsim.ui.cli", "gpsim.sweep.cli", "gpsim.calibrate.cli", "gpsim.validate", "gpsim.bench")
 
 EXIT_USAGE = 2
 
@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table format for --out")
     run.add_argument("--progress", action="store_true", help="show a progress bar (default: only on a terminal)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--posterior", metavar="DIR", help="run draws from a calibration (gpsim calibrate --out DIR)")
+    run.add_argument("--samples", type=int, metavar="K", help="with --posterior: how many draws (default 20)")
     run.set_defaults(func=cmd_run)
 
     sc = sub.add_parser("scenarios", help="list the named scenarios", description="List the named scenarios.")
@@ -89,6 +91,7 @@ def add_param_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--years", type=float, help="length of the run in years (same as --set years=N)")
     parser.add_argument("--region", help="area: synthetic, england, a named region or CCG codes (e.g. 00L,00N)")
+    parser.add_argument("--params", metavar="FILE", help="parameter file (TOML), e.g. a calibration's calibrated.toml")
 
 
 def params_from_args(args: argparse.Namespace):
@@ -97,6 +100,10 @@ def params_from_args(args: argparse.Namespace):
     from gpsim.scenarios import scenario
 
     p = scenario(args.scenario)
+    if getattr(args, "params", None):
+        from gpsim import paramfile
+
+        p = paramfile.load(args.params, base=p)  # the file's scenario, if it names one, replaces --scenario
     changes = dict(parse_assignment(text) for text in args.sets)
     if args.years is not None:
         changes["years"] = args.years
@@ -110,6 +117,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gpsim.params import check_seed
     from gpsim.results import Results
 
+    if args.posterior or args.samples is not None:
+        from gpsim.calibrate.cli import cmd_run_posterior
+
+        return cmd_run_posterior(args)
     params = params_from_args(args)
     check_seed(args.seed)
     if args.out:

@@ -337,7 +337,7 @@ def test_python_api_refuses_the_same_mistakes():
 
 def test_shipped_experiments_load_and_ask_a_question():
     root = Path(__file__).resolve().parent.parent / "experiments"
-    files = {p.stem: load(p) for p in root.glob("*.toml")}
+    files = {p.stem: load(p) for p in root.glob("*.toml") if not p.stem.startswith("calibrate-")}  # targets files
     assert {"numbers-game", "funding-cliff", "leadership", "sensitivity-sobol"} <= set(files)
     for exp in files.values():
         assert exp.question.endswith("?") and len(exp.runs()) <= 700

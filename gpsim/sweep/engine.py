@@ -67,6 +67,9 @@ class Task:
     steps_every: int
     keep_orgs: bool = True
     attempt: int = 1
+    #: Optional ``measure(results) -> dict`` run in the worker; its figures join the run's ``final`` row (used by
+    #: calibration for figures that ``final`` does not hold, e.g. a statistic of ``orgs`` or the ledger).
+    measure: Callable[[Any], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -95,6 +98,8 @@ def run_one(task: Task) -> dict[str, Any]:
     try:
         results = gpsim.run(Params.from_mapping(task.params), seed=seed)
         final = {"run_key": task.run_key, **{k: _scalar(v) for k, v in results.final.items()}}
+        if task.measure is not None:
+            final.update({k: _scalar(v) for k, v in task.measure(results).items()})
         if task.steps_every:
             s = results.steps
             s = s[(s["step"] % task.steps_every == 0) | (s["step"] == s["step"].iloc[-1])]
@@ -319,6 +324,7 @@ def run_sweep(
     batch: int = 50,
     flush_seconds: float = 10.0,
     warn: Callable[[str], None] = _warn,
+    measure: Callable[[Any], dict[str, Any]] | None = None,
 ) -> SweepOutcome:
     """Run every run of ``exp`` not yet stored in ``out``.
 
@@ -336,6 +342,9 @@ def run_sweep(
         flush_seconds: also write a part when this long has passed since the last one.
         warn: called with a one-line message when Dask workers run other package versions than this process
             (default: a ``RuntimeWarning``).
+        measure: a picklable ``measure(results) -> dict`` run after each run in its worker; the figures it returns
+            are stored as extra columns of the ``final`` table. Part of what a run produces, so a caller that
+            changes it should also change the experiment (and so its hash).
 
     With ``retry_failed``, a rerun replaces its failed row in ``runs/`` (the failed attempt moves to
     ``retried/``), so ``runs/`` keeps one row per run; ``attempt`` counts the attempts.
@@ -416,7 +425,7 @@ def run_sweep(
         bar.set_postfix(done=done, failed=n_failed, refresh=False)
 
     t0 = time.perf_counter()
-    tasks = [_task(exp, r, attempts.get(r.run_key, 0) + 1) for r in todo]
+    tasks = [_task(exp, r, attempts.get(r.run_key, 0) + 1, measure) for r in todo]
     results = (
         serial(tasks)
         if (workers == 1 and not scheduler)
@@ -504,7 +513,9 @@ def _close_session(store: SweepStore, manifest: dict, session: dict, flush, bar,
         raise ExperimentError(f"cannot write to sweep folder {store.root}: {err.strerror or err}") from None
 
 
-def _task(exp: Experiment, run: RunSpec, attempt: int = 1) -> Task:
+def _task(
+    exp: Experiment, run: RunSpec, attempt: int = 1, measure: Callable[[Any], dict[str, Any]] | None = None
+) -> Task:
     return Task(
         run_key=run.run_key,
         point_id=run.point_id,
@@ -516,4 +527,5 @@ def _task(exp: Experiment, run: RunSpec, attempt: int = 1) -> Task:
         steps_every=exp.steps_every,
         keep_orgs=exp.keep_orgs,
         attempt=attempt,
+        measure=measure,
     )

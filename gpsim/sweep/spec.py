@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -469,6 +468,8 @@ class Experiment:
                     hint = f"; did you mean {close[0]}?" if close else f"; allowed keys: {', '.join(allowed)}"
                     raise ExperimentError(f"{where}{prefix}{key}: unknown key{hint}")
 
+        if "target" in data and "target" not in TOP_KEYS:
+            raise ExperimentError(f"{where}a calibration targets file, not a sweep; run it with gpsim calibrate")
         refuse_unknown(data, TOP_KEYS, "")
         design = data.get("design", {"kind": "grid"})
         if isinstance(design, str):
@@ -523,17 +524,9 @@ def _py(v: Any) -> Any:
 
 def load(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file (TOML). Raises a one-line :class:`ExperimentError`."""
+    from gpsim.paramfile import read_toml
+
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ExperimentError(f"{p}: experiment file not found") from None
-    except IsADirectoryError:
-        raise ExperimentError(f"{p}: is a folder, not an experiment file") from None
-    except UnicodeDecodeError:
-        raise ExperimentError(f"{p}: not a text file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ExperimentError(f"{p}: TOML syntax error: {err}") from None
-    exp = Experiment.from_dict(data, source=str(p))
+    exp = Experiment.from_dict(read_toml(p, "experiment file", ExperimentError), source=str(p))
     exp.check_points()
     return exp

@@ -1,0 +1,461 @@
+"""History matching in waves, through the sweep engine, and the outputs of a calibration.
+
+Wave 1 runs a Latin hypercube over the prior box (the calibrated parameters' ranges). Each wave then fits one
+emulator per available training target on that wave's runs, tries scrambled-Sobol candidate points in the box
+around the region the earlier waves left, keeps those whose implausibility is below the cut-off under *every*
+wave's emulators (the non-implausible region), and picks the next wave's design from them by farthest-point
+sampling. It stops after ``max_waves``, when a wave keeps more than ``min_shrink`` of the region the wave before
+kept (the region stopped shrinking), when every emulator's variance is below its target's observation variance
+(more runs would not sharpen the cut), or when nothing is left.
+
+Every simulation goes through :func:`gpsim.sweep.engine.run_sweep` (one sweep folder per wave, plus one for the
+posterior runs), so runs are seeded, stored as Parquet with provenance, and a stopped calibration continues with
+``resume``: stored runs are not run again and every later step is recomputed deterministically from them.
+
+Outputs in the calibration folder: ``targets.csv``, ``posterior.parquet``, ``waves/``, ``report.html``,
+``calibrated.toml`` and ``calibration.json`` (what was run, how long each wave took).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gpsim.calibrate import design as designs
+from gpsim.calibrate.emulator import Emulator, fit
+from gpsim.calibrate.targets import CalibrationFile, Target, load, measure
+from gpsim.errors import ExperimentError
+from gpsim.params import SPECS_BY_NAME
+
+#: A target met by more than this share of prior runs could not have been missed: "uninformative".
+UNINFORMATIVE = 0.9
+#: Most points kept in posterior.parquet.
+POSTERIOR_POINTS = 2_000
+FORMAT = "gpsim-calibration/1"
+
+
+@dataclass
+class Calibration:
+    """What :func:`calibrate` produced (the files are in ``out``)."""
+
+    out: Path
+    waves: list[dict[str, Any]]
+    targets: pd.DataFrame
+    posterior: pd.DataFrame
+    point: dict[str, Any]
+    seconds: float
+
+
+class Space:
+    """The calibrated parameters: unit cube <-> parameter values (integers rounded)."""
+
+    def __init__(self, parameters: dict[str, tuple[float, float]]):
+        self.names = list(parameters)
+        self.low = np.array([lo for lo, _ in parameters.values()])
+        self.high = np.array([hi for _, hi in parameters.values()])
+        self.integer = np.array([SPECS_BY_NAME[n].kind is int for n in self.names])
+
+    def values(self, unit: np.ndarray) -> np.ndarray:
+        v = self.low + np.asarray(unit) * (self.high - self.low)
+        return np.where(self.integer, np.rint(v), v)
+
+    def unit(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, dtype=float) - self.low) / (self.high - self.low)
+
+    def frame(self, unit: np.ndarray) -> pd.DataFrame:
+        v = self.values(unit)
+        cols = {}
+        for j, name in enumerate(self.names):
+            cols[name] = v[:, j].astype(int) if self.integer[j] else [float(f"{x:.10g}") for x in v[:, j]]
+        return pd.DataFrame(cols)
+
+
+# --- running a design through the sweep engine -----------------------------------------------------------
+def run_design(
+    cal: CalibrationFile,
+    quick: bool,
+    points: pd.DataFrame,
+    folder: Path,
+    label: str,
+    *,
+    workers: int,
+    scheduler: str | None,
+    show_bar: bool,
+) -> pd.DataFrame:
+    """Run one simulation per row of ``points`` into ``folder`` (a sweep); return the points with each target's
+    output (``target:NAME``), whether it is missing, and the run's wall time."""
+    from gpsim.sweep.engine import run_sweep
+    from gpsim.sweep.spec import Experiment
+    from gpsim.sweep.store import SweepStore
+
+    folder.mkdir(parents=True, exist_ok=True)
+    points_file = folder / "design.csv"
+    if not points_file.exists():
+        points.to_csv(points_file, index=False)
+    targets = tuple(cal.targets_for(quick))
+    exp = Experiment(
+        name=f"{cal.name}-{label}",
+        question=f"calibration {label} of {cal.name} (targets {cal.hash(quick)[:16]})",
+        scenario=cal.scenario,
+        fixed={**cal.fixed, **(cal.quick_fixed if quick else {})},
+        vary=list(points.columns),
+        design="csv",
+        points_file=str(points_file.resolve()),
+        replicates=1,
+        seed=cal.seed,
+        steps_every=0,
+        source=str(points_file),
+    )
+    store_dir = folder / "runs"
+    resume = SweepStore(store_dir).exists()
+    run_sweep(
+        exp,
+        store_dir,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        retry_failed=resume,
+        show_bar=show_bar,
+        measure=functools.partial(measure, targets),
+    )
+    store = SweepStore(store_dir)
+    runs = store.runs()
+    final = store.final()
+    keep = ["run_key", *[c for c in final.columns if c.startswith(("target:", "missing:"))]]
+    table = runs[["run_key", "point_id", *points.columns, "status", "wall_seconds"]].merge(
+        final[keep], on="run_key", how="left"
+    )
+    order = {pid: i for i, pid in enumerate(exp.design_rows()["point_id"])}
+    table = table.sort_values("point_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return table
+
+
+# --- the waves ---------------------------------------------------------------------------------------------
+def _available(t: Target, table: pd.DataFrame) -> bool:
+    col = f"missing:{t.name}"
+    ok = table[col].dropna() if col in table else pd.Series(dtype=float)
+    return bool(len(ok)) and float(ok.max()) == 0.0
+
+
+def _implausibility(emulators: list[list[tuple[Target, Emulator]]], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest implausibility over every wave's emulators, and the wave-by-wave largest (rows x waves)."""
+    per_wave = np.zeros((len(x), len(emulators)))
+    for k, wave in enumerate(emulators):
+        for t, em in wave:
+            per_wave[:, k] = np.maximum(per_wave[:, k], em.implausibility(x, t.observed, t.variance))
+    return per_wave.max(axis=1) if len(emulators) else np.zeros(len(x)), per_wave
+
+
+def calibrate(
+    path: str | os.PathLike | CalibrationFile,
+    out: str | os.PathLike,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    quick: bool = False,
+    resume: bool = False,
+    show_bar: bool = False,
+    log=None,
+) -> Calibration:
+    """History-match the scenario of a targets file to its training targets; write the outputs into ``out``.
+
+    Args:
+        path: the targets file (or a loaded :class:`CalibrationFile`).
+        out: the calibration folder (must be new or empty, unless ``resume``).
+        workers: local worker processes (1 runs in this process).
+        scheduler: address of an existing Dask scheduler (overrides ``workers``).
+        quick: the file's ``[quick]`` settings: a reduced region and one small wave.
+        resume: continue a calibration stopped part-way in ``out``.
+        show_bar: a progress bar per wave on stderr.
+        log: called with one line of text per step (e.g. ``print``); None for silence.
+    """
+    cal = path if isinstance(path, CalibrationFile) else load(path)
+    say = log or (lambda text: None)
+    root = Path(out)
+    settings = cal.settings(quick)
+    _prepare(root, cal, quick, resume)
+    t_start = time.perf_counter()
+    space = Space(cal.parameters)
+    d = len(space.names)
+    targets = cal.targets_for(quick)
+    train = [t for t in targets if t.period == "train"]
+    emulators: list[list[tuple[Target, Emulator]]] = []
+    waves: list[dict[str, Any]] = []
+    tables: list[pd.DataFrame] = []
+    nroy = None  # unit-cube points not ruled out so far
+    share = 1.0
+    stop = "reached the last wave"
+    run_opts = dict(workers=workers, scheduler=scheduler, show_bar=show_bar)
+    for k in range(1, settings.max_waves + 1):
+        t0 = time.perf_counter()
+        seed = cal.seed + 1_000 * k
+        if nroy is None:
+            unit = designs.latin_hypercube(settings.runs, d, seed)
+        else:
+            unit = nroy[designs.maximin(nroy, settings.runs, seed)]
+        folder = root / "waves" / f"wave-{k}"
+        say(f"wave {k}: {len(unit)} runs")
+        table = run_design(cal, quick, space.frame(unit), folder, f"wave{k}", **run_opts)
+        t_runs = time.perf_counter() - t0
+        tables.append(table)
+        ok = table["status"] == "ok"
+        x = space.unit(table.loc[ok, space.names].to_numpy(float))
+        wave_emulators = []
+        diag_rows = []
+        for t in train:
+            if not _available(t, table):
+                continue
+            y = table.loc[ok, f"target:{t.name}"].to_numpy(float)
+            em = fit(t.name, x, y, seed=seed)
+            diag_rows.append({"target": t.name, "runs": em.n_train, **em.diagnostics})
+            if em.gp is not None or em.diagnostics.get("status") == "constant output":
+                wave_emulators.append((t, em))
+        emulators.append(wave_emulators)
+        # candidates where the earlier waves left room; share of the prior = box volume x share kept in it
+        low, high = (np.zeros(d), np.ones(d)) if nroy is None else designs.bounding_box(nroy)
+        cands = designs.sobol_in_box(settings.candidates, low, high, seed + 1)
+        cands = space.unit(space.values(cands))  # integer parameters take whole values
+        imp, _ = _implausibility(emulators, cands)
+        kept = imp < settings.cutoff
+        previous = share
+        share = float(np.prod(high - low) * kept.mean())
+        nroy_next = cands[kept]
+        # emulator variance over the region kept, against each target's observation variance
+        sharp = []
+        where = nroy_next if len(nroy_next) else cands
+        for t, em in wave_emulators:
+            _, var = em.predict(where[:2_000])
+            mean_var = float(var.mean())
+            row = next(r for r in diag_rows if r["target"] == t.name)
+            row.update(emulator_var=mean_var, observation_var=t.observation_sd**2)
+            sharp.append(mean_var < t.observation_sd**2)
+        pd.DataFrame(diag_rows).assign(
+            length_scales=lambda f: f.get("length_scales", pd.Series(dtype=object)).map(
+                lambda v: json.dumps(v) if isinstance(v, list) else ""
+            )
+        ).to_csv(folder / "emulators.csv", index=False)
+        seconds = time.perf_counter() - t0
+        info = {
+            "wave": k,
+            "runs": int(len(table)),
+            "failed": int((~ok).sum()),
+            "run_seconds": round(t_runs, 1),
+            "seconds": round(seconds, 1),
+            "emulated_targets": [t.name for t, _ in wave_emulators],
+            "candidates": int(len(cands)),
+            "candidates_kept": int(kept.sum()),
+            "nroy_share_of_prior": share,
+        }
+        (folder / "wave.json").write_text(json.dumps(info, indent=2) + "\n")
+        waves.append(info)
+        say(
+            f"wave {k}: {len(table)} runs in {t_runs:.0f} s; {share:.1%} of the prior space not ruled out "
+            f"({kept.sum()} of {len(cands)} candidates)"
+        )
+        nroy = nroy_next if len(nroy_next) else None
+        if nroy is None:
+            stop = "every candidate was ruled out: no setting meets the training targets within their uncertainty"
+            break
+        if not wave_emulators:
+            stop = "no training target is available to emulate"
+            break
+        if k > 1 and previous > 0 and share / previous > settings.min_shrink:
+            stop = f"the region stopped shrinking (kept {share / previous:.0%} of the previous wave's)"
+            break
+        if sharp and all(sharp):
+            stop = "every emulator's variance is below its target's observation variance"
+            break
+    say(f"stopped: {stop}")
+
+    # --- the posterior: a uniform sample of the region not ruled out -------------------------------------
+    rng = np.random.default_rng(cal.seed)
+    if nroy is None:  # nothing is left: keep the least implausible candidates so the report can show how close
+        imp_all, _ = _implausibility(emulators, cands)
+        order = np.argsort(imp_all)[: max(10, settings.posterior_runs)]
+        post_unit, post_imp, empty = cands[order], imp_all[order], True
+    else:
+        pick = rng.permutation(len(nroy))[:POSTERIOR_POINTS]
+        post_unit = nroy[pick]
+        post_imp, _ = _implausibility(emulators, post_unit)
+        empty = False
+    posterior = space.frame(post_unit)
+    posterior["max_implausibility"] = post_imp
+    posterior["weight"] = 1.0 / len(posterior)
+    best = int(np.argmin(post_imp))
+    point = {n: SPECS_BY_NAME[n].kind(_py(posterior.iloc[best][n])) for n in space.names}
+
+    t0 = time.perf_counter()
+    n_post = min(settings.posterior_runs, len(posterior))
+    say(f"posterior: {n_post} runs of posterior draws")
+    post_runs = run_design(
+        cal,
+        quick,
+        posterior[space.names].iloc[:n_post].reset_index(drop=True),
+        root / "posterior",
+        "posterior",
+        **run_opts,
+    )
+    post_seconds = time.perf_counter() - t0
+    table = target_table(targets, tables[0], post_runs)
+    seconds = time.perf_counter() - t_start
+
+    from gpsim.calibrate.report import write_report
+
+    _write(root / "posterior.parquet", lambda p: posterior.to_parquet(p, index=False))
+    _write(root / "targets.csv", lambda p: table.to_csv(p, index=False))
+    _write(root / "calibrated.toml", lambda p: write_point(p, cal, quick, point))
+    meta = {
+        "format": FORMAT,
+        "file": cal.source,
+        "hash": cal.hash(quick),
+        "calibration": cal.normalised(quick),
+        "quick": quick,
+        "waves": waves,
+        "stopped": stop,
+        "posterior_empty": empty,
+        "posterior_points": int(len(posterior)),
+        "posterior_runs": int(len(post_runs)),
+        "posterior_seconds": round(post_seconds, 1),
+        "seconds": round(seconds, 1),
+        "point": point,
+        "complete": True,
+    }
+    _write(root / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str) + "\n"))
+    write_report(root / "report.html", cal, quick, meta, table, posterior, tables, post_runs, space)
+    say(f"done in {seconds:.0f} s: {root}/ targets.csv, posterior.parquet, waves/, report.html, calibrated.toml")
+    return Calibration(root, waves, table, posterior, point, seconds)
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _write(path: Path, writer) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    writer(tmp)
+    os.replace(tmp, path)
+
+
+def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> None:
+    """Refuse a folder that holds something else; on resume, one made by this file and mode."""
+    meta_path = root / "calibration.json"
+    if root.exists() and not root.is_dir():
+        raise ExperimentError(f"--out {root}: is a file, not a folder")
+    if resume:
+        if not (root / "started.json").exists():
+            raise ExperimentError(f"--resume: {root} holds no calibration to continue")
+        started = json.loads((root / "started.json").read_text())
+        if started.get("hash") != cal.hash(quick):
+            raise ExperimentError(
+                f"--resume: {root} holds a calibration of a different targets file or mode; use another --out"
+            )
+        meta_path.unlink(missing_ok=True)  # the run is incomplete again until it finishes
+        return
+    if root.exists() and any(root.iterdir()):
+        what = "a calibration (use --resume to continue it)" if (root / "started.json").exists() else "other files"
+        raise ExperimentError(f"--out {root}: already holds {what}; choose another --out")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "started.json").write_text(
+            json.dumps({"format": FORMAT, "hash": cal.hash(quick), "file": cal.source, "quick": quick}) + "\n"
+        )
+    except OSError as err:
+        shutil.rmtree(root, ignore_errors=True)
+        raise ExperimentError(f"cannot write to output folder {root}: {err.strerror or err}") from None
+
+
+# --- the targets table -------------------------------------------------------------------------------------
+def target_table(targets: list[Target], prior: pd.DataFrame, posterior: pd.DataFrame) -> pd.DataFrame:
+    """One row per target: observation, uncertainty, prior and posterior pass shares, posterior mean and 95%."""
+    rows = []
+    for t in targets:
+        available = _available(t, prior)
+        row: dict[str, Any] = {
+            "target": t.name,
+            "label": t.label,
+            "output": t.output,
+            "period": t.period,
+            "sample": t.sample,
+            "source": t.source,
+            "observed": t.observed,
+            "observation_var": t.observation_sd**2,
+            "discrepancy_var": t.discrepancy_sd**2,
+            "uncertainty_sd": t.sd,
+            "accept_low": t.bounds[0],
+            "accept_high": t.bounds[1],
+        }
+        if not available:
+            row.update(status="not available in this model version", informative="not available in this model version")
+            rows.append(row)
+            continue
+        pv = prior.loc[prior["status"] == "ok", f"target:{t.name}"].to_numpy(float)
+        qv = posterior.loc[posterior["status"] == "ok", f"target:{t.name}"].to_numpy(float)
+        prior_pass = float(t.meets(pv).mean()) if len(pv) else math.nan
+        post_pass = float(t.meets(qv).mean()) if len(qv) else math.nan
+        finite = qv[np.isfinite(qv)]
+        row.update(
+            status="ok",
+            prior_runs=len(pv),
+            prior_pass_share=prior_pass,
+            informative="uninformative" if prior_pass > UNINFORMATIVE else "informative",
+            posterior_runs=len(qv),
+            posterior_pass_share=post_pass,
+            posterior_mean=float(finite.mean()) if len(finite) else math.nan,
+            posterior_low95=float(np.percentile(finite, 2.5)) if len(finite) else math.nan,
+            posterior_high95=float(np.percentile(finite, 97.5)) if len(finite) else math.nan,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- the point estimate as a parameter file ----------------------------------------------------------------
+def write_point(path: Path, cal: CalibrationFile, quick: bool, point: dict[str, Any]) -> None:
+    """``calibrated.toml``: the scenario, ``[fixed]`` and the point estimate (``gpsim run --params FILE``)."""
+    from gpsim.paramfile import write
+
+    values = {**cal.fixed, **(cal.quick_fixed if quick else {}), **point}
+    write(
+        path,
+        cal.scenario,
+        values,
+        comment=[
+            f"Calibrated point estimate from {cal.source or cal.name}{' (quick mode)' if quick else ''}: the setting",
+            "the emulators found least implausible. Run it with: gpsim run --params calibrated.toml",
+        ],
+    )
+
+
+def summary_lines(result: Calibration) -> list[str]:
+    """The lines ``gpsim calibrate`` prints at the end."""
+    t = result.targets
+    lines = []
+    for w in result.waves:
+        lines.append(
+            f"wave {w['wave']}: {w['runs']} runs, {w['seconds']:.0f} s, {w['nroy_share_of_prior']:.1%} of the prior "
+            "space not ruled out"
+        )
+    for sample in ("in-sample", "out-of-sample"):
+        sel = t[(t["sample"] == sample) & (t["status"] == "ok")]
+        met = int((sel["posterior_pass_share"] >= 0.5).sum())
+        lines.append(f"{sample}: {met} of {len(sel)} targets met by most posterior runs")
+    unavailable = t.loc[t["status"] != "ok", "target"].tolist()
+    unin = t.loc[t["informative"] == "uninformative", "target"].tolist()
+    if unin:
+        lines.append("uninformative (met by >90% of the prior): " + ", ".join(unin))
+    if unavailable:
+        lines.append("not available in this model version: " + ", ".join(unavailable))
+    lines.append("point estimate: " + ", ".join(f"{k}={v:.4g}" for k, v in result.point.items()))
+    return lines
+
+
+__all__ = ["Calibration", "Space", "calibrate", "run_design", "target_table", "write_point"]
