@@ -184,7 +184,7 @@ def _fake_results():
     orgs = pd.DataFrame(
         {
             "founded_step": [1, 3, 20],
-            "first_benefit_step": [25, -1, 30],
+            "first_benefit_step": pd.array([25, pd.NA, 30], dtype="Int64"),  # missing: never delivered
             "dissolved_step": [pd.NA, 10, pd.NA],
             "peak_population": [40_000.0, 90_000.0, 10_000.0],
         }

@@ -82,8 +82,9 @@ class OutputMissingError(LookupError):
 
 # --- statistics of the organisation and closure tables ---------------------------------------------------
 def _delay(o: pd.DataFrame) -> float:
-    fb = o["first_benefit_step"]
-    d = (fb - o["founded_step"])[fb >= 0]
+    fb = pd.to_numeric(o["first_benefit_step"], errors="coerce").astype(float)  # missing = never delivered
+    ok = fb.notna() & (fb >= 0)
+    d = fb[ok] - o.loc[ok, "founded_step"].astype(float)
     return float(d.median()) if len(d) else math.nan
 
 

@@ -114,6 +114,7 @@ def run_design(
         replicates=1,
         seed=cal.seed,
         steps_every=0,
+        keep_orgs=False,
         source=str(points_file),
     )
     store_dir = folder / "runs"
