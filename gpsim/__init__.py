@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError
+from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError, shown
 from gpsim.model import GPModel
 from gpsim.params import SPECS, Params, check_seed
 from gpsim.region import Region
@@ -34,6 +34,7 @@ __version__ = "0.2.0"
 __all__ = [
     "SCENARIOS",
     "SPECS",
+    "DEFAULT_SCENARIO",
     "DataError",
     "ExperimentError",
     "GPModel",
@@ -49,16 +50,22 @@ __all__ = [
 ]
 
 
+#: The scenario every face starts from when none is named: ``gpsim.run()``, ``gpsim run``, ``gpsim ui`` and
+#: experiment files (README: Quick start).
+DEFAULT_SCENARIO = "baseline"
+
+
 def resolve_params(spec: Params | str | Mapping[str, Any] | None = None, **overrides: Any) -> Params:
     """Turn what a user passes into :class:`Params`.
 
     Args:
         spec: a ``Params``; a scenario name; a mapping of overrides (may name a ``scenario`` to start from);
-            or None for the defaults.
-        **overrides: further parameter overrides.
+            or None for the default scenario (:data:`DEFAULT_SCENARIO`, as on the command line).
+        **overrides: further parameter overrides. A parameter given both here and in a ``spec`` mapping with a
+            different value is refused (two ways of saying one thing that disagree).
     """
     if spec is None:
-        base = Params()
+        base = scenario(DEFAULT_SCENARIO)
     elif isinstance(spec, Params):
         base = spec
     elif isinstance(spec, str):
@@ -66,7 +73,13 @@ def resolve_params(spec: Params | str | Mapping[str, Any] | None = None, **overr
     elif isinstance(spec, Mapping):
         values = dict(spec)
         start = values.pop("scenario", None)
-        base = Params.from_mapping(values, scenario(start) if start else None)
+        for name in values.keys() & overrides.keys():
+            if isinstance(name, str) and values[name] != overrides[name]:
+                raise ParameterError(
+                    f"parameter '{name}' is given twice with different values ({shown(values[name])} in the "
+                    f"mapping, {shown(overrides[name])} as a keyword); give it once"
+                )
+        base = Params.from_mapping(values, scenario(start if start is not None else DEFAULT_SCENARIO))
     else:
         raise ParameterError(f"expected Params, a scenario name or a mapping, not {type(spec).__name__}")
     return base.replace(**overrides) if overrides else base
@@ -98,7 +111,8 @@ def run(
     and 90% band of every ``steps`` column.
 
     Args:
-        params: ``Params``, a scenario name, a mapping of overrides, or None for the defaults.
+        params: ``Params``, a scenario name, a mapping of overrides, or None for the default scenario
+            (``baseline``, the same as ``gpsim run`` without ``--scenario``).
         seed: an int or a ``numpy.random.SeedSequence``; same params + seed give identical results.
         region: a prebuilt region (skips building it from ``params.region``); text is taken as the
             ``region`` parameter.
@@ -120,8 +134,14 @@ def run(
     if samples is not None:
         raise ParameterError("samples: only with posterior= (the folder of a calibration)")
     if isinstance(region, str):  # region text is a parameter (a prebuilt Region is an object)
+        if "region" in overrides:  # only reachable through run(**{"region": ...}, region=...)
+            raise ParameterError("region is given twice; give it once")
         overrides["region"] = region
         region = None
+    elif region is not None and not isinstance(region, Region):
+        raise ParameterError(f"region = {shown(region)} must be region text (e.g. '00L') or a gpsim Region")
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress = {shown(progress)} must be a function progress(month, n_months)")
     seed = check_seed(seed)
     p = resolve_params(params, **overrides)
     model = GPModel(p, rng=seed, region=region)

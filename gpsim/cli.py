@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from gpsim.errors import GpsimError
+from gpsim.errors import GpsimError, ParameterError, one_line, shown
 
 #: Modules that add sub-commands; a module that cannot be imported (an optional extra not installed) is skipped.
 PLUGINS = ("gpsim.data.cli", "gpsim.ui.cli", "gpsim.sweep.cli", "gpsim.calibrate.cli", "gpsim.validate", "gpsim.bench")
@@ -25,7 +25,7 @@ EXIT_USAGE = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse's own behaviour, without the usage block)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +80,13 @@ RUN_HELP = """Run one simulation. Start from a scenario (default: baseline), cha
 
 def add_param_arguments(parser: argparse.ArgumentParser) -> None:
     """The scenario / --set / --years / --region options shared by commands that build parameters."""
-    parser.add_argument("--scenario", default="baseline", help="named scenario to start from (see 'gpsim scenarios')")
+    from gpsim import DEFAULT_SCENARIO
+
+    parser.add_argument(
+        "--scenario",
+        default=None,  # None: DEFAULT_SCENARIO, unless a --params file names one (then giving both is checked)
+        help=f"named scenario to start from (default {DEFAULT_SCENARIO}; see 'gpsim scenarios')",
+    )
     parser.add_argument(
         "--set",
         dest="sets",
@@ -94,21 +100,46 @@ def add_param_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", metavar="FILE", help="parameter file (TOML), e.g. a calibration's calibrated.toml")
 
 
-def params_from_args(args: argparse.Namespace):
-    """Build validated Params from --scenario, --set, --years and --region."""
+def param_changes(args: argparse.Namespace) -> dict:
+    """The parameter changes of --set, --years and --region; a parameter given twice with two values is refused."""
     from gpsim.params import parse_assignment
+
+    changes: dict = {}
+    for text in args.sets:
+        name, value = parse_assignment(text)
+        if name in changes and changes[name] != value:
+            raise ParameterError(f"--set {name}={shown(changes[name])} and --set {text}: two values for {name}")
+        changes[name] = value
+    flags = {"years": args.years, "region": getattr(args, "region", None) or None}
+    for name, value in flags.items():
+        if value is None:
+            continue
+        if name in changes and changes[name] != value:
+            flag = getattr(args, "_region_flag", None) if name == "region" else None
+            raise ParameterError(
+                f"--set {name}={shown(changes[name])} and {flag or f'--{name} {value}'} disagree; give {name} once"
+            )
+        changes[name] = value
+    return changes
+
+
+def params_from_args(args: argparse.Namespace):
+    """Build validated Params from --scenario, --params, --set, --years and --region."""
+    from gpsim import DEFAULT_SCENARIO
     from gpsim.scenarios import scenario
 
-    p = scenario(args.scenario)
+    p = scenario(args.scenario or DEFAULT_SCENARIO)
     if getattr(args, "params", None):
         from gpsim import paramfile
 
-        p = paramfile.load(args.params, base=p)  # the file's scenario, if it names one, replaces --scenario
-    changes = dict(parse_assignment(text) for text in args.sets)
-    if args.years is not None:
-        changes["years"] = args.years
-    if getattr(args, "region", None):
-        changes["region"] = args.region
+        named = paramfile.scenario_of(args.params)
+        if named is not None and args.scenario is not None and named != args.scenario:
+            raise ParameterError(
+                f"--scenario {args.scenario} and --params {args.params} (scenario = {shown(named)}) disagree; "
+                "give the scenario once"
+            )
+        p = paramfile.load(args.params, base=p)  # the file's scenario, if it names one, is the one used
+    changes = param_changes(args)
     return p.replace(**changes) if changes else p
 
 
@@ -249,8 +280,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as err:  # the machine said no (disk full, a file vanished, a read-only folder): one line
-        from gpsim.errors import one_line
-
         where = f"{err.filename}: " if err.filename else ""
         print(f"gpsim: error: {one_line(where + (err.strerror or str(err)))}", file=sys.stderr)
         return EXIT_USAGE

@@ -41,6 +41,10 @@ def read_toml(path: str | os.PathLike, what: str, error: type[GpsimError] = Para
         raise error(f"{p}: not a text file") from None
     except tomllib.TOMLDecodeError as err:
         raise error(f"{p}: TOML syntax error: {err}") from None
+    except ValueError as err:  # tomllib refuses integers of more than 4,300 digits with a plain ValueError
+        raise error(f"{p}: a number too long to read ({str(err).split(':')[0]})") from None
+    except RecursionError:
+        raise error(f"{p}: lists or tables nested too deeply to read") from None
 
 
 def load(path: str | os.PathLike, base: Params | None = None) -> Params:

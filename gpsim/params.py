@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpsim.errors import ParameterError
+from gpsim.errors import ParameterError, shown
 
 GROUPS = (
     "Region & time",
@@ -95,13 +95,13 @@ class ParamSpec:
         where = f"parameter '{self.name}'"
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise ParameterError(f"{where} = {value!r} must be true or false")
+                raise ParameterError(f"{where} = {shown(value)} must be true or false")
             return value
         if self.kind is str:
             if not isinstance(value, str) or not value.strip():
-                raise ParameterError(f"{where} = {value!r} must be non-empty text; allowed {self.range_text}")
+                raise ParameterError(f"{where} = {shown(value)} must be non-empty text; allowed {self.range_text}")
             if self.choices is not None and value not in self.choices:
-                raise ParameterError(f"{where} = {value!r} is not allowed; allowed {self.range_text}")
+                raise ParameterError(f"{where} = {shown(value)} is not allowed; allowed {self.range_text}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
@@ -113,7 +113,7 @@ class ParamSpec:
                     raise TypeError
             except TypeError:
                 raise ParameterError(
-                    f"{where} = {value!r} must be a number ({self.kind.__name__}); allowed {self.range_text}"
+                    f"{where} = {shown(value)} must be a number ({self.kind.__name__}); allowed {self.range_text}"
                 ) from None
         if self.kind is int:
             if isinstance(value, float):
@@ -121,7 +121,12 @@ class ParamSpec:
                     raise ParameterError(f"{where} = {value!r} must be a whole number; allowed {self.range_text}")
                 value = int(value)
         else:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an int too large for a float is beyond every declared range
+                raise ParameterError(
+                    f"{where} = {shown(value)} is out of range; allowed {self.range_text} {self.unit}".rstrip()
+                ) from None
             if not math.isfinite(value):
                 raise ParameterError(f"{where} = {value!r} must be finite; allowed {self.range_text}")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
@@ -135,7 +140,7 @@ def _fmt(x: float | None) -> str:
     if x is None:
         return "-inf"
     if isinstance(x, int):
-        return str(x)
+        return shown(x)
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:g}"
@@ -908,6 +913,11 @@ class Params:
             base: the parameters to start from.
             where: a prefix for error messages, e.g. the file the values came from.
         """
+        if not isinstance(values, Mapping):
+            raise ParameterError(f"{where}expected a mapping of parameter name -> value, not {shown(values)}")
+        odd = [k for k in values if not isinstance(k, str)]
+        if odd:
+            raise ParameterError(f"{where}parameter names must be text, not {shown(odd[0])}")
         unknown = [k for k in values if k not in SPECS_BY_NAME]
         if unknown:
             raise ParameterError(f"{where}{unknown_message(unknown[0])}")
@@ -976,9 +986,9 @@ def check_seed(seed: Any) -> Any:
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(f"seed {seed!r} must be a whole number >= 0 or a numpy SeedSequence")
+        raise ParameterError(f"seed {shown(seed)} must be a whole number >= 0 or a numpy SeedSequence")
     if not 0 <= int(seed) < 2**128:
-        raise ParameterError(f"seed {int(seed)} is out of range; allowed [0, 2^128)")
+        raise ParameterError(f"seed {shown(int(seed))} is out of range; allowed [0, 2^128)")
     return int(seed)
 
 

@@ -503,3 +503,156 @@ def test_a_register_rewritten_to_the_same_size_and_time_is_read_again(tmp_path):
     assert f.stat().st_mtime_ns == mtime
     assert read_register(f).list_size[0] == 5904
     _count("register files")
+
+
+# --- reliability round 2: each class of the hostile-user review, with its listed instances and the others ----
+BIG = 10**400  # beyond a float
+HUGE = 10**5000  # beyond Python's int-to-text limit (4,300 digits)
+
+
+def _nested(depth: int) -> list:
+    top = cur = []
+    for _ in range(depth):
+        cur.append([])
+        cur = cur[0]
+    return top
+
+
+#: Class 7 (numbers too large, nesting too deep) and class 12 (API misuse), from Python: gpsim's own one-line error.
+PYTHON_ROUND2_CASES = {
+    "float parameter beyond a float": (lambda: gpsim.Params(years=BIG), "parameter 'years' = a number of about 401"),
+    "int parameter beyond int-to-text": (lambda: gpsim.Params(n_practices=HUGE), "is out of range"),
+    "negative huge int": (lambda: gpsim.Params(n_practices=-HUGE), "is out of range"),
+    "huge seed": (lambda: gpsim.run(years=0.25, seed=HUGE), "seed a number of about 5,001 digits is out of range"),
+    "deeply nested value": (lambda: gpsim.Params(region=_nested(5000)), "must be non-empty text"),
+    "run({5: 1})": (lambda: gpsim.run({5: 1}), "parameter names must be text, not 5"),
+    "run(region=5)": (lambda: gpsim.run(years=0.25, region=5), "region = 5 must be region text"),
+    "run(region=[...])": (lambda: gpsim.run(years=0.25, region=["00L"]), "must be region text"),
+    "run(progress=3)": (lambda: gpsim.run(years=0.25, progress=3), "progress = 3 must be a function"),
+    "from_mapping(list)": (lambda: gpsim.Params.from_mapping([("years", 1)]), "expected a mapping"),
+    "from_mapping({None: 1})": (lambda: gpsim.Params.from_mapping({None: 1}), "names must be text, not None"),
+    "mapping and keyword disagree": (lambda: gpsim.run({"years": 3}, years=5), "'years' is given twice"),
+    "mapping scenario not text": (lambda: gpsim.run({"scenario": 5}), "unknown scenario"),
+}
+
+
+@pytest.mark.parametrize("case", PYTHON_ROUND2_CASES)
+def test_python_api_misuse_and_huge_values_raise_gpsim_errors(case):
+    call, needle = PYTHON_ROUND2_CASES[case]
+    with pytest.raises(GpsimError) as info:
+        call()
+    assert needle in str(info.value) and "\n" not in str(info.value) and len(str(info.value)) <= 600
+    _count("Python API parameters")
+
+
+def test_nul_and_other_control_characters_are_escaped_in_messages():
+    for raw, shown in (("a\x00b", "a\\x00b"), ("a\x1bb", "a\\x1bb"), ("a\u2028b", "a\\u2028b"), ("a\x85b", "a\\x85b")):
+        err = ParameterError(f"region {raw}")
+        assert shown in str(err) and len(str(err).splitlines()) == 1 and raw[1] not in str(err)
+    with pytest.raises(GpsimError) as info:
+        gpsim.run(years=0.25, region="0\x00L")
+    assert "\x00" not in str(info.value) and "\\x00" in str(info.value)
+    _count("Python API parameters")
+
+
+HUGE_TOML_CASES = {
+    "400-digit int in a list": ("[vary]\ntarget_org_size = [30000, 1" + "0" * 400 + "]", "target_org_size"),
+    "400-digit years": ("years = 1" + "0" * 400, "years"),
+    "5000-digit int": ("seed = 1" + "0" * 5000, "number too long"),
+    "500 nested lists": ("scenario = " + "[" * 500 + "]" * 500, "nested too deeply"),
+    "huge replicates": ("replicates = 1" + "0" * 400, "replicates"),
+    "huge seed": ("seed = 1" + "0" * 400, "seed"),
+    "huge samples": ('[design]\nkind = "lhs"\nsamples = 1' + "0" * 400, "samples"),
+}
+
+
+@pytest.mark.parametrize("case", HUGE_TOML_CASES)
+def test_huge_numbers_and_deep_nesting_in_experiment_files(case, tmp_path, capsys):
+    text, needle = HUGE_TOML_CASES[case]
+    base = GOOD_EXPERIMENT.replace("[vary]\ntarget_org_size = [30000, 60000]\n", "")
+    if text.startswith("years"):
+        base = base.replace("years = 0.25\n", "")
+    vary = "" if "[vary]" in text else "[vary]\ntarget_org_size = [30000, 60000]\n"
+    top, tables = (text, "") if not text.startswith("[") else ("", text)
+    f = tmp_path / "exp.toml"
+    f.write_text(top + "\n" + base + vary + tables + "\n")
+    out = tmp_path / "out"
+    line = expect_refusal(["sweep", "run", str(f), "--out", str(out), "--quiet"], ["exp.toml", needle], capsys, out)
+    assert len(line) <= 620
+    assert not out.exists()
+    _count("experiment files")
+
+
+CONFLICT_CASES = {
+    "--set region and --region": (["--set", "region=00N", "--region", "00L"], ["--set region='00N'", "--region 00L"]),
+    "--set region=synthetic and --register": (
+        ["--set", "region=synthetic", "--register", str(FIXTURES / "good-2021.csv")],
+        ["--set region='synthetic'", "--register"],
+    ),
+    "--set years and --years": (["--set", "years=2", "--years", "3"], ["--set years=2", "--years 3"]),
+    "--set twice": (["--set", "peer_degree=4", "--set", "peer_degree=5"], ["peer_degree=4", "peer_degree=5"]),
+}
+
+
+@pytest.mark.parametrize("case", CONFLICT_CASES)
+def test_conflicting_flags_are_refused_naming_both(case, tmp_path, capsys):
+    extra, needles = CONFLICT_CASES[case]
+    out = tmp_path / "out"
+    argv = ["run", "--set", "n_practices=20", "--quiet", *extra, "--out", str(out)]
+    if "--years" not in extra:
+        argv[1:1] = ["--years", "0.25"] if "years=2" not in extra else []
+    expect_refusal(argv, needles, capsys, out)
+    assert not out.exists()
+    _count("command-line parameters")
+
+
+def test_agreeing_flags_are_fine(tmp_path, capsys):
+    assert main(["run", "--years", "0.25", "--set", "years=0.25", "--set", "n_practices=20", "--quiet"]) == 0
+
+
+def test_experiment_years_and_fixed_years_disagree(tmp_path, capsys):
+    f = tmp_path / "exp.toml"
+    f.write_text(GOOD_EXPERIMENT.replace("n_practices = 20\n", "n_practices = 20\nyears = 2\n"))
+    out = tmp_path / "out"
+    expect_refusal(["sweep", "run", str(f), "--out", str(out)], ["years", "fixed.years"], capsys, out)
+
+
+def test_python_and_command_line_share_one_default_scenario(tmp_path, capsys):
+    """``gpsim.run(seed=9, years=...)`` used ``Params()``; ``gpsim run --seed 9`` the baseline scenario."""
+    out = tmp_path / "out"
+    assert main(["run", "--seed", "9", "--years", "0.5", "--set", "n_practices=40", "--quiet", "--out", str(out)]) == 0
+    cli = gpsim.Results.load(out)
+    api = gpsim.run(seed=9, years=0.5, n_practices=40)
+    assert api.params == cli.params == gpsim.scenario("baseline").replace(years=0.5, n_practices=40)
+    assert api.final["orgs_founded"] == cli.final["orgs_founded"]
+    mapped = gpsim.run({"years": 0.5, "n_practices": 40}, seed=9)
+    assert mapped.params == api.params
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "`gpsim.run(seed=9, years=5)`" in readme and "`gpsim run --seed 9 --years 5`" in readme
+
+
+UI_OPTION_CASES = {
+    "negative seed": (["--seed", "-1"], ["--seed", "seed -1 is out of range"]),
+    "huge seed": (["--seed", str(2**130)], ["--seed", "out of range"]),
+    "unknown host": (["--host", "no-such-host.invalid"], ["--host no-such-host.invalid"]),
+}
+
+
+@pytest.mark.parametrize("case", UI_OPTION_CASES)
+def test_ui_options_are_checked_at_start(case, tmp_path, capsys):
+    pytest.importorskip("solara")
+    extra, needles = UI_OPTION_CASES[case]
+    expect_refusal(["ui", *extra], needles, capsys, tmp_path)
+    _count("ui options")
+
+
+def test_ui_port_already_taken_is_refused_at_start(tmp_path, capsys):
+    import socket
+
+    pytest.importorskip("solara")
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        expect_refusal(["ui", "--port", str(port)], [f"--port {port}", "cannot listen"], capsys, tmp_path)
+    _count("ui options")

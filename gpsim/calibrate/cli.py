@@ -70,8 +70,9 @@ def cmd_run_posterior(args: argparse.Namespace) -> int:
     import json
 
     from gpsim.calibrate.ensemble import read_posterior, run_ensemble
+    from gpsim.cli import param_changes
     from gpsim.errors import GpsimError
-    from gpsim.params import check_seed, parse_assignment
+    from gpsim.params import check_seed
 
     if not args.posterior:
         raise GpsimError("--samples needs --posterior DIR (the folder of a calibration)")
@@ -85,15 +86,11 @@ def cmd_run_posterior(args: argparse.Namespace) -> int:
         from gpsim import paramfile
 
         base = paramfile.load(args.params)
-    elif args.scenario != "baseline":
+    elif args.scenario is not None:
         from gpsim.scenarios import scenario
 
         base = scenario(args.scenario)
-    changes = dict(parse_assignment(text) for text in args.sets)
-    if args.years is not None:
-        changes["years"] = args.years
-    if args.region:
-        changes["region"] = args.region
+    changes = param_changes(args)  # a parameter given twice with two values is refused
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and (not out.is_dir() or {p.name for p in out.iterdir()} - ENSEMBLE_OUTPUTS):
         raise GpsimError(f"--out {out}: already holds other files; choose another --out")

@@ -71,7 +71,9 @@ def printed_warnings(quiet: bool = False):
 
 def _run_with_register(original, args: argparse.Namespace) -> int:
     if getattr(args, "register", None):
+        given = f"--region {args.region} " if args.region else ""
         args.region = region_with_register(args.region, args.register)
+        args._region_flag = f"{given}--register {args.register}"  # how a conflict with --set region names it
     with printed_warnings(quiet=getattr(args, "quiet", False)):
         return original(args)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpsim.errors import ExperimentError, GpsimError
+from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
 
@@ -154,9 +154,11 @@ class Experiment:
             ("outputs.steps", self.steps_every, 0),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise self._fail(key, f"{value!r} must be a whole number >= {low}")
+                raise self._fail(key, f"{shown(value)} must be a whole number >= {low}")
+            if value >= 2**63:  # far beyond any plan; keeps the size arithmetic and its message in range
+                raise self._fail(key, f"{shown(value)} is too large")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise self._fail("seed", f"{self.seed!r} must be a whole number in [0, 2^63)")
+            raise self._fail("seed", f"{shown(self.seed)} must be a whole number in [0, 2^63)")
         if not isinstance(self.second_order, bool):
             raise self._fail("design.second_order", "must be true or false")
         if not isinstance(self.keep_orgs, bool):
@@ -168,6 +170,11 @@ class Experiment:
             self.fixed[name] = self._check_value(f"fixed.{name}", name, value)
         if self.years is not None:
             self.years = self._check_value("years", "years", self.years)
+            if "years" in self.fixed and self.fixed["years"] != self.years:
+                raise self._fail(
+                    "years",
+                    f"{shown(self.years)} and fixed.years = {shown(self.fixed['years'])} disagree; give years once",
+                )
         base = self.base_params()  # the combination of scenario + fixed + years must itself be valid
         del base
         if not isinstance(self.key_outputs, (list, tuple)) or not all(isinstance(k, str) for k in self.key_outputs):

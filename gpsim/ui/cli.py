@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from gpsim import DEFAULT_SCENARIO
 from gpsim.errors import ParameterError
 from gpsim.ui.session import ENV_REGION, ENV_SCENARIO, ENV_SEED
 
@@ -38,7 +39,7 @@ def register(subparsers) -> None:
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     ui.add_argument("--region", help="starting area: synthetic, england, a named region or CCG codes")
-    ui.add_argument("--scenario", default="baseline", help="starting preset (see 'gpsim scenarios')")
+    ui.add_argument("--scenario", default=DEFAULT_SCENARIO, help="starting preset (see 'gpsim scenarios')")
     ui.add_argument("--seed", type=int, default=0, help="starting random seed (default 0)")
     ui.add_argument("--dev", action="store_true", help="development mode (auto-reload, error details in the page)")
     ui.set_defaults(func=cmd_ui)
@@ -72,17 +73,41 @@ def server_command(args: argparse.Namespace) -> list[str]:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    from gpsim.params import Params
+    """Refuse unusable options before the server starts (a server whose every page fails helps nobody)."""
+    from gpsim.params import Params, check_seed
     from gpsim.scenarios import scenario
 
     if not 0 < args.port < 65536:
         raise ParameterError(f"--port {args.port} is not a valid port (1-65535)")
+    try:
+        check_seed(args.seed)
+    except ParameterError as err:
+        raise ParameterError(f"--seed: {err}") from None
+    check_listen_address(args.host, args.port)
     p = scenario(args.scenario)  # unknown names raise a one-line error
     if args.region:
         Params.from_mapping({"region": args.region}, p)
         import gpsim
 
         gpsim.region_for(p.replace(region=args.region))  # unknown regions fail here, before serving
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """Refuse a ``--host`` this machine cannot listen on, or a port another program already holds."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise ParameterError(f"--host {host}: not an address of this machine ({reason})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a just-closed port is free
+        try:
+            s.bind(address)
+        except OSError as err:
+            raise ParameterError(f"--host {host} --port {port}: cannot listen there ({err.strerror or err})") from None
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
