@@ -631,6 +631,10 @@ def test_python_and_command_line_share_one_default_scenario(tmp_path, capsys):
     assert "`gpsim.run(seed=9, years=5)`" in readme and "`gpsim run --seed 9 --years 5`" in readme
 
 
+def _no_server(*args):
+    raise AssertionError("the server was started with options that should have been refused")
+
+
 UI_OPTION_CASES = {
     "negative seed": (["--seed", "-1"], ["--seed", "seed -1 is out of range"]),
     "huge seed": (["--seed", str(2**130)], ["--seed", "out of range"]),
@@ -639,20 +643,32 @@ UI_OPTION_CASES = {
 
 
 @pytest.mark.parametrize("case", UI_OPTION_CASES)
-def test_ui_options_are_checked_at_start(case, tmp_path, capsys):
+def test_ui_options_are_checked_at_start(case, tmp_path, capsys, monkeypatch):
     pytest.importorskip("solara")
+    monkeypatch.setattr(os, "execve", _no_server)
     extra, needles = UI_OPTION_CASES[case]
     expect_refusal(["ui", *extra], needles, capsys, tmp_path)
     _count("ui options")
 
 
-def test_ui_port_already_taken_is_refused_at_start(tmp_path, capsys):
+def test_ui_port_already_taken_is_refused_at_start(tmp_path, capsys, monkeypatch):
     import socket
 
     pytest.importorskip("solara")
+    monkeypatch.setattr(os, "execve", _no_server)
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
         expect_refusal(["ui", "--port", str(port)], [f"--port {port}", "cannot listen"], capsys, tmp_path)
     _count("ui options")
+
+
+def test_scenario_flag_and_parameter_file_scenario_disagree(tmp_path, capsys):
+    f = tmp_path / "p.toml"
+    f.write_text('scenario = "funding-cliff"\n[params]\nn_practices = 20\n')
+    out = tmp_path / "out"
+    argv = ["run", "--years", "0.25", "--quiet", "--params", str(f), "--out", str(out)]
+    expect_refusal([*argv, "--scenario", "baseline"], ["--scenario baseline", "funding-cliff"], capsys, out)
+    assert main([*argv, "--scenario", "funding-cliff"]) == 0  # agreeing is fine
+    assert gpsim.Results.load(out).params.pump_priming_months == gpsim.scenario("funding-cliff").pump_priming_months
