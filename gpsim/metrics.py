@@ -5,16 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from gpsim.arrays import distinct
+from gpsim.state import OrgForm
 
 
 def relationships_per_hospital(
-    hospital: np.ndarray, org: np.ndarray, is_open: np.ndarray, committable: np.ndarray, n_hospitals: int
+    hospital: np.ndarray,
+    org: np.ndarray,
+    is_open: np.ndarray,
+    committable: np.ndarray,
+    n_hospitals: int,
+    *,
+    uncommitted_adds: bool = True,
 ) -> np.ndarray:
     """Distinct general-practice counterparts each hospital must keep.
 
-    An organisation that can commit its members counts once per hospital it has members in; an open practice
-    outside such an organisation counts as itself (so a non-committable organisation adds nothing: the
-    hospital still deals with each member).
+    An organisation that can commit its members counts once per hospital it has members in. An organisation
+    that cannot commit them does not replace its members: the hospital still deals with each member practice,
+    and with the organisation as well, so it counts as its members plus one (seed article 004; ODD 7.7). With
+    ``uncommitted_adds=False`` it counts as its members only (the first version's convention, kept for
+    comparison). A practice outside any organisation counts as itself.
 
     Args:
         hospital: hospital index of each practice.
@@ -22,13 +31,17 @@ def relationships_per_hospital(
         is_open: which practices are open.
         committable: for each organisation, whether it can commit its members.
         n_hospitals: number of hospitals.
+        uncommitted_adds: count an organisation that cannot commit its members as one more counterpart.
     """
-    in_committable = (org >= 0) & committable[np.maximum(org, 0)] & is_open
+    in_org = (org >= 0) & is_open
+    in_committable = in_org & committable[np.maximum(org, 0)]
     single = is_open & ~in_committable
     counts = np.bincount(hospital[single], minlength=n_hospitals).astype(float)
-    if in_committable.any():
-        pairs = distinct(hospital[in_committable] * (org.max() + 1) + org[in_committable])
-        counts += np.bincount(pairs // (org.max() + 1), minlength=n_hospitals)
+    counted = in_org if uncommitted_adds else in_committable
+    if counted.any():
+        width = int(org.max()) + 1
+        pairs = distinct(hospital[counted] * width + org[counted])
+        counts += np.bincount(pairs // width, minlength=n_hospitals)
     return counts
 
 
@@ -62,6 +75,7 @@ def monthly(model) -> dict:
     alive = o.alive
     committable = o.view("committable") & alive
     rel = model.relationships_by_hospital()
+    rel_members_only = model.relationships_by_hospital(members_only=True)
     baseline = np.bincount(pr.hospital[is_open], minlength=model.region.n_hospitals)
     pop = o.view("population")
     in_committable = member & committable[np.maximum(pr.org, 0)] if o.size else np.zeros(pr.n, bool)
@@ -84,6 +98,7 @@ def monthly(model) -> dict:
         "mean_workload_pressure": float(pr.pressure[is_open].mean()) if n_open else 0.0,
         "relationships_per_hospital_mean": float(rel.mean()),
         "relationships_per_hospital_max": float(rel.max()),
+        "relationships_per_hospital_members_only_mean": float(rel_members_only.mean()),
         "relationships_baseline_mean": float(baseline.mean()),
         "share_population_committable": population_weighted_share(in_committable, lists),
         "share_orgs_committable": float(committable[alive].mean()) if alive.any() else 0.0,
@@ -94,10 +109,19 @@ def monthly(model) -> dict:
         "contract_income_month": model._last_contract,
         "n_contracts_active": int((alive & (o.view("contract_until") >= model.steps)).sum()),
         "leaders_burnt_out_cum": model.leaders_burnt_out,
+        "n_hospital_asks": model._last_asks,
+        "share_asks_delivered": model.asks_delivered / model.asks_issued if model.asks_issued else 0.0,
+        **form_shares(pr.org, member, o.view("form"), n_open),
         "population": population,
         "gp_fte_per_1000": gp_fte / population * 1000 if population else 0.0,
         "n_ccgs": int(np.count_nonzero(np.bincount(pr.ccg[is_open]))),
     }
+
+
+def form_shares(org: np.ndarray, member: np.ndarray, form: np.ndarray, n_open: int) -> dict[str, float]:
+    """Share of open practices in an organisation of each form."""
+    counts = np.bincount(form[org[member]], minlength=len(OrgForm)) if member.any() else np.zeros(len(OrgForm))
+    return {f"share_practices_in_{f.name.lower()}": float(counts[f] / n_open) if n_open else 0.0 for f in OrgForm}
 
 
 def self_funding_share(model) -> float:
@@ -111,9 +135,12 @@ def self_funding_share(model) -> float:
     from gpsim.state import LeadershipKind
 
     pop = o.view("population").astype(float)
-    recurrent_rate = sum(prog.per_patient for prog in model.active_programmes if prog.recurrent)
+    recurrent_rate = sum(
+        prog.per_patient * (1.0 - prog.service_cost_share) for prog in model.active_programmes if prog.recurrent
+    )
     contract = np.where(o.view("contract_until") >= model.steps, p.contract_value_per_patient * p.contract_margin, 0.0)
-    income = pop * (o.view("subscription") + recurrent_rate + contract)
+    local = np.where(o.view("first_benefit") >= 0, p.local_services_margin_per_patient, 0.0)
+    income = pop * (o.view("subscription") + recurrent_rate + contract + local)
     cost = running_cost(pop, o.view("form"), p)
     cost = cost + np.where(o.view("leadership") == LeadershipKind.DISTRIBUTED, p.distributed_team_cost, 0.0)
     return float((income[alive] >= cost[alive]).mean())

@@ -1,11 +1,13 @@
 """The relationship graph (networkx) and the edge arrays the monthly rules iterate.
 
-The networkx graph is the model's graph API and the source of truth for structure: which practices are
-peers, which practices belong to which organisation, which CCG commissions whom, which hospital serves whom
-and holds which contracts. Structure changes (joining, leaving, founding, dissolving, closing) are rare
-events applied to it directly. Peer trust changes every month for every edge, so it lives in an array
-aligned with :attr:`PeerEdges.edges` and is written into the graph's ``trust`` attributes on demand
-(:meth:`GPModel.relationship_graph`), keeping the monthly update O(edges) in numpy.
+The networkx graph is the model's graph API and the source of truth for structure: which practices are peers
+(by default each practice's nearest neighbours; or a user's own graph, e.g. a patient-sharing network, read by
+:func:`read_peer_graph`), which practices belong to which organisation, which CCG commissions whom, which
+hospital serves whom and holds which contracts. Structure changes (joining, leaving, founding, dissolving,
+closing) are rare events applied to it directly. Peer trust changes every month for every edge, so it lives in
+an array aligned with :attr:`PeerEdges.edges` and is written into the graph's ``trust`` attributes on demand
+(:meth:`GPModel.relationship_graph`), keeping the monthly update O(edges) in numpy. The edge arrays are built
+from the graph, and :meth:`GPModel.rebuild_peers` rebuilds them when its peer edges change.
 
 Node ids are integers: practices ``0..N-1``, then CCGs, hospitals and organisations (see :class:`NodeIds`).
 """
@@ -13,12 +15,15 @@ Node ids are integers: practices ``0..N-1``, then CCGs, hospitals and organisati
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+
+from gpsim.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,60 @@ class PeerEdges:
         total = np.bincount(ends, np.concatenate([t, t]), minlength=n)
         count = np.bincount(ends, minlength=n)
         return np.divide(total, count, out=self.mean_trust(n), where=count > 0)
+
+
+def read_peer_graph(path: str) -> nx.Graph:
+    """A user's relationship graph from a GraphML file (nodes are practice codes), or a one-line error."""
+    from pathlib import Path
+
+    where = f"parameter 'peer_graph' = {path!r}"
+    file = Path(path)
+    if not file.is_file():
+        raise ParameterError(f"{where}: no such file (give a GraphML file whose nodes are practice codes)")
+    try:
+        graph = nx.read_graphml(file)
+    except Exception as err:  # networkx raises several kinds for malformed files
+        raise ParameterError(f"{where}: not a readable GraphML file ({type(err).__name__})") from None
+    graph.graph["source"] = str(file)
+    return graph
+
+
+def peer_edges_from(graph: nx.Graph, practice_code) -> tuple[np.ndarray, np.ndarray]:
+    """The peer edges of a user's relationship graph between the practices of a region.
+
+    Nodes are practice codes (or carry one as their ``code`` attribute); nodes that are not practices of the
+    region are left out, with their edges, so a national graph can serve one area. A ``trust`` edge attribute,
+    if given, must be a number in [0, 1].
+
+    Returns:
+        (edges ``i < j`` sorted, trust per edge with NaN where the graph gives none).
+    """
+    where = f"peer graph {graph.graph.get('source', '')}".rstrip()
+    index = {str(code): i for i, code in enumerate(practice_code)}
+    known = {node: index.get(str(data.get("code", node))) for node, data in graph.nodes(data=True)}
+    if graph.number_of_nodes() and not any(v is not None for v in known.values()):
+        example = next(iter(graph.nodes))
+        raise ParameterError(
+            f"{where}: none of its {graph.number_of_nodes():,} nodes is a practice code of this region "
+            f"(e.g. {str(example)!r})"
+        )
+    pairs: dict[tuple[int, int], float] = {}
+    for a, b, data in graph.edges(data=True):
+        i, j = known.get(a), known.get(b)
+        if i is None or j is None or i == j:
+            continue
+        t = data.get("trust", math.nan)
+        try:
+            t = float(t)
+        except (TypeError, ValueError):
+            t = -1.0
+        if not (math.isnan(t) or 0.0 <= t <= 1.0):
+            raise ParameterError(f"{where}: edge {a!r}-{b!r} has trust {data.get('trust')!r}; allowed [0, 1]")
+        pairs[(min(i, j), max(i, j))] = t
+    if not pairs:
+        return np.empty((0, 2), dtype=np.int64), np.empty(0)
+    keys = sorted(pairs)
+    return np.array(keys, dtype=np.int64), np.array([pairs[k] for k in keys], dtype=float)
 
 
 @contextmanager

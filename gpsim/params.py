@@ -242,6 +242,17 @@ class Params:
         "assumption",
         RT,
     )
+    peer_graph: str = param(
+        "nearest",
+        "",
+        None,
+        None,
+        "Relationship graph between practices: 'nearest' (each practice's 'peer_degree' nearest neighbours in its "
+        "CCG) or a GraphML file whose nodes are practice codes, with an optional 'trust' (0-1) on each edge, e.g. a "
+        "patient-sharing network; co-founding, joining, mergers and re-registration follow its edges",
+        "assumption",
+        RT,
+    )
     region_seed: int = param(
         0,
         "",
@@ -323,7 +334,8 @@ class Params:
         0.0,
         0.3,
         "GPs retiring or leaving for reasons other than workload",
-        "assumption (tuned so GP FTE per patient falls about 1.3% a year, facts #12)",
+        "assumption (facts #12 has GP FTE per patient falling about 1.3% a year; this rate alone does not "
+        "reproduce that: docs/CALIBRATION.md)",
         PW,
         step=0.005,
     )
@@ -417,16 +429,6 @@ class Params:
     initial_reserve_months: float = param(
         2.0, "months of costs", 0.0, 24.0, "Cash reserves a practice starts with", "assumption", PW, step=0.5
     )
-    debt_limit_months: float = param(
-        3.0,
-        "months of costs",
-        0.0,
-        24.0,
-        "Debt a practice can carry before it counts as failing financially",
-        "assumption",
-        PW,
-        step=0.5,
-    )
     merge_share: float = param(
         0.67,
         "share",
@@ -437,6 +439,70 @@ class Params:
         "facts #5 (264 mergers vs 140 closures); facts: suggested",
         PW,
         step=0.01,
+    )
+
+    partner_share: float = param(
+        0.75,
+        "share of GP time",
+        0.0,
+        1.0,
+        "Share of a practice's GP time given by partners, who share the profit, rather than salaried GPs (a "
+        "practice always has at least one partner)",
+        "facts #12 (partner FTE 21.7k of about 29k GP FTE, 2015)",
+        PW,
+        step=0.05,
+    )
+    salaried_gp_income: float = param(
+        80_000.0,
+        "GBP per FTE per year",
+        20_000.0,
+        250_000.0,
+        "What a partner could earn instead as a salaried or locum GP: partners whose income stays below it for "
+        "'months_to_close' months give up the contract",
+        "assumption",
+        PW,
+        step=1_000,
+    )
+    partner_income_memory_months: float = param(
+        12.0,
+        "months",
+        1.0,
+        60.0,
+        "Months over which partners judge their income (exponential average): a bad month is absorbed, a bad "
+        "year is not",
+        "assumption",
+        PW,
+        step=1,
+    )
+    merge_trust: float = param(
+        0.4,
+        "trust 0-1",
+        0.0,
+        1.0,
+        "Peer trust a neighbour needs to take over a failing practice (merger); without one, the practice closes",
+        "assumption",
+        PW,
+        step=0.05,
+    )
+    recruitment_boost_in_org: float = param(
+        1.2,
+        "times",
+        1.0,
+        3.0,
+        "How much likelier a practice in a delivering organisation is to recruit a GP (shared staff, support)",
+        "assumption",
+        PW,
+        step=0.05,
+    )
+    max_service_relief: float = param(
+        0.3,
+        "share of GP capacity",
+        0.0,
+        1.0,
+        "Most workload relief the services an organisation funds can bring its members",
+        "assumption",
+        PW,
+        step=0.05,
     )
 
     # --- Trust ---------------------------------------------------------------------------------
@@ -494,10 +560,11 @@ class Params:
     )
     commit_threshold: float = param(
         0.5,
-        "cohesion 0-1",
+        "track record 0-1",
         0.0,
         1.0,
-        "Cohesion (members' mean trust in leaders) above which an organisation can commit its members",
+        "Track record (recent share of hospitals' asks its members delivered) from which an organisation counts as "
+        "able to commit its members; a new organisation has no record",
         "assumption; seed article",
         TR,
         step=0.01,
@@ -584,6 +651,190 @@ class Params:
         step=0.05,
     )
 
+    benefit_scale: float = param(
+        3.0,
+        "GBP per patient per year",
+        0.5,
+        30.0,
+        "Net benefit of membership that moves trust and joining choices most of the way (tanh scale): money "
+        "well below it counts roughly in proportion, money well above it adds little more",
+        "assumption",
+        TR,
+        step=0.5,
+    )
+    benefit_memory_months: float = param(
+        12.0,
+        "months",
+        1.0,
+        60.0,
+        "Months over which members get used to a level of benefit, and judge the evidence of benefit they pay for "
+        "(exponential average)",
+        "assumption",
+        TR,
+        step=1,
+    )
+    cofounder_trust: float = param(
+        0.6,
+        "trust 0-1",
+        0.0,
+        1.0,
+        "Peer trust a neighbour needs to be asked to co-found an organisation",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    unproven_discount: float = param(
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "Share of a not-yet-delivering organisation's promised benefit that practices count on when choosing",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    support_weight: float = param(
+        0.2,
+        "utility per unit of support",
+        0.0,
+        2.0,
+        "How much a supportive CCG adds to practices' wish to join or found",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    pressure_weight: float = param(
+        0.2,
+        "utility per unit of pressure",
+        0.0,
+        2.0,
+        "How much a practice's own workload pressure above 1 adds to its wish to join or found (help with the load)",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    cross_ccg_cost: float = param(
+        0.1,
+        "utility units",
+        0.0,
+        2.0,
+        "How much a practice dislikes joining an organisation based in another CCG",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    peer_trust_gain_share: float = param(
+        0.25,
+        "share of trust_gain_rate",
+        0.0,
+        1.0,
+        "How fast fellow members of a delivering organisation grow closer, as a share of the trust gain rate",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    leave_trust_damage_share: float = param(
+        0.5,
+        "share of failure_trust_damage",
+        0.0,
+        1.0,
+        "Trust lost with the fellow members a practice leaves behind, as a share of the damage of a dissolution",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    leave_sharpness: float = param(
+        3.0,
+        "times",
+        0.5,
+        20.0,
+        "How sharply members' chance of leaving rises as their trust falls below the threshold (times the choice "
+        "noise's sharpness)",
+        "assumption",
+        TR,
+        step=0.5,
+    )
+    collapse_months: int = param(
+        6,
+        "months",
+        1,
+        36,
+        "Months of cohesion below 'cohesion_collapse', or of fewer than two members, before an organisation ends",
+        "assumption",
+        TR,
+    )
+    form_federation_cutoff: float = param(
+        0.6,
+        "score",
+        0.0,
+        1.5,
+        "Founders' form score (their mutual trust plus the size weight) from which they choose a federation over "
+        "a loose network",
+        "assumption",
+        TR,
+        step=0.01,
+    )
+    form_super_partnership_cutoff: float = param(
+        0.75,
+        "score",
+        0.0,
+        1.5,
+        "Founders' form score from which they choose a super-partnership (merged partnerships) over a federation",
+        "assumption",
+        TR,
+        step=0.01,
+    )
+    form_size_weight: float = param(
+        0.1,
+        "score per doubling",
+        0.0,
+        1.0,
+        "How much each doubling of the CCG's target size above 50,000 pushes founders towards a tighter form",
+        "assumption",
+        TR,
+        step=0.01,
+    )
+    form_choice_noise: float = param(
+        0.1,
+        "score (sd)",
+        0.0,
+        1.0,
+        "Randomness in founders' choice of form (standard deviation of the score)",
+        "assumption",
+        TR,
+        step=0.01,
+    )
+    ask_follow_pressure_weight: float = param(
+        0.5,
+        "probability per unit of pressure",
+        0.0,
+        5.0,
+        "How much a member's workload pressure above 1 lowers its chance of following through on an ask its "
+        "organisation took on (the chance starts at its trust in the leaders)",
+        "assumption; seed article (leaders must be able to commit their members)",
+        TR,
+        step=0.05,
+    )
+    ask_delivery_share: float = param(
+        0.5,
+        "share of population",
+        0.0,
+        1.0,
+        "Share of an organisation's patients whose practices must follow through for an ask to count as delivered",
+        "assumption",
+        TR,
+        step=0.05,
+    )
+    commit_memory_asks: float = param(
+        4.0,
+        "asks",
+        1.0,
+        50.0,
+        "How many recent asks an organisation's track record mostly reflects (exponential memory over asks)",
+        "assumption",
+        TR,
+        step=0.5,
+    )
     # --- Money ---------------------------------------------------------------------------------
     pump_priming_per_patient: float = param(
         0.0,
@@ -631,17 +882,6 @@ class Params:
         MO,
         step=0.05,
     )
-    max_subscription_per_patient: float = param(
-        4.0,
-        "GBP per patient per year",
-        0.0,
-        40.0,
-        "Most an organisation that is delivering benefits can raise its subscription to when it runs short "
-        "(before it delivers, members will not pay more than the usual subscription)",
-        "assumption; facts (self-fund only with clear evidence of benefit)",
-        MO,
-        step=0.25,
-    )
     recurrent_funding_per_patient: float = param(
         0.0,
         "GBP per patient per year",
@@ -654,6 +894,62 @@ class Params:
     )
     recurrent_funding_start_month: int = param(
         24, "month of run", 1, 480, "First month the recurrent payment is made", "assumption", MO
+    )
+    willingness_to_pay_per_patient: float = param(
+        1.0,
+        "GBP per patient per year",
+        0.0,
+        20.0,
+        "Subscription members accept without any evidence of benefit; above it, a member accepts a rise only as "
+        "far as the benefit it has seen justifies, and otherwise may leave",
+        "assumption; facts (self-fund only with clear evidence of benefit)",
+        MO,
+        step=0.1,
+    )
+    benefit_share_paid: float = param(
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "Share of the benefit a member has seen (back-office savings, workload relief, funded services; its "
+        "last year's average) it is willing to pay back in subscription",
+        "assumption; facts (self-fund only with clear evidence of benefit)",
+        MO,
+        step=0.05,
+    )
+    org_reserve_target_months: float = param(
+        3.0,
+        "months of costs",
+        0.0,
+        60.0,
+        "Reserve policy: months of running costs an organisation saves before it spends its income on services for "
+        "members (its subscription plan also aims to restore the target within a year)",
+        "assumption (charity reserve policies commonly hold 3-6 months of costs)",
+        MO,
+        step=0.5,
+    )
+    local_services_margin_per_patient: float = param(
+        0.0,
+        "GBP per patient per year",
+        0.0,
+        20.0,
+        "Recurrent margin a delivering organisation earns from local services commissioned from it (local enhanced "
+        "services, hosting shared staff), after paying for them",
+        "assumption",
+        MO,
+        step=0.25,
+    )
+    extended_access_per_patient: float = param(
+        6.0,
+        "GBP per patient per year",
+        0.0,
+        20.0,
+        "Extended-access money (evening and weekend appointments) commissioned from delivering at-scale providers "
+        "in the england-2013 timeline from April 2019 (about 40% of it in 2017/18 and 75% in 2018/19); the provider "
+        "keeps 'contract_margin' of it",
+        "facts #15 (GBP 138m 2017/18, 258m 2018/19, at least 6 per head from April 2019)",
+        MO,
+        step=0.5,
     )
     org_fixed_cost: float = param(
         30_000.0,
@@ -747,7 +1043,8 @@ class Params:
         "per unit of pressure",
         0.0,
         10.0,
-        "How fast workload pressure above 0.9 eats leadership time (2 means pressure 1.4 leaves none)",
+        "How fast workload pressure above 'leadership_pressure_onset' eats leadership time (2 means 0.5 above the "
+        "onset leaves none)",
         "assumption",
         LE,
         step=0.1,
@@ -784,11 +1081,87 @@ class Params:
     )
     distributed_leadership_share: float = param(
         0.2,
-        "share of new organisations",
+        "share of heroic-led new organisations",
         0.0,
         1.0,
-        "Chance a new organisation chooses a distributed leadership team over one heroic leader",
+        "Chance a new organisation founded by a heroic leader invests in a distributed leadership team instead (an "
+        "organisation whose founder is not a heroic leader is always led by a team of partners)",
         "assumption",
+        LE,
+        step=0.05,
+    )
+    leadership_pressure_onset: float = param(
+        0.9,
+        "demand / capacity",
+        0.0,
+        2.0,
+        "Workload pressure above which partners' spare leadership time starts to drain",
+        "assumption",
+        LE,
+        step=0.05,
+    )
+    leader_effort: float = param(
+        1.0,
+        "sessions per week",
+        0.0,
+        10.0,
+        "Leadership time one ordinary leader gives the organisation (a heroic leader gives 'heroic_drive' times "
+        "this; each member of a distributed team gives this, less coordination)",
+        "assumption",
+        LE,
+        step=0.1,
+    )
+    setup_work_base: float = param(
+        30.0,
+        "session-months",
+        0.0,
+        1_000.0,
+        "Work to set up a federation before it delivers anything (governance, a plan, a shared back office), in "
+        "sessions a week kept up for a month; a network needs 0.6 times this, a super-partnership 1.6 times",
+        "assumption (calibrated: docs/CALIBRATION.md)",
+        LE,
+        step=5,
+    )
+    setup_work_per_member: float = param(
+        8.0,
+        "session-months per member",
+        0.0,
+        200.0,
+        "Extra set-up work for each member practice brought along (same form multipliers)",
+        "assumption (calibrated: docs/CALIBRATION.md)",
+        LE,
+        step=1,
+    )
+    team_coordination_overhead: float = param(
+        2.0,
+        "times",
+        1.0,
+        5.0,
+        "How much a distributed team's coordination costs it: the team's effort is its members' effort divided by "
+        "this, and each member carries this share of the per-person load",
+        "assumption; seed article (distributed leadership)",
+        LE,
+        step=0.1,
+    )
+    leader_load_reference_size: float = param(
+        50_000.0,
+        "patients",
+        5_000.0,
+        1_000_000.0,
+        "Population whose leadership costs a leader 'leader_burnout_rate' a month at normal pressure (the load grows "
+        "with the square root of size)",
+        "assumption",
+        LE,
+        step=5_000,
+    )
+    leadership_development_share: float = param(
+        0.3,
+        "probability at full support",
+        0.0,
+        1.0,
+        "Chance a fully supportive CCG funds leadership development for a new organisation founded by a heroic "
+        "leader, so that it is led by a team (scaled by the CCG's supportiveness)",
+        "assumption; seed article 002 (commissioners fund leadership development)",
         LE,
         step=0.05,
     )
@@ -815,27 +1188,6 @@ class Params:
         LE,
         step=0.005,
     )
-    heroic_succession_chance: float = param(
-        0.4,
-        "probability",
-        0.0,
-        1.0,
-        "Chance a burnt-out heroic leader is succeeded (else the organisation dissolves)",
-        "assumption",
-        LE,
-        step=0.05,
-    )
-    delivery_delay_months: float = param(
-        24.0,
-        "months",
-        3.0,
-        72.0,
-        "Leadership effort (in months at full strength) before an organisation first delivers benefits",
-        "facts: seed article (about two years)",
-        LE,
-        step=1,
-    )
-
     # --- Commissioners & hospitals -------------------------------------------------------------
     ccg_supportiveness: float = param(
         0.5,
@@ -896,6 +1248,39 @@ class Params:
         "assumption",
         CH,
         step=0.01,
+    )
+
+    ccg_support_concentration: float = param(
+        6.0,
+        "Beta a + b",
+        0.5,
+        100.0,
+        "How alike CCGs are in supportiveness: each CCG's supportiveness is drawn from a Beta distribution with mean "
+        "'ccg_supportiveness' and this concentration (large = all alike)",
+        "assumption",
+        CH,
+        step=0.5,
+    )
+    ask_rate: float = param(
+        0.15,
+        "asks per organisation per month",
+        0.0,
+        1.0,
+        "Chance a hospital asks an organisation serving its patients to do something this month (a pathway change, "
+        "a shared rota, a service redesign)",
+        "assumption; seed article 004 (hospitals need counterparts who can commit)",
+        CH,
+        step=0.01,
+    )
+    cross_ccg_contract_factor: float = param(
+        0.5,
+        "times",
+        0.0,
+        1.0,
+        "How much less likely an organisation spanning several CCGs is to be offered a contract",
+        "assumption",
+        CH,
+        step=0.05,
     )
 
     def __post_init__(self) -> None:

@@ -27,6 +27,8 @@ class FundingProgramme:
         recurrent: True for money that does not end (counts towards self-funding).
         selection_share: share of qualifying organisations picked (competitive bids, e.g. Vanguards).
         requires_delivery: only organisations already delivering qualify.
+        service_cost_share: share of the money spent delivering the service it buys (0 for development money;
+            for commissioned services such as extended access, 1 - ``contract_margin``).
     """
 
     name: str
@@ -37,6 +39,7 @@ class FundingProgramme:
     recurrent: bool = False
     selection_share: float = 1.0
     requires_delivery: bool = False
+    service_cost_share: float = 0.0
 
     @property
     def end_month(self) -> int:
@@ -93,6 +96,15 @@ def programmes(params: Params) -> list[FundingProgramme]:
             # facts #9: GP Forward View, about GBP 3 per head 2017-19 for practices working at scale
             FundingProgramme("GP Forward View", m(2017, 4), 24, 3.0, 30_000),
         ]
+        # facts #15: extended access commissioned from at-scale providers that deliver: GBP 138m in 2017/18 and
+        # 258m in 2018/19 (about 40% and 75% of the 6 per head reached from April 2019), recurrent
+        ea, cost = params.extended_access_per_patient, 1.0 - params.contract_margin
+        if ea > 0:
+            found += [
+                FundingProgramme("Extended access 2017/18", m(2017, 4), 12, 0.4 * ea, 30_000, True, 1.0, True, cost),
+                FundingProgramme("Extended access 2018/19", m(2018, 4), 12, 0.75 * ea, 30_000, True, 1.0, True, cost),
+                FundingProgramme("Extended access", m(2019, 4), FOREVER, ea, 30_000, True, 1.0, True, cost),
+            ]
     end = params.n_months
     return [p for p in found if p.start_month <= end and p.end_month >= 1]
 

@@ -36,6 +36,12 @@ ORG_COLUMNS = [
     "reserves",
     "leaders_burnt_out",
     "n_contracts",
+    "founder",
+    "subscription_per_patient",
+    "asks_taken",
+    "asks_delivered",
+    "commit_record",
+    "can_commit_members",
 ]
 CLOSURE_COLUMNS = ["step", "practice", "code", "list_size", "n_gps", "cause", "kind", "into"]
 
@@ -260,6 +266,12 @@ def org_table(model) -> pd.DataFrame:
             "reserves": v("reserves"),
             "leaders_burnt_out": v("leaders_burnt_out"),
             "n_contracts": v("n_contracts"),
+            "founder": [str(model.region.practice_code[i]) for i in v("founder")],
+            "subscription_per_patient": v("subscription"),
+            "asks_taken": v("asks_taken"),
+            "asks_delivered": v("asks_delivered"),
+            "commit_record": v("commit_record"),
+            "can_commit_members": v("committable") & o.alive,
         },
         columns=ORG_COLUMNS,
     )
@@ -302,6 +314,11 @@ def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
         out[f"orgs_{k.label}"] = int(sel.sum())
         out[f"dissolution_rate_{k.label}_per_year"] = (
             float((dissolved[sel] >= 0).sum() / exposure.sum() * 12) if exposure.sum() > 0 else math.nan
+        )
+        # past the fragile first two years: the hazard leadership itself carries
+        late = np.maximum(exposure - 24, 0)
+        out[f"dissolution_rate_{k.label}_after_24m_per_year"] = (
+            float(((dissolved[sel] >= 0) & (exposure > 24)).sum() / late.sum() * 12) if late.sum() > 0 else math.nan
         )
     fb = o.view("first_benefit")
     delays = (fb - founded)[fb >= 0]

@@ -52,7 +52,7 @@ class DissolutionCause(IntEnum):
 class ExitCause(IntEnum):
     NO_GPS = 1
     WORKLOAD = 2
-    FINANCES = 3
+    FINANCES = 3  # partners' income below what they could earn as salaried or locum GPs
 
     @property
     def label(self) -> str:
@@ -68,22 +68,34 @@ class FormTraits:
     relief: float  # share of GP workload taken off members once delivering (shared staff)
     cost: float  # multiplier on central running cost per patient
     autonomy_cost: float  # utility a practice gives up by joining
+    work: float  # multiplier on the set-up work before the organisation delivers (tighter forms need more)
 
 
 #: Assumptions (documented in docs/ODD.md, "Organisational forms").
 FORMS: dict[OrgForm, FormTraits] = {
-    OrgForm.NETWORK: FormTraits(binding=0.0, saving=0.5, relief=0.03, cost=0.6, autonomy_cost=0.05),
-    OrgForm.FEDERATION: FormTraits(binding=0.05, saving=1.0, relief=0.06, cost=1.0, autonomy_cost=0.12),
-    OrgForm.SUPER_PARTNERSHIP: FormTraits(binding=0.12, saving=1.6, relief=0.10, cost=1.4, autonomy_cost=0.30),
+    OrgForm.NETWORK: FormTraits(binding=0.0, saving=0.5, relief=0.03, cost=0.6, autonomy_cost=0.05, work=0.6),
+    OrgForm.FEDERATION: FormTraits(binding=0.05, saving=1.0, relief=0.06, cost=1.0, autonomy_cost=0.12, work=1.0),
+    OrgForm.SUPER_PARTNERSHIP: FormTraits(
+        binding=0.12, saving=1.6, relief=0.10, cost=1.4, autonomy_cost=0.30, work=1.6
+    ),
 }
 FORM_BINDING = np.array([FORMS[f].binding for f in OrgForm])
 FORM_SAVING = np.array([FORMS[f].saving for f in OrgForm])
 FORM_RELIEF = np.array([FORMS[f].relief for f in OrgForm])
 FORM_COST = np.array([FORMS[f].cost for f in OrgForm])
 FORM_AUTONOMY = np.array([FORMS[f].autonomy_cost for f in OrgForm])
+FORM_WORK = np.array([FORMS[f].work for f in OrgForm])
 
 #: Named money flows: sources into the simulated system, uses out of it, and transfers inside it.
-MONEY_SOURCES = ("capitation", "pump_priming", "recurrent_funding", "contract_income", "org_debt_written_off")
+MONEY_SOURCES = (
+    "capitation",
+    "partner_contributions",
+    "pump_priming",
+    "recurrent_funding",
+    "contract_income",
+    "local_services_margin",
+    "org_debt_written_off",
+)
 MONEY_USES = (
     "gp_pay",
     "staff_and_running_costs",
@@ -93,6 +105,7 @@ MONEY_USES = (
     "org_running_costs",
     "leadership_team_costs",
     "contract_delivery_costs",
+    "service_delivery_costs",
     "org_residual_returned",
     "member_services",
 )
@@ -135,6 +148,8 @@ class PracticeArrays:
         self.hospital = np.zeros(n, dtype=np.int64)
         self.member_trust = np.zeros(n)  # trust in own organisation's leaders (0 when independent)
         self.benefit_reference = np.zeros(n)  # the membership benefit a member has grown used to (GBP/patient/yr)
+        self.evidence = np.zeros(n)  # gross benefit a member has seen, last year's average (GBP/patient/yr)
+        self.partner_income = np.zeros(n)  # partners' income per partner FTE, recent average (GBP/year)
         self.months_failing = np.zeros(n, dtype=np.int64)
         # observed each month (derived, kept for faces and the next month's decisions)
         self.pressure = np.ones(n)
@@ -160,7 +175,6 @@ class OrgTable:
         "subscription": (np.float64, 0.0),
         "burnout": (np.float64, 0.0),
         "team": (np.int64, 1),
-        "progress": (np.float64, 0.0),
         "first_benefit": (np.int64, -1),
         "one_off_months": (np.int64, 0),
         "last_one_off": (np.int64, -1),
@@ -172,6 +186,14 @@ class OrgTable:
         "months_too_small": (np.int64, 0),
         "cohesion": (np.float64, 0.0),
         "committable": (bool, False),
+        "leader": (np.int64, -1),
+        "home_hospital": (np.int64, -1),
+        "work_done": (np.float64, 0.0),
+        "work_needed": (np.float64, 0.0),
+        "last_review": (np.int64, -1),
+        "asks_taken": (np.int64, 0),
+        "asks_delivered": (np.int64, 0),
+        "commit_record": (np.float64, 0.0),
         "hospital_trust": (np.float64, 0.5),
         "peak_members": (np.int64, 0),
         "peak_population": (np.int64, 0),

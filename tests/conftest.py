@@ -59,7 +59,7 @@ def check_invariants(model) -> None:
     # no NaN anywhere
     for arr in (pr.reserves, pr.pressure, pr.leadership, pr.member_trust, model.peers.trust):
         assert np.isfinite(arr).all()
-    for name in ("reserves", "cohesion", "burnout", "progress", "hospital_trust", "subscription"):
+    for name in ("reserves", "cohesion", "burnout", "work_done", "hospital_trust", "subscription"):
         assert np.isfinite(o.view(name)).all(), name
     assert ((model.peers.trust >= 0) & (model.peers.trust <= 1)).all()
     # at most one membership per practice, and the graph agrees with the arrays

@@ -33,9 +33,26 @@ def test_cohesive_organisations_reduce_counterparts(per_org, low, high):
     assert low <= relationships_per_hospital(h, org, open_, flags, 1)[0] <= high
 
 
-def test_organisations_that_cannot_commit_members_do_not_count_once():
+def test_organisations_that_cannot_commit_members_add_a_counterpart():
+    # 37 practices in 8 organisations (7 of 5, one of 2) that cannot commit: the hospital still deals with all
+    # 37 practices, and with each of the 8 organisations as well
     h, org, open_, flags = catchment(5, 37, committable=False)
-    assert relationships_per_hospital(h, org, open_, flags, 1)[0] == 37
+    assert relationships_per_hospital(h, org, open_, flags, 1)[0] == 37 + 8
+    # the first version's convention (members only) is kept for comparison
+    assert relationships_per_hospital(h, org, open_, flags, 1, uncommitted_adds=False)[0] == 37
+
+
+def test_hand_built_catchment_members_plus_one():
+    # one hospital, five practices: practices 0-2 in organisation 0, practices 3-4 independent
+    hospital = np.zeros(5, dtype=int)
+    org = np.array([0, 0, 0, -1, -1])
+    is_open = np.ones(5, dtype=bool)
+    # cannot commit: three members + the organisation + two independents = 6
+    assert relationships_per_hospital(hospital, org, is_open, np.array([False]), 1)[0] == 6
+    # can commit: the organisation once + two independents = 3
+    assert relationships_per_hospital(hospital, org, is_open, np.array([True]), 1)[0] == 3
+    # members only (old convention): 5
+    assert relationships_per_hospital(hospital, org, is_open, np.array([False]), 1, uncommitted_adds=False)[0] == 5
 
 
 def test_closed_practices_and_split_catchments():
@@ -45,6 +62,8 @@ def test_closed_practices_and_split_catchments():
     committable = np.array([True, True])
     # hospital 0: org 0 once + one independent; hospital 1: org 0 once + org 1 (its open member)
     assert relationships_per_hospital(hospital, org, is_open, committable, 2).tolist() == [2, 2]
+    # org 1 cannot commit: hospital 1 deals with its open member and with org 1 itself
+    assert relationships_per_hospital(hospital, org, is_open, np.array([True, False]), 2).tolist() == [2, 3]
 
 
 def test_survival_after_funding_counts_only_ended_money():

@@ -1,7 +1,8 @@
-"""Money: practice and organisation accounts, funding programmes, subscriptions (ODD 7.4).
+"""Money: practice and organisation accounts for the month, and booking them (ODD 7.4).
 
 Every pound moves under a name from :mod:`gpsim.state` (``MONEY_SOURCES``, ``MONEY_USES``,
-``MONEY_TRANSFERS``), so the ledger can prove that stocks change only by named flows.
+``MONEY_TRANSFERS``), so the ledger can prove that stocks change only by named flows. How an organisation
+sets its subscription and how members answer is in :mod:`gpsim.rules.organisations`.
 """
 
 from __future__ import annotations
@@ -12,26 +13,24 @@ import numpy as np
 
 from gpsim.state import FORM_COST, FORM_SAVING, LeadershipKind
 
-#: Reserves (in months of costs) an organisation keeps; income beyond them is spent on services for members
-#: (extended access, shared staff), which relieve members' workload while the money lasts.
-ORG_RESERVE_CAP_MONTHS = 3.0
-#: Reserves (in months of costs) below which an organisation raises its subscription towards break-even.
-ORG_RESERVE_FLOOR_MONTHS = 6.0
-
 
 @dataclass
 class PracticeMoney:
     """This month's practice flows (GBP, one entry per practice)."""
 
     income: np.ndarray
-    gp_pay: np.ndarray
+    gp_pay: np.ndarray  # salaried GPs (partners are paid from the profit)
     staff: np.ndarray  # staff and running costs, net of back-office savings
     saving: np.ndarray
     fixed: np.ndarray
     subscription: np.ndarray
-    drawings: np.ndarray
+    profit: np.ndarray  # what is left for the partners this month, before they draw it
+    drawings: np.ndarray  # what partners take out
+    contributions: np.ndarray  # what partners put in to keep the practice solvent
+    partner_fte: np.ndarray
+    partner_income: np.ndarray  # this month's partner income per partner FTE, as a yearly rate
     reserves_after: np.ndarray
-    monthly_costs: np.ndarray
+    monthly_costs: np.ndarray  # salaried GPs, staff and fixed costs
 
 
 @dataclass
@@ -42,13 +41,15 @@ class OrgMoney:
     one_off: np.ndarray
     recurrent: np.ndarray
     contract: np.ndarray
+    local: np.ndarray  # margin from locally commissioned services
     running: np.ndarray
     team: np.ndarray
-    delivery: np.ndarray
-    services: np.ndarray
+    delivery: np.ndarray  # cost of delivering contracts
+    service_costs: np.ndarray  # cost of delivering programme-funded services (e.g. extended access)
+    services: np.ndarray  # spent on services for members (reserve policy)
     reserves_after: np.ndarray
-    monthly_costs: np.ndarray
-    next_subscription: np.ndarray
+    monthly_costs: np.ndarray  # running costs and the leadership team
+    one_off_next_year: np.ndarray  # one-off money still due in the next 12 months, at this month's rate
     by_programme: dict[str, float]
 
 
@@ -61,11 +62,13 @@ def programme_payments(model, population: np.ndarray, alive: np.ndarray, deliver
     """Money each organisation receives this month from the active programmes.
 
     Returns:
-        (one-off GBP per org, recurrent GBP per org, GBP by programme name).
+        (one-off GBP per org, recurrent GBP per org, programme service costs per org, one-off money still due
+        in the next 12 months per org, GBP by programme name).
     """
-    one_off = np.zeros(len(population))
-    recurrent = np.zeros(len(population))
+    n = len(population)
+    one_off, recurrent, service_costs, due = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     by_name: dict[str, float] = {}
+    month = model.steps
     for prog in model.active_programmes:
         qualifies = alive & (population >= prog.min_population)
         if prog.requires_delivery:
@@ -74,15 +77,21 @@ def programme_payments(model, population: np.ndarray, alive: np.ndarray, deliver
             qualifies &= model.selected_for(prog, qualifies)
         amount = np.where(qualifies, population * prog.per_patient / 12.0, 0.0)
         by_name[prog.name] = by_name.get(prog.name, 0.0) + float(amount.sum())
+        service_costs += amount * prog.service_cost_share
         if prog.recurrent:
             recurrent += amount
         else:
             one_off += amount
-    return one_off, recurrent, by_name
+            due += amount * min(12, max(prog.end_month - month, 0))
+    return one_off, recurrent, service_costs, due, by_name
 
 
 def org_accounts(model, population, members, delivering) -> OrgMoney:
-    """Organisation income and costs this month, and the subscription it will charge next month."""
+    """Organisation income and costs this month, and what its reserve policy spends on members' services.
+
+    Reserves above ``org_reserve_target_months`` of running costs are spent on services for members (extended
+    access, shared staff), which relieve members' workload; below it, the organisation saves.
+    """
     p, o = model.p, model.orgs
     alive = o.alive
     n = o.size
@@ -90,56 +99,62 @@ def org_accounts(model, population, members, delivering) -> OrgMoney:
     sub_rate = o.view("subscription")
     pr = model.practices
     is_member = (pr.org >= 0) & pr.open
-    sub_by_practice = np.zeros(pr.n)
-    sub_by_practice[is_member] = pr.list_size[is_member] * sub_rate[pr.org[is_member]] / 12.0
-    subscriptions = np.bincount(pr.org[is_member], sub_by_practice[is_member], minlength=n)[:n]
-    one_off, recurrent, by_name = programme_payments(model, population, alive, delivering)
+    sub_by_practice = pr.list_size[is_member] * sub_rate[pr.org[is_member]] / 12.0
+    subscriptions = np.bincount(pr.org[is_member], sub_by_practice, minlength=n)[:n]
+    one_off, recurrent, service_costs, due, by_name = programme_payments(model, population, alive, delivering)
     contract = np.where(
         alive & (o.view("contract_until") >= month), population * p.contract_value_per_patient / 12, 0.0
     )
     delivery = contract * (1.0 - p.contract_margin)
+    local = np.where(alive & delivering, population * p.local_services_margin_per_patient / 12.0, 0.0)
     running = np.where(alive, running_cost(population, o.view("form"), p) / 12.0, 0.0)
     team = np.where(alive & (o.view("leadership") == LeadershipKind.DISTRIBUTED), p.distributed_team_cost / 12, 0.0)
-    costs = running + team + delivery
-    reserves_after = o.view("reserves") + subscriptions + one_off + recurrent + contract - costs
-    cap = ORG_RESERVE_CAP_MONTHS * costs
-    services = np.where(alive & (members > 0), np.maximum(reserves_after - cap, 0.0), 0.0)
-    reserves_after = reserves_after - services
-    # subscription for next month: towards break-even when reserves run low, never outside [base, max]
-    shortfall = costs - (one_off + recurrent + contract)
-    needed = np.divide(shortfall * 12.0, population, out=np.zeros(n), where=population > 0)
-    low = reserves_after < ORG_RESERVE_FLOOR_MONTHS * costs
-    # members pay more than the usual subscription only with clear evidence of benefit (a delivering organisation)
-    base = p.subscription_per_patient
-    top = np.where(delivering, max(p.max_subscription_per_patient, base), base)
-    next_sub = np.where(low, np.clip(needed, base, top), np.clip(np.minimum(sub_rate, needed), base, top))
+    costs = running + team
+    reserves_after = (
+        o.view("reserves") + subscriptions + one_off + recurrent + contract + local - costs - delivery - service_costs
+    )
+    target = p.org_reserve_target_months * costs
+    services = np.where(alive & (members > 0), np.maximum(reserves_after - target, 0.0), 0.0)
     return OrgMoney(
         subscriptions=subscriptions,
         one_off=one_off,
         recurrent=recurrent,
         contract=contract,
+        local=local,
         running=running,
         team=team,
         delivery=delivery,
+        service_costs=service_costs,
         services=services,
-        reserves_after=reserves_after,
+        reserves_after=reserves_after - services,
         monthly_costs=costs,
-        next_subscription=np.where(alive, next_sub, sub_rate),
+        one_off_next_year=due,
         by_programme=by_name,
     )
 
 
-def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
-    """Practice income and costs this month.
+def partner_fte(n_gps: np.ndarray, p) -> np.ndarray:
+    """Partner FTE of each practice: ``partner_share`` of its GP time, and never less than one GP's (or all)."""
+    gp_fte = n_gps * p.fte_per_gp
+    return np.where(n_gps > 0, np.maximum(np.minimum(p.fte_per_gp, gp_fte), p.partner_share * gp_fte), 0.0)
 
-    ``delivering_form[i]`` is the form of practice i's organisation if it delivers benefits, else -1.
-    Surplus above ``initial_reserve_months`` of costs is drawn by the partners (their income).
+
+def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
+    """Practice income and costs this month, and what the partners take out or put in.
+
+    ``delivering_form[i]`` is the form of practice i's organisation if it delivers benefits, else -1. What is
+    left after salaried GPs, staff, fixed costs and the subscription is the partners' profit. Partners draw
+    whatever would take reserves above ``initial_reserve_months`` of costs; a loss is absorbed first by the
+    reserves and then by the partners themselves, who put money in rather than let the practice go insolvent.
+    Their income (drawings less contributions, per partner FTE) is what they judge the practice by.
     """
     p, pr = model.p, model.practices
     is_open = pr.open
     lst = pr.list_size * is_open
+    n_gps = pr.n_gps * is_open
     income = lst * p.income_per_patient / 12.0
-    gp_pay = pr.n_gps * is_open * (p.fte_per_gp * p.cost_per_gp_fte / 12.0)
+    partners = partner_fte(n_gps, p)
+    gp_pay = (n_gps * p.fte_per_gp - partners) * (p.cost_per_gp_fte / 12.0)
     gross_staff = lst * p.staff_cost_per_patient / 12.0
     # back-office savings come out of staff and running costs, so they can at most remove them
     saving = np.where(
@@ -155,9 +170,12 @@ def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
     subscription = np.zeros(pr.n)
     subscription[member] = lst[member] * model.orgs.view("subscription")[pr.org[member]] / 12.0
     costs = gp_pay + staff + fixed
-    reserves_after = pr.reserves + income - costs - subscription
+    profit = income - costs - subscription
+    held = pr.reserves + profit
     target = p.initial_reserve_months * costs
-    drawings = np.where(is_open, np.maximum(reserves_after - target, 0.0), 0.0)
+    drawings = np.where(is_open, np.maximum(held - target, 0.0), 0.0)
+    contributions = np.where(is_open, np.maximum(-held, 0.0), 0.0)
+    partner_income = np.divide((drawings - contributions) * 12.0, partners, out=np.zeros(pr.n), where=partners > 0)
     return PracticeMoney(
         income=income,
         gp_pay=gp_pay,
@@ -165,8 +183,12 @@ def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
         saving=saving,
         fixed=fixed,
         subscription=subscription,
+        profit=profit,
         drawings=drawings,
-        reserves_after=reserves_after - drawings,
+        contributions=contributions,
+        partner_fte=partners,
+        partner_income=partner_income,
+        reserves_after=held - drawings + contributions,
         monthly_costs=costs,
     )
 
@@ -176,8 +198,8 @@ def book(model, pm: PracticeMoney, om: OrgMoney) -> None:
     pr, o, led = model.practices, model.orgs, model.ledger
     pr.reserves[:] = pm.reserves_after
     o.view("reserves")[:] = om.reserves_after
-    o.view("subscription")[:] = om.next_subscription
     led.add("capitation", pm.income.sum())
+    led.add("partner_contributions", pm.contributions.sum())
     led.add("gp_pay", pm.gp_pay.sum())
     led.add("staff_and_running_costs", pm.staff.sum())
     led.add("practice_fixed_costs", pm.fixed.sum())
@@ -186,7 +208,9 @@ def book(model, pm: PracticeMoney, om: OrgMoney) -> None:
     led.add("pump_priming", om.one_off.sum())
     led.add("recurrent_funding", om.recurrent.sum())
     led.add("contract_income", om.contract.sum())
+    led.add("local_services_margin", om.local.sum())
     led.add("org_running_costs", om.running.sum())
     led.add("leadership_team_costs", om.team.sum())
     led.add("contract_delivery_costs", om.delivery.sum())
+    led.add("service_delivery_costs", om.service_costs.sum())
     led.add("member_services", om.services.sum())

@@ -12,15 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from gpsim.arrays import distinct_with_inverse
-from gpsim.rules.trust import BENEFIT_SCALE
-from gpsim.state import FORM_AUTONOMY, FORM_RELIEF, FORM_SAVING, OrgForm
-
-#: Peer trust a neighbour needs to be asked to co-found.
-COFOUNDER_TRUST = 0.6
-#: Weight of CCG supportiveness, of own workload pressure, and cost of crossing a CCG boundary, in utility.
-SUPPORT_WEIGHT, PRESSURE_WEIGHT, CROSS_CCG_COST = 0.2, 0.2, 0.1
-#: Share of a not-yet-delivering organisation's benefit that practices expect (hope, discounted).
-UNPROVEN_DISCOUNT = 0.5
+from gpsim.rules import leadership
+from gpsim.state import FORM_AUTONOMY, FORM_RELIEF, FORM_SAVING, LeadershipKind, OrgForm
 
 
 def relief_value_pp(p, form: np.ndarray) -> np.ndarray:
@@ -29,12 +22,12 @@ def relief_value_pp(p, form: np.ndarray) -> np.ndarray:
 
 
 def money_utility(expected_pp: np.ndarray, p) -> np.ndarray:
-    return p.trust_benefit_weight * np.tanh(expected_pp / BENEFIT_SCALE)
+    return p.trust_benefit_weight * np.tanh(expected_pp / p.benefit_scale)
 
 
 def common_utility(p, support: np.ndarray, pressure: np.ndarray) -> np.ndarray:
     """The part of joining or founding utility that depends only on the practice."""
-    return SUPPORT_WEIGHT * support + PRESSURE_WEIGHT * np.clip(pressure - 1.0, 0.0, 1.0)
+    return p.support_weight * support + p.pressure_weight * np.clip(pressure - 1.0, 0.0, 1.0)
 
 
 def expected_org_benefit_pp(model, delivering: np.ndarray, services_pp: np.ndarray):
@@ -43,7 +36,7 @@ def expected_org_benefit_pp(model, delivering: np.ndarray, services_pp: np.ndarr
     p, o = model.p, model.orgs
     form = o.view("form")
     gross = p.backoffice_saving_per_patient * FORM_SAVING[form] + relief_value_pp(p, form)
-    return np.where(delivering, gross, UNPROVEN_DISCOUNT * gross) - o.view("subscription") + services_pp
+    return np.where(delivering, gross, p.unproven_discount * gross) - o.view("subscription") + services_pp
 
 
 def join_choices(
@@ -53,8 +46,12 @@ def join_choices(
     org_population: np.ndarray,
     common: np.ndarray,
     rng: np.random.Generator,
+    open_to_join: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which considering independents join which organisation this month.
+
+    Only organisations in ``open_to_join`` (all if None) are options: a practice does not join one whose
+    subscription is above what it would accept given what the members have seen.
 
     Returns:
         (practice ids, organisation ids), one pair per practice that joins.
@@ -64,6 +61,8 @@ def join_choices(
     half = pe.half_edges_of(np.flatnonzero(considering))  # the considering practices' half-edges, CSR order
     target_org = pr.org[pe.dst[half]]
     mask = target_org >= 0
+    if open_to_join is not None and mask.any():
+        mask &= open_to_join[np.maximum(target_org, 0)]
     if not mask.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
     half = half[mask]
@@ -77,7 +76,7 @@ def join_choices(
         + money_utility(org_value_pp[co], p)
         - FORM_AUTONOMY[o.view("form")[co]]
         - p.size_aversion * np.log2(np.maximum(size_after, 1.0))
-        - CROSS_CCG_COST * (o.view("home_ccg")[co] != pr.ccg[ci])
+        - p.cross_ccg_cost * (o.view("home_ccg")[co] != pr.ccg[ci])
         + common[ci]
     )
     score = utility / p.choice_noise + rng.gumbel(size=len(utility))
@@ -91,8 +90,8 @@ def join_choices(
 
 def leave_choices(trust: np.ndarray, member: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
     """Members who leave this month: the lower their trust in the leaders below ``leave_trust_threshold``, the
-    likelier (a logistic curve three times sharper than the choice noise)."""
-    z = (p.leave_trust_threshold - trust) / (p.choice_noise / 3.0)
+    likelier (a logistic curve ``leave_sharpness`` times sharper than the choice noise)."""
+    z = (p.leave_trust_threshold - trust) / (p.choice_noise / p.leave_sharpness)
     chance = p.join_consideration_rate / (1.0 + np.exp(-np.clip(z, -50, 50)))
     return member & (rng.random(len(trust)) < chance)
 
@@ -108,7 +107,7 @@ def cofounder_candidates(
     pe = model.peers
     half = pe.half_edges_of(np.flatnonzero(eligible))
     t = pe.trust[pe.eid[half]]
-    keep = half[can_join[pe.dst[half]] & (t >= COFOUNDER_TRUST)]
+    keep = half[can_join[pe.dst[half]] & (t >= model.p.cofounder_trust)]
     return pe.src[keep], pe.dst[keep], pe.trust[pe.eid[keep]]
 
 
@@ -119,11 +118,15 @@ def found_choices(
     new_org_value_pp: float,
     common: np.ndarray,
     rng: np.random.Generator,
+    spare_leadership: np.ndarray,
 ) -> np.ndarray:
     """Practices that decide to found an organisation this month (ascending id).
 
     Founding needs spare leadership (``found_leadership_need``) and at least one trusted independent neighbour
-    with time to join. The chance is ``founding_rate x (0.5 + CCG support) x logistic((U_found - U_none) / noise)``
+    with time to join. The chance is ``founding_rate x drive x (0.5 + CCG support) x logistic((U_found - U_none) /
+    noise)``, where drive is the practice's spare leadership over ``found_leadership_need`` (the more drive, the
+    likelier to take the first step: heroic leaders found more often)
+    (the 0.5 centres the support term: a CCG of average supportiveness leaves ``founding_rate`` unchanged)
     where U_found is built like the joining utility for a new federation with the founder's co-founders.
     """
     p, pr = model.p, model.practices
@@ -133,16 +136,133 @@ def found_choices(
     utility = mean_t + money_utility(np.float64(new_org_value_pp), p) - FORM_AUTONOMY[OrgForm.FEDERATION] + common
     z = np.clip((utility - p.independence_value) / p.choice_noise, -50, 50)
     support = model.ccg_support[pr.ccg]
-    chance = p.founding_rate * (0.5 + support) / (1.0 + np.exp(-z))
+    drive = spare_leadership / p.found_leadership_need if p.found_leadership_need > 0 else np.ones(pr.n)
+    chance = np.clip(p.founding_rate * drive * (0.5 + support) / (1.0 + np.exp(-z)), 0.0, 1.0)
     return np.flatnonzero(eligible & (count > 0) & (rng.random(pr.n) < chance))
 
 
 def choose_form(mean_trust: float, p, rng: np.random.Generator) -> OrgForm:
     """Form of a new organisation: the more its founders trust each other and the larger the CCG's target
-    size, the tighter the form (score = trust + 0.1 log2(target / 50k) + noise sd 0.1)."""
-    score = mean_trust + 0.1 * np.log2(p.target_org_size / 50_000.0) + rng.normal(0.0, 0.1)
-    if score < 0.6:
+    size, the tighter the form (score = trust + ``form_size_weight`` log2(target / 50k) + noise of sd
+    ``form_choice_noise``, against the two cut-offs)."""
+    score = (
+        mean_trust
+        + p.form_size_weight * np.log2(p.target_org_size / 50_000.0)
+        + rng.normal(0.0, 1.0) * (p.form_choice_noise)
+    )
+    if score < p.form_federation_cutoff:
         return OrgForm.NETWORK
-    if score < 0.75:
+    if score < max(p.form_super_partnership_cutoff, p.form_federation_cutoff):
         return OrgForm.FEDERATION
     return OrgForm.SUPER_PARTNERSHIP
+
+
+def remove_member(model, i: int) -> None:
+    """Practice ``i`` stops being a member of its organisation (arrays and graph)."""
+    k = int(model.practices.org[i])
+    model.practices.org[i] = -1
+    model.practices.member_trust[i] = 0.0
+    model.practices.benefit_reference[i] = 0.0
+    model.practices.evidence[i] = 0.0
+    model.graph.remove_edge(i, model.ids.org(k))
+
+
+def leave_many(model, leavers: np.ndarray) -> None:
+    """Practices ``leavers`` (ascending) leave their organisations, one after another: each edge to a
+    fellow member still in the organisation takes ``leave_trust_damage_share`` of the failure hit, so an edge
+    between two leavers is hit once, by the first to leave."""
+    if len(leavers) == 0:
+        return
+    pr, pe = model.practices, model.peers
+    half = pe.half_edges_of(leavers)
+    src, nbr = pe.src[half], pe.dst[half]
+    leaving = np.zeros(pr.n, dtype=bool)
+    leaving[leavers] = True
+    hit = pe.eid[half[(pr.org[nbr] == pr.org[src]) & ~(leaving[nbr] & (nbr < src))]]
+    pe.trust[hit] = np.maximum(pe.trust[hit] - model.p.leave_trust_damage_share * model.p.failure_trust_damage, 0.0)
+    orgs = pr.org[leavers]
+    pr.org[leavers] = -1
+    pr.member_trust[leavers] = 0.0
+    pr.benefit_reference[leavers] = 0.0
+    pr.evidence[leavers] = 0.0
+    model.graph.remove_edges_from(zip(leavers.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True))
+
+
+def join_many(model, joiners: np.ndarray, orgs: np.ndarray) -> None:
+    """Independent practices ``joiners[j]`` join organisations ``orgs[j]``, one after another in that order.
+
+    A joiner starts trusting the leaders as much as it trusts the fellow members it knows (0.5 if it knows
+    none), counting those who joined before it; it pays the joining fee to the organisation.
+    """
+    pr, pe = model.practices, model.peers
+    m = len(joiners)
+    if m == 0:
+        return
+    # the joiners' half-edges, grouped by joiner in order
+    owner = np.repeat(np.arange(m), pe.indptr[joiners + 1] - pe.indptr[joiners])
+    half = pe.half_edges_of(joiners)
+    nbr, k = pe.dst[half], orgs[owner]
+    rank = model._queue_rank  # position in the queue of each joiner (m and more: not queued)
+    rank[joiners] = np.arange(m)
+    r = rank[nbr]
+    rank[joiners] = pr.n
+    queued = r < m
+    org_after = pr.org[nbr]
+    org_after[queued] = orgs[r[queued]]
+    fellow = (pr.org[nbr] == k) | ((r < owner) & (org_after == k))
+    t = pe.trust[pe.eid[half[fellow]]]
+    count = np.bincount(owner[fellow], minlength=m)
+    total = np.bincount(owner[fellow], t, minlength=m)
+    trust = np.divide(total, count, out=np.full(m, 0.5), where=count > 0)
+    for j in np.flatnonzero(count >= 8):  # numpy sums 8 or more terms pairwise: use its mean there
+        trust[j] = t[owner[fellow] == j].mean()
+    # a joiner has seen nothing itself yet: it starts from what the members it joins report (their mean)
+    member = (pr.org >= 0) & pr.open
+    n_orgs = model.orgs.size
+    seen = np.bincount(pr.org[member], pr.evidence[member], minlength=n_orgs)[:n_orgs]
+    count = np.bincount(pr.org[member], minlength=n_orgs)[:n_orgs]
+    pr.evidence[joiners] = np.divide(seen, count, out=np.zeros(n_orgs), where=count > 0)[orgs]
+    pr.org[joiners] = orgs
+    pr.member_trust[joiners] = trust
+    fee = pr.list_size[joiners] * model.p.joining_fee_per_patient
+    pr.reserves[joiners] -= fee
+    np.add.at(model.orgs.reserves, orgs, fee)  # in queue order
+    model.ledger.add_each("joining_fees", fee)
+    model.graph.add_edges_from(zip(joiners.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True), kind="member")
+
+
+def found(
+    model, founder: int, cofounders: np.ndarray, mean_trust: float, month: int, *, join: bool = True
+) -> tuple[np.ndarray, int]:
+    """Found organisation ``k`` with ``founder``; founder and co-founders join it (now, or, with ``join=False``,
+    when the caller joins the returned queue). Its form follows the founders' trust (:func:`choose_form`), its
+    leadership the founder (:func:`gpsim.rules.leadership.kind_at_founding`). Returns (the joining queue, ``k``).
+    """
+    p, pr = model.p, model.practices
+    form = choose_form(mean_trust, p, model.rng)
+    kind = leadership.kind_at_founding(
+        bool(pr.heroic[founder]), float(model.ccg_support[pr.ccg[founder]]), p, model.rng
+    )
+    heroic = kind == LeadershipKind.HEROIC
+    k = model.orgs.add(
+        form=form,
+        leadership=kind,
+        founded=month,
+        founder=founder,
+        leader=founder if heroic else -1,
+        home_ccg=pr.ccg[founder],
+        home_hospital=pr.hospital[founder],
+        subscription=p.subscription_per_patient,
+        team=1 if heroic else p.distributed_team_size,
+        hospital_trust=0.5,  # no record yet: neither trusted nor distrusted
+        cohesion=mean_trust,
+        last_review=month,
+    )
+    node = model.ids.org(k)
+    model.graph.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
+    model.graph.add_edge(model.ids.ccg(pr.ccg[founder]), node, kind="commissions")
+    model.register_organisation(k)
+    queue = np.concatenate([[founder], cofounders]).astype(np.int64)
+    if join:
+        join_many(model, queue, np.full(len(queue), k))
+    return queue, k

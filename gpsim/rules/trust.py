@@ -10,13 +10,6 @@ import numpy as np
 
 from gpsim.state import FORM_BINDING
 
-#: Net benefit (GBP per patient per year) that moves members' trust most of the way (tanh scale).
-BENEFIT_SCALE = 3.0
-#: Months over which members get used to a level of benefit (exponential smoothing).
-BENEFIT_MEMORY_MONTHS = 12.0
-#: Hospitals' trust in an organisation that cannot commit its members drifts down to this level.
-HOSPITAL_TRUST_FLOOR = 0.2
-
 
 def relax(current: np.ndarray, target: np.ndarray, p) -> np.ndarray:
     """Move ``current`` towards ``target``: up at ``trust_gain_rate``, down at ``trust_loss_rate``."""
@@ -29,12 +22,18 @@ def co_member_trust(model) -> np.ndarray:
     return model.peers.mean_trust_within(model.practices.org)
 
 
-def member_benefit(pm, relief: np.ndarray, list_size: np.ndarray) -> np.ndarray:
-    """Net benefit of membership this month, GBP per patient per year (savings + value of workload relief
-    from delivered benefits and funded services - subscription)."""
-    relief_value = relief * pm.gp_pay
-    net = (pm.saving + relief_value - pm.subscription) * 12.0
-    return np.divide(net, list_size, out=np.zeros(len(net)), where=list_size > 0)
+def gross_benefit(pm, relief: np.ndarray, list_size: np.ndarray, p) -> np.ndarray:
+    """What membership brought a practice this month, GBP per patient per year: back-office savings plus the
+    workload relief of delivered benefits and funded services, valued at the GP time it saves."""
+    relief_value = relief * list_size * (p.gp_fte_per_1000 / 1000.0 * p.cost_per_gp_fte / 12.0)
+    gross = (pm.saving + relief_value) * 12.0
+    return np.divide(gross, list_size, out=np.zeros(len(gross)), where=list_size > 0)
+
+
+def member_benefit(pm, gross_pp: np.ndarray, list_size: np.ndarray) -> np.ndarray:
+    """Net benefit of membership this month, GBP per patient per year (gross benefit - subscription)."""
+    sub = np.divide(pm.subscription * 12.0, list_size, out=np.zeros(len(gross_pp)), where=list_size > 0)
+    return gross_pp - sub
 
 
 def size_penalty(population: np.ndarray, p) -> np.ndarray:
@@ -49,9 +48,10 @@ def felt_benefit(benefit_pp: np.ndarray, reference: np.ndarray, p) -> np.ndarray
     return benefit_pp - p.loss_aversion * np.maximum(reference - benefit_pp, 0.0)
 
 
-def benefit_reference(reference: np.ndarray, benefit_pp: np.ndarray, member: np.ndarray) -> np.ndarray:
-    """The benefit members are used to after this month: a 12-month exponential average (0 for non-members)."""
-    return np.where(member, reference + (benefit_pp - reference) / BENEFIT_MEMORY_MONTHS, 0.0)
+def benefit_reference(reference: np.ndarray, benefit_pp: np.ndarray, member: np.ndarray, p) -> np.ndarray:
+    """A benefit averaged over ``benefit_memory_months`` (exponential; 0 for non-members). Used for the net
+    benefit members grow used to and for the gross benefit they have seen (the evidence they pay for)."""
+    return np.where(member, reference + (benefit_pp - reference) / p.benefit_memory_months, 0.0)
 
 
 def member_trust(model, benefit_pp: np.ndarray, org_population: np.ndarray) -> np.ndarray:
@@ -63,7 +63,7 @@ def member_trust(model, benefit_pp: np.ndarray, org_population: np.ndarray) -> n
     o = np.maximum(pr.org, 0)
     target = (
         co_member_trust(model)
-        + p.trust_benefit_weight * np.tanh(felt_benefit(benefit_pp, pr.benefit_reference, p) / BENEFIT_SCALE)
+        + p.trust_benefit_weight * np.tanh(felt_benefit(benefit_pp, pr.benefit_reference, p) / p.benefit_scale)
         - size_penalty(org_population[o], p)
         + FORM_BINDING[model.orgs.view("form")[o]]
     )
@@ -77,19 +77,21 @@ def cohesion(org: np.ndarray, trust: np.ndarray, member: np.ndarray, n_orgs: int
     return np.divide(total, count, out=np.zeros(n_orgs), where=count > 0)
 
 
-def hospital_trust(current: np.ndarray, committable: np.ndarray, delivering: np.ndarray, p) -> np.ndarray:
-    """A hospital comes to trust an organisation that delivers and can commit its members, and loses trust
-    in one that cannot commit them."""
-    target = np.where(committable & delivering, 1.0, np.where(committable, current, HOSPITAL_TRUST_FLOOR))
+def hospital_trust(current: np.ndarray, issued: np.ndarray, delivered: np.ndarray, p) -> np.ndarray:
+    """A hospital's trust in an organisation moves towards 1 when an ask is delivered and towards 0 when one
+    fails (up at ``trust_gain_rate``, down at ``trust_loss_rate``); without an ask it stays."""
+    target = np.where(issued, delivered.astype(float), current)
     return relax(current, target, p)
 
 
 def peer_trust(model, delivering_org: np.ndarray) -> np.ndarray:
-    """Peer trust after this month: fellow members of a delivering organisation grow closer (at a quarter of
-    the gain rate); other edges keep their trust."""
+    """Peer trust after this month: fellow members of a delivering organisation grow closer (at
+    ``peer_trust_gain_share`` of the gain rate); other edges keep their trust."""
     pr, pe = model.practices, model.peers
     if model.orgs.size == 0:
         return pe.trust.copy()
     a, b = pe.edges[:, 0], pe.edges[:, 1]
     together = (pr.org[a] >= 0) & (pr.org[a] == pr.org[b]) & delivering_org[np.maximum(pr.org[a], 0)]
-    return np.where(together, pe.trust + 0.25 * model.p.trust_gain_rate * (1.0 - pe.trust), pe.trust)
+    return np.where(
+        together, pe.trust + model.p.peer_trust_gain_share * model.p.trust_gain_rate * (1.0 - pe.trust), pe.trust
+    )

@@ -26,6 +26,8 @@ def recruits(
     place to work) and higher in an organisation that has started delivering (shared staff, support).
     """
     base = p.recruitment_rate * (1.0 - p.recruitment_decline) ** ((month - 1) / 12.0)
-    attractiveness = np.where(in_delivering_org, 1.2, 1.0) / (1.0 + np.maximum(pressure - 1.0, 0.0))
+    attractiveness = np.where(in_delivering_org, p.recruitment_boost_in_org, 1.0) / (
+        1.0 + np.maximum(pressure - 1.0, 0.0)
+    )
     wants = is_open & can_afford & (pressure > 1.0)
     return (wants & (rng.random(len(pressure)) < base * attractiveness)).astype(np.int64)
