@@ -81,7 +81,8 @@ STEPS = _cols(
         "float",
         "counterparts",
         "Distinct general-practice counterparts a hospital must keep, mean over hospitals: an organisation able "
-        "to commit its members counts once, every other open practice counts as itself.",
+        "to commit its members counts once; one that cannot counts as its members plus one (the hospital deals "
+        "with it and still with every member); a practice outside any organisation counts as itself.",
     ),
     ("relationships_per_hospital_max", "float", "counterparts", "The same, for the hospital with the most."),
     (
@@ -94,7 +95,8 @@ STEPS = _cols(
         "relationships_per_hospital_members_only_mean",
         "float",
         "counterparts",
-        "Counterparts per hospital counting every organisation once whether or not it can commit its members.",
+        "Counterparts per hospital by the first version's convention: an organisation that cannot commit its "
+        "members counts as its members only (adds no counterpart of its own).",
     ),
     (
         "relationships_per_community_trust_mean",
@@ -140,13 +142,13 @@ STEPS = _cols(
     ("share_practices_in_network", "float", "share", "Share of open practices in a network."),
     ("share_practices_in_federation", "float", "share", "Share of open practices in a federation."),
     ("share_practices_in_super_partnership", "float", "share", "Share of open practices in a super-partnership."),
-    ("n_hospital_asks", "int", "asks", "Asks hospitals made of general practice this month."),
+    ("n_hospital_asks", "int", "asks", "Asks hospitals made of organisations this month."),
     (
         "share_asks_delivered",
         "float",
         "share",
-        "Share of this month's hospital asks that members followed through.",
-        "no ask was made this month",
+        "Share of all hospital asks since the start that the organisation's members delivered (0 before the "
+        "first ask).",
     ),
 )
 
@@ -181,6 +183,12 @@ ORGS = _cols(
     ("reserves", "float", "GBP", "Money in reserve at the end of the run (0 once dissolved)."),
     ("leaders_burnt_out", "int", "leaders", "Its leaders who burnt out."),
     ("n_contracts", "int", "contracts", "Contracts it won."),
+    ("founder", "text", "", "Code of the practice that founded it."),
+    ("subscription", "float", "GBP per patient per year", "Its members' yearly subscription at the end."),
+    ("asks_taken", "int", "asks", "Hospital asks it took on."),
+    ("asks_delivered", "int", "asks", "Hospital asks its members delivered."),
+    ("commit_record", "float", "0-1", "Its track record of delivered asks at the end (0 = none yet)."),
+    ("can_commit_members", "bool", "", "Whether it could commit its members at the end (False once dissolved)."),
 )
 
 #: ``Results.closures``: one row per practice that closed or merged.
@@ -242,6 +250,13 @@ _FINAL_OWN = [
                 f"Dissolutions of {k.label}-led organisations per year alive.",
                 f"no {k.label}-led organisation was ever alive",
             ),
+            (
+                f"dissolution_rate_{k.label}_after_24m_per_year",
+                "float",
+                "per organisation-year",
+                f"Dissolutions of {k.label}-led organisations per year alive beyond their first 24 months.",
+                f"no {k.label}-led organisation lived beyond 24 months",
+            ),
         )
     ),
     (
@@ -289,11 +304,14 @@ FINAL = (
 
 _LEDGER_MEANING = {
     "capitation": "Core practice income from registered patients (source).",
+    "partner_contributions": "Money partners put into their practice to cover a loss (source).",
+    "local_services_margin": "Margin organisations earn on locally commissioned services (source).",
+    "service_delivery_costs": "Cost of delivering programme-funded services such as extended access (use).",
     "pump_priming": "One-off national money paid to organisations (source).",
     "recurrent_funding": "Recurrent national money paid to organisations (source).",
     "contract_income": "Contract income paid to organisations by hospitals and CCGs (source).",
     "org_debt_written_off": "Debts of dissolved organisations that nobody paid (source: money the system absorbed).",
-    "gp_pay": "Pay of salaried and partner GPs' time (use).",
+    "gp_pay": "Pay of salaried GPs (use; partners are paid from the profit, as drawings).",
     "staff_and_running_costs": "Practices' staff and running costs (use).",
     "practice_fixed_costs": "Practices' fixed costs: premises and the like (use).",
     "partner_drawings": "Profit drawn by practice partners (use).",
