@@ -1,15 +1,21 @@
-"""gpsim validate: the calibration report's plumbing, in quick mode (the full verdict is `gpsim validate`)."""
+"""gpsim validate: the report's plumbing in quick mode, driven by the targets file (the verdict is `gpsim validate`)."""
 
 from __future__ import annotations
 
 import csv
+import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import gpsim
+from gpsim.calibrate.targets import load
 from gpsim.cli import main
-from gpsim.validate import CHECKS, Check, Replicate, constructed_organisations, evaluate
+from gpsim.validate import Check, Replicate, checks_from, constructed_organisations, evaluate
+
+ENGLAND = Path(__file__).resolve().parent.parent / "experiments" / "calibrate-england.toml"
 
 
 @pytest.fixture(scope="module")
@@ -19,25 +25,81 @@ def quick_report(tmp_path_factory):
     return code, out
 
 
-def test_quick_validate_writes_table_csv_and_one_plot_per_target(quick_report, capsys):
+def _rows(out: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader((out / "validation.csv").open()))
+
+
+def test_quick_validate_reads_the_targets_file_in_three_sections(quick_report):
     code, out = quick_report
     assert code in (0, 1)  # quick mode is a smoke test: a target may fail, the report must still be whole
-    rows = list(csv.DictReader((out / "validation.csv").open()))
-    assert [r["target"] for r in rows] == [c.key for c in CHECKS]
-    assert {r["result"] for r in rows} <= {"PASS", "FAIL", "info"}
-    assert {r["target"] for r in rows if r["result"] == "info"} == {c.key for c in CHECKS if c.info}
-    assert sorted(p.name for p in out.glob("target-*.png")) == [f"target-{t}.png" for t in range(1, 8)]
+    cal = load(ENGLAND)
+    rows = _rows(out)
+    section = {r["target"]: r["section"] for r in rows}
+    assert set(section) == {c.name for c in cal.checks} | {t.name for t in cal.targets}
+    for c in cal.checks:
+        expected = {"arithmetic": "arithmetic", "train": "in-sample", "test": "out-of-sample"}[c.section]
+        assert section[c.name] == expected
+    for t in cal.targets:
+        assert section[t.name] == {"train": "in-sample", "test": "out-of-sample"}[t.period]
+    assert {r["result"] for r in rows} <= {"PASS", "FAIL", "info", "n/a"}
+    assert sorted(p.name for p in out.glob("*.png")) == [
+        "arithmetic.png",
+        "in-sample.png",
+        "out-of-sample.png",
+        "series.png",
+    ]
     md = (out / "validation.md").read_text()
-    assert md.count("\n| ") >= len(CHECKS) and "checked figures pass" in md
-    # exit code 1 exactly when a checked figure failed
-    assert (code == 1) == any(r["result"] == "FAIL" for r in rows)
+    for title in ("## Arithmetic checks", "## In-sample targets", "## Out-of-sample targets"):
+        assert title in md
+    assert (code == 1) == any(r["result"] == "FAIL" for r in rows)  # exit 1 exactly when a checked figure failed
+
+
+def test_targets_pass_within_three_standard_deviations_of_the_observation(quick_report):
+    _, out = quick_report
+    cal = load(ENGLAND)
+    factor = cal.size_factor(True)
+    rows = {r["target"]: r for r in _rows(out)}
+    for t in cal.targets:
+        r = rows[t.name]
+        if r["result"] == "n/a":
+            assert r["informative"] == "not available in this model version"
+            continue
+        obs = t.observed * (factor if t.scales_with_size else 1.0)
+        sd = math.sqrt(t.observation_sd**2 + t.discrepancy_sd**2) * (factor if t.scales_with_size else 1.0)
+        mean = float(np.mean([float(v) for v in r["replicates"].split()]))
+        assert float(r["observed"]) == pytest.approx(mean, rel=1e-5)
+        assert r["result"] == ("PASS" if abs(mean - obs) <= 3 * sd else "FAIL"), t.name
+    assert rows["pcn-coverage-2021"]["result"] == "n/a"  # the current model has no PCN column yet
 
 
 def test_numbers_game_arithmetic_holds_even_in_quick_mode(quick_report):
-    """Target 1 is arithmetic on the model's metric: 37.5 with no organisations, 6-10 and 1-2 nested."""
+    """The arithmetic checks hold in any setting, and say so."""
     _, out = quick_report
-    result = {r["target"]: r["result"] for r in csv.DictReader((out / "validation.csv").open())}
-    assert result["1a"] == result["1b"] == result["1c"] == result["1d"] == "PASS"
+    rows = {r["target"]: r for r in _rows(out)}
+    for key in ("1a", "1b", "1c", "1d"):
+        assert rows[key]["result"] == "PASS"
+        assert rows[key]["informative"].startswith("no: arithmetic")
+
+
+def test_informative_column_comes_from_a_calibration(tmp_path):
+    cal = load(ENGLAND)
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    names = [t.name for t in cal.targets]
+    pd.DataFrame(
+        {
+            "target": names,
+            "informative": ["uninformative"] + ["informative"] * (len(names) - 1),
+            "prior_pass_share": 0.5,
+        }
+    ).to_csv(folder / "targets.csv", index=False)
+    from gpsim.validate import read_informative
+
+    checks = {c.key: c for c in checks_from(cal, informative=read_informative(folder))}
+    assert checks[names[0]].informative == "uninformative (prior pass 50%)"
+    assert checks[names[1]].informative == "informative (prior pass 50%)"
+    assert main(["validate", "--calibration", str(tmp_path / "nothing"), "--out", str(tmp_path / "v")]) == 2
+    assert not (tmp_path / "v").exists()
 
 
 def test_constructed_organisations_nest_in_catchments_and_have_the_asked_size():
@@ -54,16 +116,19 @@ def test_constructed_organisations_nest_in_catchments_and_have_the_asked_size():
         assert len(np.unique(region.ccg[by_ccg == k])) == 1
 
 
-def test_evaluate_fails_a_figure_outside_its_tolerance_and_ignores_info_rows():
+def test_evaluate_fails_a_figure_outside_its_tolerance_and_ignores_info_and_missing_rows():
     reps = [Replicate(s, {"v": float(s)}) for s in range(5)]  # values 0..4, mean 2
     stat = lambda rs: float(np.mean([r.values["v"] for r in rs]))  # noqa: E731
+    per = lambda r: r.values["v"]  # noqa: E731
     checks = [
-        Check(1, "in", "inside", "test", "1-3", stat, lambda v: 1 <= v <= 3, lambda r: r.values["v"]),
-        Check(1, "out", "outside", "test", "5-6", stat, lambda v: 5 <= v <= 6, lambda r: r.values["v"]),
-        Check(1, "ctx", "context", "test", "reported", stat, lambda v: False, lambda r: r.values["v"], info=True),
+        Check("in-sample", "in", "inside", "test", "1-3", stat, lambda v: 1 <= v <= 3, per),
+        Check("in-sample", "out", "outside", "test", "5-6", stat, lambda v: 5 <= v <= 6, per),
+        Check("arithmetic", "ctx", "context", "test", "reported", stat, lambda v: False, per, info=True),
+        Check("out-of-sample", "gone", "missing", "test", "0-9", stat, lambda v: True, per, available=lambda r: False),
     ]
     rows = {r.key: r for r in evaluate(reps, checks)}
     assert rows["in"].verdict == "PASS" and rows["out"].verdict == "FAIL" and rows["ctx"].verdict == "info"
+    assert rows["gone"].verdict == "n/a" and rows["gone"].informative == "not available in this model version"
     assert rows["in"].observed == 2.0 and rows["in"].low <= 2.0 <= rows["in"].high
     assert 0.0 <= rows["in"].low < rows["in"].high <= 4.0
 
@@ -72,4 +137,7 @@ def test_bad_arguments_give_one_line_and_exit_2(tmp_path, capsys):
     assert main(["validate", "--replicates", "0", "--out", str(tmp_path / "v")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--replicates" in err
+    assert main(["validate", "--targets", str(tmp_path / "none.toml"), "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "targets file not found" in err
     assert not (tmp_path / "v").exists()

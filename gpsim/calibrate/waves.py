@@ -6,7 +6,8 @@ around the region the earlier waves left, keeps those whose implausibility is be
 wave's emulators (the non-implausible region), and picks the next wave's design from them by farthest-point
 sampling. It stops after ``max_waves``, when a wave keeps more than ``min_shrink`` of the region the wave before
 kept (the region stopped shrinking), when every emulator's variance is below its target's observation variance
-(more runs would not sharpen the cut), or when nothing is left.
+(more runs would not sharpen the cut; checked from wave 2 on, once a wave has run inside the region the first
+emulators left), or when nothing is left.
 
 Every simulation goes through :func:`gpsim.sweep.engine.run_sweep` (one sweep folder per wave, plus one for the
 posterior runs), so runs are seeded, stored as Parquet with provenance, and a stopped calibration continues with
@@ -273,7 +274,7 @@ def calibrate(
         if k > 1 and previous > 0 and share / previous > settings.min_shrink:
             stop = f"the region stopped shrinking (kept {share / previous:.0%} of the previous wave's)"
             break
-        if sharp and all(sharp):
+        if k > 1 and sharp and all(sharp):  # from wave 2: runs inside the region have confirmed the emulators
             stop = "every emulator's variance is below its target's observation variance"
             break
     say(f"stopped: {stop}")
