@@ -39,8 +39,10 @@ def _fmt(v: Any) -> str:
     return html.escape(str(v))
 
 
-def pairs_figure(posterior: pd.DataFrame, designs: list[pd.DataFrame], space) -> str:
-    """The non-implausible region: every pair of calibrated parameters, each point a posterior draw."""
+def pairs_figure(posterior: pd.DataFrame, depth: tuple[pd.DataFrame, np.ndarray], space) -> str:
+    """The non-implausible region. Upper triangle: for each pair of parameters, the share of the prior not ruled
+    out at each pair of values (over all other parameters; "optical depth"); diagonal: the same for one parameter;
+    lower triangle: draws from the region left at the end."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,37 +50,50 @@ def pairs_figure(posterior: pd.DataFrame, designs: list[pd.DataFrame], space) ->
 
     names = space.names
     d = len(names)
-    size = min(1.7 * d, 15)
+    size = min(1.8 * d, 15)
     fig, axes = plt.subplots(d, d, figsize=(size, size), squeeze=False)
     post = posterior.iloc[:800]
-    first = designs[0]
+    sample, kept = depth
+    bins = 12
+    edges = [np.linspace(space.low[j], space.high[j], bins + 1) for j in range(d)]
+    image = None
     for i, yi in enumerate(names):
         for j, xj in enumerate(names):
             ax = axes[i][j]
-            ax.set_xlim(space.low[j], space.high[j])
             if i == j:
-                ax.hist(post[xj], bins=20, range=(space.low[j], space.high[j]), color=POSTERIOR, alpha=0.8)
-                ax.set_yticks([])
-            elif i > j:
-                ax.scatter(first[xj], first[yi], s=3, color=PRIOR, alpha=0.5, lw=0)
+                total, _ = np.histogram(sample[xj], bins=edges[j])
+                inside, _ = np.histogram(sample[xj][kept], bins=edges[j])
+                share = np.divide(inside, total, out=np.zeros(bins), where=total > 0)
+                ax.stairs(share, edges[j], fill=True, color=POSTERIOR, alpha=0.8)
+                ax.set_ylim(0, 1)
+                ax.set_title(xj, fontsize=7)
+            elif i < j:
+                total, _, _ = np.histogram2d(sample[xj], sample[yi], bins=[edges[j], edges[i]])
+                inside, _, _ = np.histogram2d(sample[xj][kept], sample[yi][kept], bins=[edges[j], edges[i]])
+                share = np.divide(inside, total, out=np.zeros_like(inside), where=total > 0)
+                image = ax.pcolormesh(edges[j], edges[i], share.T, vmin=0, vmax=1, cmap="viridis")
+            else:
                 ax.scatter(post[xj], post[yi], s=3, color=POSTERIOR, alpha=0.5, lw=0)
                 ax.set_ylim(space.low[i], space.high[i])
-            else:
-                ax.axis("off")
+            ax.set_xlim(space.low[j], space.high[j])
             if i == d - 1:
                 ax.set_xlabel(xj, fontsize=7, rotation=20, ha="right")
             else:
                 ax.set_xticklabels([])
             if j == 0 and i > 0:
                 ax.set_ylabel(yi, fontsize=7, rotation=0, ha="right", va="center")
-            elif j > 0 or i == 0:
+            elif not (i == j == 0):
                 ax.set_yticklabels([])
             ax.tick_params(labelsize=6)
+    fig.tight_layout(rect=(0, 0, 0.93, 0.96))
+    if image is not None:
+        cax = fig.add_axes((0.945, 0.55, 0.012, 0.35))
+        fig.colorbar(image, cax=cax).set_label("share not ruled out", fontsize=8)
     fig.suptitle(
-        "Not ruled out: grey = first-wave runs over the whole prior; blue = draws from the region left at the end",
-        fontsize=10,
+        "Where the region not ruled out lies. Above the diagonal and on it: share of the prior not ruled out at "
+        "those values; below: draws from the region",
+        fontsize=9,
     )
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -111,8 +126,11 @@ def targets_figure(table: pd.DataFrame, prior: pd.DataFrame, post: pd.DataFrame)
         pv = prior[col].to_numpy(float)
         qv = post[col].to_numpy(float)
         pv, qv = pv[np.isfinite(pv)], qv[np.isfinite(qv)]
-        lo = min([r["accept_low"], *pv, *qv])
-        hi = max([r["accept_high"], *pv, *qv])
+        both = np.concatenate([pv, qv])
+        lo = min(r["accept_low"], *np.percentile(both, [1])) if len(both) else r["accept_low"]
+        hi = max(r["accept_high"], *np.percentile(both, [99])) if len(both) else r["accept_high"]
+        outside = int(((both < lo) | (both > hi)).sum())
+        pv, qv = np.clip(pv, lo, hi), np.clip(qv, lo, hi)  # the few extreme runs sit in the end bins
         if hi <= lo:
             hi = lo + 1
         bins = np.linspace(lo, hi, 30)
@@ -128,7 +146,8 @@ def targets_figure(table: pd.DataFrame, prior: pd.DataFrame, post: pd.DataFrame)
         ax.text(
             0.02,
             0.97,
-            f"prior pass {r['prior_pass_share']:.0%}{flag}\nposterior pass {r['posterior_pass_share']:.0%}",
+            f"prior pass {r['prior_pass_share']:.0%}{flag}\nposterior pass {r['posterior_pass_share']:.0%}"
+            + (f"\n{outside} extreme runs in the end bins" if outside else ""),
             transform=ax.transAxes,
             fontsize=7,
             va="top",
@@ -210,9 +229,11 @@ def _emulators_html(root: Path, n_waves: int) -> str:
     return "".join(parts)
 
 
-def write_report(path: Path, cal, quick: bool, meta: dict, table: pd.DataFrame, posterior, tables, post_runs, space):
+def write_report(
+    path: Path, cal, quick: bool, meta: dict, table: pd.DataFrame, posterior, tables, post_runs, space, depth
+):
     """Write ``report.html`` (plots embedded as PNG data, so the one file can be mailed or archived)."""
-    pairs = pairs_figure(posterior, tables, space)
+    pairs = pairs_figure(posterior, depth, space)
     tfig = targets_figure(table, tables[0], post_runs)
     ok = table[table["status"] == "ok"]
     lines = []

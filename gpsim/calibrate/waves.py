@@ -333,7 +333,12 @@ def calibrate(
         "complete": True,
     }
     _write(root / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str) + "\n"))
-    write_report(root / "report.html", cal, quick, meta, table, posterior, tables, post_runs, space)
+    # where in the whole prior the region lies: every wave's cut applied to a fresh space-filling sample
+    prior_unit = designs.sobol_in_box(settings.candidates, np.zeros(d), np.ones(d), cal.seed + 7)
+    prior_unit = space.unit(space.values(prior_unit))
+    prior_kept = _implausibility(emulators, prior_unit)[0] < settings.cutoff
+    depth = (space.frame(prior_unit), prior_kept)
+    write_report(root / "report.html", cal, quick, meta, table, posterior, tables, post_runs, space, depth)
     say(f"done in {seconds:.0f} s: {root}/ targets.csv, posterior.parquet, waves/, report.html, calibrated.toml")
     return Calibration(root, waves, table, posterior, point, seconds)
 
