@@ -26,21 +26,27 @@ from gpsim.params import Params
 from gpsim.scenarios import scenario as named_scenario
 
 KEYS = ("scenario", "params")
+#: Largest TOML file read (parameter and experiment files are a few KB; a listed design of many values, MBs).
+MAX_TOML_BYTES = 64 << 20
 
 
 def read_toml(path: str | os.PathLike, what: str, error: type[GpsimError] = ParameterError) -> dict[str, Any]:
     """Parse a TOML file; a missing file, a folder, binary data or bad syntax is one line naming the file."""
+    from gpsim.data.files import read_limited
+
     p = Path(path)
-    try:
-        return tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise error(f"{p}: {what} not found") from None
-    except IsADirectoryError:
-        raise error(f"{p}: is a folder, not {'an' if what[0] in 'aeiou' else 'a'} {what}") from None
+    if not p.exists():
+        raise error(f"{p}: {what} not found")
+    if p.is_dir():
+        raise error(f"{p}: is a folder, not {'an' if what[0] in 'aeiou' else 'a'} {what}")
+    try:  # a regular file of bounded size: a device or a pipe is refused without reading from it
+        return tomllib.loads(read_limited(p, MAX_TOML_BYTES, what, error).decode("utf-8"))
     except UnicodeDecodeError:
         raise error(f"{p}: not a text file") from None
     except tomllib.TOMLDecodeError as err:
         raise error(f"{p}: TOML syntax error: {err}") from None
+    except GpsimError:  # already one line naming the file (a device, a pipe, too large)
+        raise
     except ValueError as err:  # tomllib refuses integers of more than 4,300 digits with a plain ValueError
         raise error(f"{p}: a number too long to read ({str(err).split(':')[0]})") from None
     except RecursionError:
@@ -67,8 +73,8 @@ def load(path: str | os.PathLike, base: Params | None = None) -> Params:
 def scenario_of(path: str | os.PathLike) -> str | None:
     """The scenario a parameter file names, if any (read without checking the values)."""
     try:
-        return tomllib.loads(Path(path).read_text()).get("scenario")
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return read_toml(path, "parameter file").get("scenario")
+    except GpsimError:
         return None
 
 

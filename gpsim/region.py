@@ -33,6 +33,8 @@ class Region:
         peer_edges: undirected practice-practice edges ``(i, j)`` with ``i < j``, shape (E, 2).
         source: where the region came from (``synthetic`` or a file description).
         warnings: data-quality notes collected while building it (dropped rows and the like).
+        register_sha256: SHA-256 of the register file's content for a real region ("" for a synthetic one):
+            what identifies the data the region was built from (recorded in ``final.json`` and sweep manifests).
     """
 
     name: str
@@ -48,6 +50,7 @@ class Region:
     peer_edges: np.ndarray
     source: str = "synthetic"
     warnings: tuple[str, ...] = field(default=())
+    register_sha256: str = ""
 
     @property
     def n_practices(self) -> int:
@@ -205,7 +208,16 @@ def synthetic(
 
 
 def region_key(params) -> tuple:
-    """The parameters that decide the starting region (runs sharing them share one region)."""
+    """What decides the starting region (runs sharing it share one region).
+
+    For a real region this includes the SHA-256 of the register file's *content*, so an edited register is never
+    served from the cache under its old name.
+    """
+    register = ""
+    if params.region != "synthetic":
+        from gpsim.data import region_register_sha256
+
+        register = region_register_sha256(params.region)
     return (
         params.region,
         params.n_practices,
@@ -215,23 +227,30 @@ def region_key(params) -> tuple:
         params.hospital_catchment,
         params.peer_degree,
         params.region_seed,
+        register,
     )
 
 
 @functools.lru_cache(maxsize=16)
 def _cached(key: tuple) -> Region:
-    name, n, c, mean, sigma, catchment, degree, seed = key
+    name, n, c, mean, sigma, catchment, degree, seed, register = key
     if name == "synthetic":
         return synthetic(n, c, mean, sigma, catchment, degree, np.random.default_rng(seed))
     from gpsim import data  # real data is loaded only when asked for
 
-    return data.load_region(name, catchment=catchment, peer_degree=degree, seed=seed)
+    region = data.load_region(name, catchment=catchment, peer_degree=degree, seed=seed)
+    if region.register_sha256 != register:  # the file changed between hashing it and reading it
+        from gpsim.errors import DataError
+
+        raise DataError(f"region {name!r}: the register file changed while it was being read; try again")
+    return region
 
 
 def from_params(params) -> Region:
     """The region a :class:`~gpsim.params.Params` asks for: a deterministic function of its region parameters.
 
     ``region='synthetic'`` builds one from the synthetic-region parameters; anything else is looked up by the
-    real-data loader (:func:`gpsim.data.load_region`). Regions are cached, so repeated runs share them.
+    real-data loader (:func:`gpsim.data.load_region`). Regions are cached by :func:`region_key` (for real data,
+    the register's content hash), so repeated runs share them.
     """
     return _cached(region_key(params))

@@ -58,6 +58,8 @@ class Results:
         params: the parameters of the run.
         seed: the seed (an int, or a dict describing a ``SeedSequence``).
         ledger: cumulative money flows by name (GBP).
+        region_name: the name of the starting region.
+        register_sha256: SHA-256 of the register file a real region was read from ("" for a synthetic region).
     """
 
     steps: pd.DataFrame
@@ -68,6 +70,7 @@ class Results:
     seed: Any
     ledger: dict[str, float] = field(default_factory=dict)
     region_name: str = ""
+    register_sha256: str = ""
 
     @classmethod
     def from_model(cls, model, seed: Any) -> Results:
@@ -84,6 +87,7 @@ class Results:
             seed=seed,
             ledger=dict(model.ledger.total),
             region_name=model.region.name,
+            register_sha256=getattr(model.region, "register_sha256", ""),
         )
 
     # --- human summary --------------------------------------------------------------------------
@@ -192,6 +196,8 @@ class Results:
             "params": self.params.to_dict(),
             "seed": self.seed,
             "region": self.region_name,
+            # what identifies the register a real region was built from (its text alone does not: files change)
+            "register_sha256": self.register_sha256 or None,
             "ledger": self.ledger,
             "gpsim_version": __version__,
             "versions": _versions(),
@@ -217,6 +223,7 @@ class Results:
             seed=meta["seed"],
             ledger=meta.get("ledger", {}),
             region_name=meta.get("region", ""),
+            register_sha256=meta.get("register_sha256") or "",
         )
 
 

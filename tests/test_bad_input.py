@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -256,7 +257,7 @@ EXPERIMENT_CASES = {
     ),
     "register file missing (checked before running)": (
         exp_text(**{"n_practices = 20": 'region = "00L@no-such-register.csv"'}).encode(),
-        ["design point", "register file no-such-register.csv: not found"],
+        ["design point", "register file ", "/no-such-register.csv: not found"],
     ),
     "more CCGs than practices at one point": (
         exp_text(**{"target_org_size = [30000, 60000]": "n_ccgs = [5, 30]"}).encode(),
@@ -672,3 +673,189 @@ def test_scenario_flag_and_parameter_file_scenario_disagree(tmp_path, capsys):
     expect_refusal([*argv, "--scenario", "baseline"], ["--scenario baseline", "funding-cliff"], capsys, out)
     assert main([*argv, "--scenario", "funding-cliff"]) == 0  # agreeing is fine
     assert gpsim.Results.load(out).params.pump_priming_months == gpsim.scenario("funding-cliff").pump_priming_months
+
+
+# --- class 1: a register is identified by its content ----------------------------------------------------
+def _register_with_first_count(count: str) -> str:
+    return _with_count(count)
+
+
+def _quiet_region(params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return gpsim.region_for(params)
+
+
+def test_edited_register_is_not_served_from_the_region_cache(tmp_path):
+    """The region cache was keyed by the region text: an edited register kept its old sizes in one process."""
+    import hashlib
+
+    f = tmp_path / "reg.csv"
+    f.write_text(_register_with_first_count("5903"))
+    p = gpsim.Params(region=f"00L@{f}")
+    first = _quiet_region(p)
+    f.write_text(_register_with_first_count("75903"))  # a different size, as a real edit would be
+    second = _quiet_region(p)
+    assert second.population - first.population == 70_000
+    assert second.register_sha256 == hashlib.sha256(f.read_bytes()).hexdigest() != first.register_sha256
+
+
+def test_final_json_records_the_register_content_hash(tmp_path, capsys):
+    import hashlib
+    import json
+
+    f = tmp_path / "reg.csv"
+    f.write_text(GOOD_REGISTER)
+    out = tmp_path / "out"
+    assert main(["run", "--years", "0.25", "--quiet", "--region", "00L", "--register", str(f), "--out", str(out)]) == 0
+    meta = json.loads((out / "final.json").read_text())
+    assert meta["register_sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert gpsim.Results.load(out).register_sha256 == meta["register_sha256"]
+    synthetic = tmp_path / "syn"
+    assert main([*RUN, "--out", str(synthetic)]) == 0
+    assert json.loads((synthetic / "final.json").read_text())["register_sha256"] is None
+
+
+REGISTER_EXPERIMENT = (
+    'name = "reg"\nquestion = "q?"\nyears = 0.25\nreplicates = 2\n[fixed]\nregion = "00L@reg.csv"\n'
+    "[vary]\ntarget_org_size = [30000, 60000]\n"
+)
+
+
+def _register_sweep(tmp_path: Path) -> tuple[Path, Path, Path]:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "reg.csv").write_text(GOOD_REGISTER)
+    exp = folder / "exp.toml"
+    exp.write_text(REGISTER_EXPERIMENT)
+    return exp, folder / "reg.csv", tmp_path / "sweep"
+
+
+def test_relative_register_path_is_read_beside_the_experiment_file(tmp_path, capsys, monkeypatch):
+    """``00L@reg.csv`` in an experiment was resolved against the current folder, not the experiment's."""
+    exp, reg_file, out = _register_sweep(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert main(["sweep", "run", str(exp), "--out", str(out), "--quiet"]) == 0
+    import json
+
+    from gpsim.sweep.store import SweepStore
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    import hashlib
+
+    assert manifest["experiment"]["registers"] == {"00L@reg.csv": hashlib.sha256(reg_file.read_bytes()).hexdigest()}
+    final = SweepStore(out).final()
+    expected = _quiet_region(gpsim.Params(region=f"00L@{reg_file}")).population
+    assert len(final) == 4 and (final["population_start"] == expected).all()
+
+
+def test_resume_after_the_register_changed_is_refused(tmp_path, capsys):
+    """A resume after the register changed mixed two registers in one result set."""
+    exp, reg_file, out = _register_sweep(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert main(["sweep", "run", str(exp), "--out", str(out), "--quiet"]) == 0
+    reg_file.write_text(_with_count("75903"))
+    expect_refusal(
+        ["sweep", "run", str(exp), "--out", str(out), "--resume", "--quiet"],
+        ["holds a sweep of a different experiment", "register file 00L@reg.csv changed"],
+        capsys,
+        out,
+    )
+
+
+def test_editing_only_the_question_does_not_block_a_resume(tmp_path, capsys):
+    exp, _, out = _register_sweep(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert main(["sweep", "run", str(exp), "--out", str(out), "--quiet"]) == 0
+        exp.write_text(REGISTER_EXPERIMENT.replace('question = "q?"', 'question = "Reworded?"'))
+        assert main(["sweep", "run", str(exp), "--out", str(out), "--resume", "--quiet"]) == 0
+
+
+def test_a_worker_reading_a_different_register_fails_the_run_instead_of_mixing(tmp_path):
+    from gpsim.sweep.engine import _task, run_one
+
+    exp_file, reg_file, _ = _register_sweep(tmp_path)
+    exp = load(exp_file)
+    run = exp.runs()[0]
+    task = _task(exp, run, registers=exp.registers())
+    reg_file.write_text(_with_count("75903"))  # edited after the sweep was planned
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        row = run_one(task)["run"]
+    assert row["status"] == "failed" and "changed since the sweep started" in row["error"]
+
+
+def test_nan_in_a_points_file_is_named_as_empty(tmp_path, capsys):
+    (tmp_path / "points.csv").write_text("target_org_size\n30000\nnan\n")
+    f = tmp_path / "exp.toml"
+    f.write_text('name = "x"\nyears = 0.25\n[fixed]\nn_practices = 20\n[design]\nkind = "csv"\nfile = "points.csv"\n')
+    out = tmp_path / "out"
+    line = expect_refusal(["sweep", "run", str(f), "--out", str(out)], ["row 3", "is empty or NaN"], capsys, out)
+    assert "None" not in line
+
+
+# --- class 9: streams and other files that are not regular files -------------------------------------------
+@pytest.fixture
+def deadline():
+    """Turn a hang into a failure: a read that blocks (a pipe with no writer) would otherwise wait forever."""
+
+    def expired(signum, frame):
+        raise TimeoutError("gave up after 20 s: the read hung")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def _fifo(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    os.mkfifo(path)
+    return path
+
+
+STREAM_CASES = {
+    "--register /dev/zero": (lambda t: ["run", "--register", "/dev/zero"], ["/dev/zero: is a device"]),
+    "--register /dev/urandom": (lambda t: ["run", "--register", "/dev/urandom"], ["is a device, not a regular"]),
+    "--register FIFO": (lambda t: ["run", "--register", str(_fifo(t, "p.csv"))], ["is a named pipe"]),
+    "regions --register FIFO": (lambda t: ["regions", "--register", str(_fifo(t, "q.csv"))], ["is a named pipe"]),
+    "experiment /dev/zero": (lambda t: ["sweep", "run", "/dev/zero"], ["/dev/zero", "is a device"]),
+    "experiment FIFO": (lambda t: ["sweep", "run", str(_fifo(t, "e.toml"))], ["is a named pipe"]),
+    "--params FIFO": (lambda t: ["run", "--params", str(_fifo(t, "p.toml"))], ["is a named pipe"]),
+}
+
+
+@pytest.mark.parametrize("case", STREAM_CASES)
+def test_streams_and_devices_are_refused_without_reading(case, tmp_path, capsys, deadline):
+    make, needles = STREAM_CASES[case]
+    argv = make(tmp_path)
+    if argv[0] == "run":
+        argv += ["--years", "0.25", "--quiet", "--out", str(tmp_path / "out")]
+    expect_refusal(argv, needles, capsys, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    _count("register files")
+
+
+def test_points_file_that_is_a_pipe_is_refused(tmp_path, capsys, deadline):
+    _fifo(tmp_path, "points.csv")
+    f = tmp_path / "exp.toml"
+    f.write_text('name = "x"\nyears = 0.25\n[design]\nkind = "csv"\nfile = "points.csv"\n')
+    expect_refusal(["sweep", "run", str(f), "--out", str(tmp_path / "o")], ["points file", "named pipe"], capsys, f)
+
+
+def test_a_register_growing_while_read_is_cut_at_the_limit(tmp_path, monkeypatch):
+    from gpsim.data import files
+
+    f = tmp_path / "reg.csv"
+    f.write_text(GOOD_REGISTER)
+    real_stat = os.stat
+    monkeypatch.setattr(files.os, "stat", lambda p, *a, **k: os.stat_result((*real_stat(p)[:6], 10, *real_stat(p)[7:])))
+    with pytest.raises(DataError, match="grew while being read"):
+        files.read_limited(f, 100, "register file")

@@ -34,6 +34,7 @@ from gpsim.data.register import (
     display_name,
     read_register,
     register_key,
+    register_sha256,
 )
 from gpsim.errors import DataError
 from gpsim.region import Region, peer_edges
@@ -47,6 +48,7 @@ __all__ = [
     "ccgs_table",
     "check_region_text",
     "load_region",
+    "region_register_sha256",
     "read_register",
     "regions_table",
     "split_region",
@@ -210,6 +212,7 @@ def _build(
         peer_edges=edges,
         source=table.description,
         warnings=tuple(notes),
+        register_sha256=key[0],
     )
 
 
@@ -250,6 +253,12 @@ def load_region(
     for note in region.warnings:
         warnings.warn(note, DataWarning, stacklevel=2)
     return region
+
+
+def region_register_sha256(text: str) -> str:
+    """The SHA-256 of the register a region text reads (its ``@PATH``, else the bundled register)."""
+    _, register = split_region(text)
+    return register_sha256(register)
 
 
 def check_region_text(text: str) -> None:

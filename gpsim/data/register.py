@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gpsim.data.files import read_limited, size_text
 from gpsim.errors import DataError
 
 #: The register bundled with gpsim: NHS Digital, Patients Registered at a GP Practice, January 2021.
@@ -100,26 +101,33 @@ def _data_path(name: str) -> Path:
     return Path(str(resources.files("gpsim.data").joinpath(name)))
 
 
-def register_key(path: str | os.PathLike | None) -> tuple[str, int, int, int, int]:
-    """What identifies a register file's content for caching: resolved path, size, modification time, and the
-    inode and change time (so a file replaced, or rewritten to the same size within one clock tick of a coarse
-    file-system timestamp, is read again)."""
-    p = _data_path(BUNDLED_REGISTER) if path is None else Path(path).expanduser()
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise DataError(f"register file {path}: not found") from None
-    except OSError as err:
-        raise DataError(f"register file {path}: cannot be read ({err.strerror or err})") from None
-    if p.is_dir():
-        raise DataError(f"register file {path}: is a directory, not a CSV file")
-    if st.st_size > MAX_REGISTER_BYTES:
-        raise DataError(f"register file {path}: {_size(st.st_size)} is too large (at most {_size(MAX_REGISTER_BYTES)})")
-    return (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+def _register_path(path: str | os.PathLike | None) -> Path:
+    return _data_path(BUNDLED_REGISTER) if path is None else Path(path).expanduser()
+
+
+def _register_bytes(path: str | os.PathLike | None) -> tuple[bytes, str]:
+    """A register file's bytes and their SHA-256 (hex): regular files only, at most MAX_REGISTER_BYTES."""
+    raw = read_limited(_register_path(path), MAX_REGISTER_BYTES, "register file", DataError)
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def register_key(path: str | os.PathLike | None) -> tuple[str, str]:
+    """What identifies a register: the SHA-256 of its content, and its resolved path (for reading it).
+
+    The content, not the name or the file's times, is the identity, so an edited register is read again by the
+    same process (a notebook, the UI server, a long-lived Dask worker) and two registers are never mixed.
+    """
+    _, digest = _register_bytes(path)
+    return digest, str(_register_path(path).resolve())
+
+
+def register_sha256(path: str | os.PathLike | None) -> str:
+    """The SHA-256 (hex) of a register file's content (None: the bundled register)."""
+    return _register_bytes(path)[1]
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+    return size_text(n)
 
 
 def _gunzip(raw: bytes, name: str) -> bytes:
@@ -408,12 +416,11 @@ def jitter(codes: np.ndarray, radius: float = JITTER_KM) -> tuple[np.ndarray, np
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(key: tuple[str, int, int, int, int], name: str) -> RegisterTable:
-    path = Path(key[0])
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DataError(f"register file {name}: cannot be read ({err.strerror or err})") from None
+def _read_cached(key: tuple[str, str], name: str) -> RegisterTable:
+    digest, path = key
+    raw, now = _register_bytes(path)
+    if now != digest:
+        raise DataError(f"register file {name}: changed while it was being read; try again")
     text, notes = _decode(raw, name)
     df, more, layout, date = _parse(text, name)
     tail = text.rstrip(" \t")

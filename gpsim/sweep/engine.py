@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gpsim.errors import ExperimentError
-from gpsim.sweep.spec import Experiment, RunSpec
+from gpsim.sweep.spec import Experiment, RunSpec, changed_inputs
 from gpsim.sweep.store import SweepStore, now, provenance, result_versions
 
 #: Most futures in flight per worker thread (bounds client memory for very large sweeps).
@@ -70,6 +70,9 @@ class Task:
     #: Optional ``measure(results) -> dict`` run in the worker; its figures join the run's ``final`` row (used by
     #: calibration for figures that ``final`` does not hold, e.g. a statistic of ``orgs`` or the ledger).
     measure: Callable[[Any], dict[str, Any]] | None = None
+    #: SHA-256 of the register content the sweep was planned with ("" for a synthetic region): a worker whose
+    #: file differs (edited mid-sweep, or another machine's copy) fails the run instead of mixing two registers.
+    register_sha256: str = ""
 
 
 @dataclass
@@ -96,7 +99,14 @@ def run_one(task: Task) -> dict[str, Any]:
     row = _run_row(task)
     final = steps = orgs = closures = None
     try:
-        results = gpsim.run(Params.from_mapping(task.params), seed=seed)
+        params = Params.from_mapping(task.params)
+        region = gpsim.region_for(params)
+        if region.register_sha256 != task.register_sha256:
+            raise ExperimentError(
+                f"register file of region {params.region!r} changed since the sweep started (content sha256 "
+                f"{task.register_sha256[:12]} -> {region.register_sha256[:12]}); this run was not made"
+            )
+        results = gpsim.run(params, seed=seed, region=region)
         final = {"run_key": task.run_key, **{k: _scalar(v) for k, v in results.final.items()}}
         if task.measure is not None:
             final.update({k: _scalar(v) for k, v in task.measure(results).items()})
@@ -372,9 +382,10 @@ def run_sweep(
             manifest = store.read_manifest()
             stored_hash = str(manifest.get("experiment_hash", "?"))
             if stored_hash != exp.hash:
+                what = changed_inputs(manifest.get("experiment", {}), exp.normalised())
                 raise ExperimentError(
                     f"{store.root} holds a sweep of a different experiment (hash {stored_hash[:12]} != "
-                    f"{exp.hash[:12]}); the file changed since it started, so use another --out"
+                    f"{exp.hash[:12]}: {what}); resuming would mix two sets of inputs, so use another --out"
                 )
             store.clean_orphans()
             store.supersede()  # finish what an interrupted retry left (a failed row beside its rerun)
@@ -425,7 +436,8 @@ def run_sweep(
         bar.set_postfix(done=done, failed=n_failed, refresh=False)
 
     t0 = time.perf_counter()
-    tasks = [_task(exp, r, attempts.get(r.run_key, 0) + 1, measure) for r in todo]
+    registers = exp.registers()  # read and hashed once; each run checks its worker reads the same content
+    tasks = [_task(exp, r, attempts.get(r.run_key, 0) + 1, measure, registers) for r in todo]
     results = (
         serial(tasks)
         if (workers == 1 and not scheduler)
@@ -514,7 +526,11 @@ def _close_session(store: SweepStore, manifest: dict, session: dict, flush, bar,
 
 
 def _task(
-    exp: Experiment, run: RunSpec, attempt: int = 1, measure: Callable[[Any], dict[str, Any]] | None = None
+    exp: Experiment,
+    run: RunSpec,
+    attempt: int = 1,
+    measure: Callable[[Any], dict[str, Any]] | None = None,
+    registers: dict[str, str] | None = None,
 ) -> Task:
     return Task(
         run_key=run.run_key,
@@ -528,4 +544,5 @@ def _task(
         keep_orgs=exp.keep_orgs,
         attempt=attempt,
         measure=measure,
+        register_sha256=(registers or {}).get(exp.region_text(run.values), ""),
     )

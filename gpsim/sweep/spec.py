@@ -14,6 +14,7 @@ refused with one line naming the file, the key and the allowed values (see ``doc
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpsim.data.files import read_limited
 from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
@@ -40,6 +42,8 @@ OUTPUT_KEYS = ("steps", "orgs", "key")
 #: Most runs one experiment may plan (design rows x replicates); a typo such as ``replicates = 1e9`` is refused
 #: before anything is generated, instead of exhausting memory.
 MAX_RUNS = 10_000_000
+#: Largest points file read (a csv design): far more than MAX_RUNS points of a few parameters.
+MAX_POINTS_BYTES = 1 << 30
 
 DEFAULT_KEY_OUTPUTS = (
     "relationships_per_hospital_mean",
@@ -277,10 +281,14 @@ class Experiment:
         if not path.is_absolute() and self.source:
             path = Path(self.source).parent / path
         key = "design.file"
+        if not path.exists():
+            raise self._fail(key, f"points file {str(path)!r} not found")
         try:
-            frame = pd.read_csv(path)
-        except FileNotFoundError:
-            raise self._fail(key, f"points file {str(path)!r} not found") from None
+            raw = read_limited(path, MAX_POINTS_BYTES, "points file", ExperimentError)
+        except ExperimentError as err:
+            raise self._fail(key, str(err)) from None
+        try:
+            frame = pd.read_csv(io.BytesIO(raw))
         except (OSError, ValueError) as err:
             raise self._fail(key, f"cannot read points file {str(path)!r}: {str(err).strip()}") from None
         if frame.empty:
@@ -295,10 +303,16 @@ class Experiment:
                 raise self._fail(f"{key} column {name!r}", "is also in [fixed]")
         rows = []
         for i, rec in enumerate(frame[names].to_dict("records")):
-            rows.append({n: self._check_value(f"{key} row {i + 2} column {n!r}", n, _py(v)) for n, v in rec.items()})
+            row = {}
+            for n, v in rec.items():
+                where = f"{key} row {i + 2} column {n!r}"
+                if isinstance(v, float) and math.isnan(v):  # pandas reads an empty cell as NaN too
+                    raise self._fail(where, "is empty or NaN; every point needs a value")
+                row[n] = self._check_value(where, n, _py(v))
+            rows.append(row)
         self.vary = names
         self._design_rows = pd.DataFrame(rows, columns=names)
-        self._csv_text = path.read_text()
+        self._points_sha256 = hashlib.sha256(raw).hexdigest()  # the very bytes the points were read from
         return self._design_rows
 
     # --- what runs ----------------------------------------------------------------------------
@@ -307,6 +321,8 @@ class Experiment:
         values = dict(self.fixed)
         if self.years is not None:
             values["years"] = self.years
+        if "region" in values:
+            values["region"] = self.resolve_region(values["region"])
         try:
             return Params.from_mapping(values, scenario(self.scenario))
         except GpsimError as err:
@@ -349,8 +365,11 @@ class Experiment:
         return rows.drop(columns="row").drop_duplicates("point_id").set_index("point_id")
 
     def params_for(self, values: Mapping[str, Any]) -> Params:
-        """The full parameters of one point."""
-        return Params.from_mapping(dict(values), self.base_params())
+        """The full parameters of one point (a relative register path resolved against the experiment file)."""
+        values = dict(values)
+        if "region" in values:
+            values["region"] = self.resolve_region(values["region"])
+        return Params.from_mapping(values, self.base_params())
 
     def runs(self) -> list[RunSpec]:
         """Every run (point x replicate), each with a key that does not depend on order or on other points."""
@@ -413,13 +432,46 @@ class Experiment:
             out["design"]["second_order"] = self.second_order
         if self.design == "csv":
             out["design"]["file"] = self.points_file
-            out["design"]["points_sha256"] = hashlib.sha256(self._csv_text.encode()).hexdigest()
+            out["design"]["points_sha256"] = self._points_sha256
+        registers = self.registers()
+        if registers:
+            out["registers"] = registers
         return out
 
     @property
     def hash(self) -> str:
-        """SHA-256 of the normalised experiment: resume refuses a folder made by a different experiment."""
-        return hashlib.sha256(canonical_json(self.normalised()).encode()).hexdigest()
+        """SHA-256 of what decides the runs: resume refuses a folder made by a different experiment.
+
+        The normalised experiment, including the content hashes of its points file and register files, but not
+        its ``question`` (rewording the question does not change a single run).
+        """
+        return hashlib.sha256(canonical_json(identity(self.normalised())).encode()).hexdigest()
+
+    def registers(self) -> dict[str, str]:
+        """The SHA-256 of the content of every register file a run reads, by region text (as written)."""
+        texts = {self.region_text({})}
+        if "region" in self.varied:
+            texts = {str(v) for v in self.design_rows()["region"]}
+        from gpsim.data import region_register_sha256
+
+        out = {}
+        for text in sorted(t for t in texts if t != "synthetic"):
+            try:
+                out[text] = region_register_sha256(self.resolve_region(text))
+            except GpsimError as err:
+                raise self._fail("region", str(err)) from None
+        return out
+
+    def region_text(self, values: Mapping[str, Any]) -> str:
+        """The region text (as written in the file) of the point with these varied ``values``."""
+        return str(values.get("region", self.fixed.get("region", scenario(self.scenario).region)))
+
+    def resolve_region(self, text: str) -> str:
+        """Region text with a relative ``@PATH`` made relative to the experiment file (not the current folder)."""
+        selection, at, path = str(text).partition("@")
+        if not at or not self.source or not path.strip() or Path(path.strip()).expanduser().is_absolute():
+            return text
+        return f"{selection}@{Path(self.source).parent / path.strip()}"
 
     def summary(self) -> str:
         n_points = len(self.points())
@@ -513,6 +565,31 @@ class Experiment:
             source=source,
         )
         return cls(**kwargs)
+
+
+def identity(normalised: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a normalised experiment that decides its runs (what :attr:`Experiment.hash` is taken of)."""
+    return {k: v for k, v in normalised.items() if k != "question"}
+
+
+def changed_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """Which part of an experiment's identity differs between two normalised forms, in a few words."""
+    a, b = identity(old), identity(new)
+    for key in sorted(a.keys() | b.keys()):
+        if a.get(key) == b.get(key):
+            continue
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, Mapping) and isinstance(y, Mapping):
+            for sub in sorted(x.keys() | y.keys(), key=str):
+                if x.get(sub) != y.get(sub):
+                    if key == "registers":
+                        before, after = str(x.get(sub))[:12], str(y.get(sub))[:12]
+                        return f"register file {sub} changed (content sha256 {before} -> {after})"
+                    if sub == "points_sha256":
+                        return "the points file's content changed"
+                    return f"{key}.{sub} changed ({shown(x.get(sub))} -> {shown(y.get(sub))})"
+        return f"{key} changed ({shown(x)} -> {shown(y)})"
+    return "the experiment changed"
 
 
 def point_id(values: Mapping[str, Any]) -> str:
