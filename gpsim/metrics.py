@@ -81,7 +81,8 @@ def monthly(model) -> dict:
     in_committable = member & committable[np.maximum(pr.org, 0)] if o.size else np.zeros(pr.n, bool)
     n_open = int(is_open.sum())
     failed = int((o.view("dissolved") >= 0).sum())
-    gp_fte = float(pr.n_gps[is_open].sum() * model.p.fte_per_gp)
+    n_gps = int(pr.n_gps[is_open].sum())
+    gp_fte = n_gps * model.p.fte_per_gp
     return {
         "step": model.steps,
         "n_practices_open": n_open,
@@ -114,6 +115,10 @@ def monthly(model) -> dict:
         **form_shares(pr.org, member, o.view("form"), n_open),
         "population": population,
         "gp_fte_per_1000": gp_fte / population * 1000 if population else 0.0,
+        "share_gp_fte_partners": float(pr.n_partners[is_open].sum() / n_gps) if n_gps else 0.0,
+        "gp_pool_available": model.gp_pool.available,
+        "n_gps_trained_cum": model.gp_pool.trained,
+        "n_gps_left_cum": model.gp_pool.left,
         "n_ccgs": int(np.count_nonzero(np.bincount(pr.ccg[is_open]))),
     }
 

@@ -41,6 +41,7 @@ from gpsim.state import (
     FORM_SAVING,
     DissolutionCause,
     ExitCause,
+    GPPool,
     LeadershipKind,
     Ledger,
     OrgForm,
@@ -123,6 +124,9 @@ class GPModel(mesa.Model):
         pr.ccg[:] = self.region.ccg
         pr.hospital[:] = self.region.hospital
         pr.n_gps[:] = np.maximum(1, np.rint(pr.list_size * p.gp_fte_per_1000 / 1000 / p.fte_per_gp)).astype(np.int64)
+        pr.n_partners[:] = np.clip(np.rint(p.partner_share * pr.n_gps), 1, pr.n_gps)
+        pool = int(round(p.gp_pool_start_share * pr.n_gps.sum()))
+        self.gp_pool = GPPool(available=pool, start=pool + int(pr.n_gps.sum()))
         pr.heroic[:] = self.rng.random(n) < p.heroic_leader_share
         self.ccg_support = commissioners.draw_support(self.region.n_ccgs, p, self.rng)
         self.orgs = OrgTable(capacity=max(64, n // 4))
@@ -341,15 +345,26 @@ class GPModel(mesa.Model):
             eligible, asked.hospital_trust, support, o.view("spans_ccgs"), leaders["effort_share"], self.p, self.rng
         )
 
-    def _decide_workforce(self, obs: Observation, pm, month: int) -> dict:
+    def _decide_workforce(self, obs: Observation, pm, month: int) -> workforce.WorkforceMonth:
         p, pr = self.p, self.practices
         is_open = pr.open
-        leavers = workforce.leavers(pr.n_gps * is_open, obs.pressure, p, self.rng)
         # partners can afford another salaried GP if their income would stay above what they could earn salaried
         after = pr.partner_income * pm.partner_fte - p.fte_per_gp * p.cost_per_gp_fte
         can_afford = after >= p.salaried_gp_income * np.maximum(pm.partner_fte, p.fte_per_gp)
-        recruits = workforce.recruits(obs.pressure, is_open, can_afford, obs.delivering_form >= 0, month, p, self.rng)
-        return dict(n_gps=pr.n_gps - leavers + recruits, leavers=leavers, recruits=recruits)
+        wants = is_open & can_afford & (obs.pressure > 1.0)
+        population = float(pr.list_size[is_open].sum())
+        return workforce.month(
+            pr.n_gps * is_open,
+            pr.n_partners * is_open,
+            self.gp_pool.available,
+            obs.pressure,
+            pr.partner_income,
+            wants,
+            obs.delivering_form >= 0,
+            population,
+            p,
+            self.rng,
+        )
 
     def _decide_membership(self, obs: Observation, om, moods: dict, review: organisations.Review) -> dict:
         p, pr, rng = self.p, self.practices, self.rng
@@ -386,10 +401,10 @@ class GPModel(mesa.Model):
         )
         return p.unproven_discount * gross - p.subscription_per_patient + money
 
-    def _decide_exits(self, obs: Observation, pm, gps: dict) -> dict:
+    def _decide_exits(self, obs: Observation, pm, gps: workforce.WorkforceMonth) -> dict:
         pr = self.practices
         income = practices.partner_income(pr.partner_income, pm.partner_income, pr.open, self.p)
-        cause = practices.failing(gps["n_gps"], obs.pressure, income, self.p) * pr.open
+        cause = practices.failing(gps.n_gps, obs.pressure, income, self.p) * pr.open
         months = np.where(cause > 0, pr.months_failing + 1, 0)
         exiting = pr.open & (months >= self.p.months_to_close)
         return dict(cause=cause, months=months, exiting=exiting, partner_income=income)
@@ -408,7 +423,10 @@ class GPModel(mesa.Model):
         o.view("services_pp")[:] = np.where(o.alive, om.services * 12 / pop, 0.0)
         self._last_external = float(om.one_off.sum() + om.recurrent.sum())
         self._last_contract = float(om.contract.sum())
-        pr.n_gps[:] = gps["n_gps"]
+        pr.n_gps[:], pr.n_partners[:] = gps.n_gps, gps.n_partners
+        self.gp_pool.available = gps.pool
+        self.gp_pool.trained += gps.trained
+        self.gp_pool.left += gps.left
         pr.member_trust[:] = moods["member_trust"]
         pr.benefit_reference[:] = moods["benefit_reference"]
         pr.evidence[:] = moods["evidence"]

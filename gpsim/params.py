@@ -334,33 +334,63 @@ class Params:
         0.0,
         0.3,
         "GPs retiring or leaving for reasons other than workload",
-        "assumption (facts #12 has GP FTE per patient falling about 1.3% a year; this rate alone does not "
-        "reproduce that: docs/CALIBRATION.md)",
+        "assumption (with 'gp_trainees_per_100k' it sets the GP workforce trend of facts #12: docs/CALIBRATION.md)",
         PW,
         step=0.005,
     )
-    burnout_exit_rate: float = param(
-        0.25,
-        "per GP per year per unit of excess pressure",
+    gp_leaving_elasticity: float = param(
+        0.8,
+        "elasticity",
         0.0,
         2.0,
-        "Extra GPs leaving as workload pressure rises above 1",
+        "How strongly GPs' leaving rises with workload pressure: above pressure 1 the leaving rate is "
+        "'gp_retirement_rate' x pressure to this power (at 1, 20% over capacity means 20% more leavers; above 1, "
+        "each GP who leaves makes more leave than stay on, a vicious circle)",
         "assumption",
         PW,
-        step=0.01,
+        step=0.05,
     )
-    recruitment_rate: float = param(
-        0.30,
-        "per month",
+    gp_trainees_per_100k: float = param(
+        3.7,
+        "GPs per 100,000 patients per year",
         0.0,
-        1.0,
-        "Chance a practice that needs a GP recruits one this month, at the start of the run",
+        20.0,
+        "Newly qualified GPs joining the region's pool each year, per 100,000 registered patients",
+        "assumption (about 2,700-3,500 GPs a year completed GP training in England in 2013-2021, 5-6 per 100,000 "
+        "patients; each counts as one GP of 'fte_per_gp')",
+        PW,
+        step=0.1,
+    )
+    gp_pool_start_share: float = param(
+        0.03,
+        "share of practice GPs",
+        0.0,
+        0.5,
+        "GPs in the pool at the start (locums without a practice post), as a share of the GPs in practices",
         "assumption",
         PW,
         step=0.01,
     )
-    recruitment_decline: float = param(
-        0.06, "per year", 0.0, 0.3, "How much harder recruiting gets each year", "assumption (facts #12)", PW, step=0.01
+    gp_pool_take_up: float = param(
+        0.3,
+        "per month",
+        0.01,
+        1.0,
+        "Share of the GPs in the pool who would take a practice post this month if one were offered (the rest "
+        "keep working as locums)",
+        "assumption",
+        PW,
+        step=0.01,
+    )
+    gp_pool_leaving_rate: float = param(
+        0.1,
+        "per GP per year",
+        0.0,
+        0.5,
+        "GPs in the pool (locums) retiring or leaving general practice in England each year",
+        "assumption",
+        PW,
+        step=0.01,
     )
     capacity_per_gp_fte: float = param(
         10_577.0,
@@ -446,8 +476,8 @@ class Params:
         "share of GP time",
         0.0,
         1.0,
-        "Share of a practice's GP time given by partners, who share the profit, rather than salaried GPs (a "
-        "practice always has at least one partner)",
+        "Share of a practice's GPs who are partners (sharing the profit) rather than salaried GPs at the start; "
+        "a practice always has at least one partner",
         "facts #12 (partner FTE 21.7k of about 29k GP FTE, 2015)",
         PW,
         step=0.05,
@@ -462,6 +492,50 @@ class Params:
         "assumption",
         PW,
         step=1_000,
+    )
+    partner_premium: float = param(
+        0.4,
+        "share of salaried income",
+        0.05,
+        2.0,
+        "How much more than 'salaried_gp_income' partners want to earn for the risk and work of a partnership: "
+        "below it partners start to give up the partnership, above twice it salaried GPs take one up",
+        "assumption",
+        PW,
+        step=0.05,
+    )
+    partner_step_down_rate: float = param(
+        0.05,
+        "per partner per year",
+        0.0,
+        0.5,
+        "Chance a year a partner gives up the partnership when it pays no more than a salaried post (less as "
+        "partner income rises, none at 'partner_premium' above salaried income)",
+        "assumption (facts #12: partner FTE 21.7k to 16.9k, 2015-2021)",
+        PW,
+        step=0.01,
+    )
+    step_down_locum_share: float = param(
+        0.3,
+        "share",
+        0.0,
+        1.0,
+        "Share of partners giving up the partnership who leave for locum work (the pool) rather than a salaried "
+        "post in the same practice",
+        "assumption",
+        PW,
+        step=0.05,
+    )
+    partner_take_up_rate: float = param(
+        0.1,
+        "per salaried GP per year",
+        0.0,
+        0.5,
+        "Chance a year a salaried GP becomes a partner where partnership pays well (rising from none at "
+        "'partner_premium' above salaried income to this at twice it)",
+        "assumption",
+        PW,
+        step=0.01,
     )
     partner_income_memory_months: float = param(
         12.0,
@@ -484,12 +558,24 @@ class Params:
         PW,
         step=0.05,
     )
+    recruitment_pressure_pull: float = param(
+        3.0,
+        "elasticity",
+        -4.0,
+        4.0,
+        "How workload pressure changes a practice's chance of winning a GP it competes for: above 0 the practices "
+        "that need one most try hardest and win more often; below 0 GPs avoid hard-pressed practices",
+        "assumption",
+        PW,
+        step=0.1,
+    )
     recruitment_boost_in_org: float = param(
         1.2,
         "times",
         1.0,
         3.0,
-        "How much likelier a practice in a delivering organisation is to recruit a GP (shared staff, support)",
+        "How much more attractive to a GP looking for a post a practice in a delivering organisation is (shared "
+        "staff, support)",
         "assumption",
         PW,
         step=0.05,

@@ -133,6 +133,17 @@ class Ledger:
         return sum(self.total[k] for k in MONEY_SOURCES) - sum(self.total[k] for k in MONEY_USES)
 
 
+@dataclass
+class GPPool:
+    """The region's GPs outside any practice post (newly qualified and locums), available to recruit, and the
+    head-count ledger: GPs in practices + ``available`` = ``start`` + ``trained`` - ``left`` at all times."""
+
+    available: int = 0
+    start: int = 0  # GPs in practices and in the pool at the start
+    trained: int = 0  # trainees who have qualified into the pool since the start
+    left: int = 0  # GPs who have retired or left general practice since the start
+
+
 class PracticeArrays:
     """Per-practice state, one numpy array per attribute (index = practice id = graph node id)."""
 
@@ -140,6 +151,7 @@ class PracticeArrays:
         self.n = n
         self.list_size = np.zeros(n, dtype=np.int64)
         self.n_gps = np.zeros(n, dtype=np.int64)
+        self.n_partners = np.zeros(n, dtype=np.int64)  # of n_gps, the partners (at least 1 while n_gps > 0)
         self.reserves = np.zeros(n)
         self.heroic = np.zeros(n, dtype=bool)
         self.status = np.zeros(n, dtype=np.int8)

@@ -51,6 +51,13 @@ def check_invariants(model) -> None:
     assert (pr.list_size >= 0).all() and (pr.n_gps >= 0).all()
     closed = pr.status != PracticeStatus.OPEN
     assert (pr.list_size[closed] == 0).all() and (pr.org[closed] == -1).all()
+    # GPs are conserved: in practices + in the pool = start + trainees - leavers; partners are some of a practice's
+    # GPs, at least one while it has any
+    pool = model.gp_pool
+    assert pr.n_gps.sum() + pool.available == pool.start + pool.trained - pool.left
+    assert pool.available >= 0 and (pr.n_gps[closed] == 0).all() and (pr.n_partners[closed] == 0).all()
+    assert ((pr.n_partners >= 0) & (pr.n_partners <= pr.n_gps)).all()
+    assert (pr.n_partners[pr.n_gps > 0] >= 1).all()
     # money is conserved: stocks change only by named flows
     stock = pr.reserves.sum() + o.view("reserves").sum()
     assert stock == pytest.approx(model.initial_money + model.ledger.net_external(), rel=1e-9, abs=1e-3)

@@ -133,10 +133,9 @@ def org_accounts(model, population, members, delivering) -> OrgMoney:
     )
 
 
-def partner_fte(n_gps: np.ndarray, p) -> np.ndarray:
-    """Partner FTE of each practice: ``partner_share`` of its GP time, and never less than one GP's (or all)."""
-    gp_fte = n_gps * p.fte_per_gp
-    return np.where(n_gps > 0, np.maximum(np.minimum(p.fte_per_gp, gp_fte), p.partner_share * gp_fte), 0.0)
+def partner_fte(n_partners: np.ndarray, p) -> np.ndarray:
+    """Partner FTE of each practice: its partners (ODD 7.3) x ``fte_per_gp``."""
+    return n_partners * p.fte_per_gp
 
 
 def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
@@ -153,7 +152,7 @@ def practice_accounts(model, delivering_form: np.ndarray) -> PracticeMoney:
     lst = pr.list_size * is_open
     n_gps = pr.n_gps * is_open
     income = lst * p.income_per_patient / 12.0
-    partners = partner_fte(n_gps, p)
+    partners = partner_fte(pr.n_partners * is_open, p)
     gp_pay = (n_gps * p.fte_per_gp - partners) * (p.cost_per_gp_fte / 12.0)
     gross_staff = lst * p.staff_cost_per_patient / 12.0
     # back-office savings come out of staff and running costs, so they can at most remove them

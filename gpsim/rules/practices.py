@@ -104,12 +104,14 @@ def exit_practice(model, i: int, cause: ExitCause, unavailable: np.ndarray, mont
     if partner >= 0:
         pr.list_size[partner] += patients
         pr.n_gps[partner] += pr.n_gps[i]
+        pr.n_partners[partner] += pr.n_partners[i]
         pr.reserves[partner] += pr.reserves[i]
         model.ledger.add("merger_reserves", pr.reserves[i])
         pr.status[i] = PracticeStatus.MERGED
         kind, into = "merger", int(partner)
     else:
         dest, moved = reregister(model, i, unavailable, model.rng)
+        model.gp_pool.available += int(pr.n_gps[i])  # its GPs look for posts elsewhere
         np.add.at(pr.list_size, dest, moved)
         model.ledger.add("exit_settlement", pr.reserves[i])
         pr.status[i] = PracticeStatus.CLOSED
@@ -128,6 +130,7 @@ def exit_practice(model, i: int, cause: ExitCause, unavailable: np.ndarray, mont
     )
     pr.list_size[i] = 0
     pr.n_gps[i] = 0
+    pr.n_partners[i] = 0
     pr.reserves[i] = 0.0
     pr.pressure[i] = 0.0
     pr.leadership[i] = 0.0
