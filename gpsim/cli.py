@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from pathlib import Path
 
 from gpsim.errors import GpsimError, ParameterError, one_line, shown
 
@@ -146,7 +144,7 @@ def params_from_args(args: argparse.Namespace):
 def cmd_run(args: argparse.Namespace) -> int:
     import gpsim
     from gpsim.params import check_seed
-    from gpsim.results import Results
+    from gpsim.results import Results, check_run_folder
 
     if args.posterior or args.samples is not None:
         from gpsim.calibrate.cli import cmd_run_posterior
@@ -154,9 +152,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_run_posterior(args)
     params = params_from_args(args)
     check_seed(args.seed)
-    if args.out:
-        check_out_dir(args.out)
+    if args.out is not None:  # '' too: an empty path is refused, not ignored
+        check_run_folder(args.out)
     region = gpsim.region_for(params)  # data errors surface here, before anything runs
+    stop_on_sigterm()  # a SIGTERM stops like Ctrl-C: nothing is left half-written
     show_bar = not args.quiet and (args.progress or sys.stderr.isatty())
     bar = None
     if show_bar:
@@ -170,14 +169,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if args.out:
-        results.save(args.out, fmt=args.format)
-        other = "csv" if args.format == "parquet" else "parquet"
-        for name in ("steps", "orgs", "closures"):  # a previous run's tables in the other format are stale now
-            Path(args.out, f"{name}.{other}").unlink(missing_ok=True)
-        from gpsim import plots
-
-        plots.save_summary(results, f"{args.out}/summary.png")
+    if args.out is not None:
+        results.save(args.out, fmt=args.format, plot=True)  # written beside --out, then swapped in whole
     if not args.quiet:
         print(results.format_summary())
         if args.out:
@@ -188,47 +181,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The files ``gpsim run --out`` writes; a folder holding only these (or nothing) may be written over.
-RUN_OUTPUTS = {f"{n}.{f}" for n in ("steps", "orgs", "closures") for f in ("parquet", "csv")} | {
-    "final.json",
-    "summary.png",
-}
+def stop_on_sigterm() -> None:
+    """A batch system's SIGTERM (time limit, scancel, kill) stops like Ctrl-C, so clean-up code runs."""
+    import contextlib
+    import signal
 
+    def stop(signum, frame):
+        raise KeyboardInterrupt
 
-def check_out_dir(out: str) -> None:
-    """Refuse an ``--out`` that cannot hold a run's outputs, before anything runs.
-
-    Allowed: a folder that does not exist yet (under a writable folder), an empty folder, or the folder of an
-    earlier ``gpsim run`` (its outputs are replaced). Refused: a file, a folder holding anything else (another
-    experiment, a sweep, your own files), and a place under a file or where folders cannot be made.
-    """
-    try:
-        _check_out_dir(Path(out), out)
-    except OSError as err:  # a name too long, a loop of links, a vanished mount...
-        raise GpsimError(f"cannot write to output folder {out}: {err.strerror or err}") from None
-
-
-def _check_out_dir(path: Path, out: str) -> None:
-    if path.exists() and not path.is_dir():
-        raise GpsimError(f"--out {out}: is a file, not a folder")
-    if path.is_dir():
-        try:
-            names = {p.name for p in path.iterdir()}
-        except OSError as err:
-            raise GpsimError(f"--out {out}: cannot be read ({err.strerror})") from None
-        other = sorted(n for n in names - RUN_OUTPUTS if not n.startswith(".gpsim-"))
-        if other:
-            what = "a sweep" if "manifest.json" in names else f"other files ({', '.join(other[:3])})"
-            raise GpsimError(f"--out {out}: already holds {what}, not a gpsim run; choose another --out")
-        target = path
-    else:
-        target = path.parent
-        while not target.exists() and target != target.parent:
-            target = target.parent
-        if not target.is_dir():
-            raise GpsimError(f"cannot write to output folder {out}: {target} is a file, not a folder")
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise GpsimError(f"cannot write to output folder {out}: {target} is not writable")
+    with contextlib.suppress(ValueError):  # not the main thread (called from a UI): leave signals alone
+        signal.signal(signal.SIGTERM, stop)
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,35 +160,31 @@ class Results:
         return survival.survival_table(survival.durations(self.orgs, int(self.final["months"]), since))
 
     # --- files ------------------------------------------------------------------------------------
-    def save(self, out_dir: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
-        """Write steps, orgs, closures (Parquet or CSV) and final.json into ``out_dir``.
+    def save(self, out_dir: str | os.PathLike, fmt: str = "parquet", *, plot: bool = False) -> list[Path]:
+        """Write steps, orgs, closures (Parquet or CSV), final.json and (with ``plot``) summary.png to ``out_dir``.
 
-        Files are written to a temporary folder next to ``out_dir`` and moved in at the end, so a failure never
-        leaves half the outputs behind.
+        The whole result is written to a temporary folder beside ``out_dir`` and swapped in at the end, so
+        ``out_dir`` holds either the complete earlier run, or the complete new one: never a mixture, never half.
+        ``out_dir`` must be new, empty, or hold an earlier gpsim run (see :func:`check_run_folder`); links are
+        never followed and no file gpsim did not write is touched.
         """
         if fmt not in ("parquet", "csv"):
             raise GpsimError(f"unknown output format {fmt!r}; use parquet or csv")
         out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".gpsim-", dir=out))
-        except OSError as err:
-            raise GpsimError(f"cannot write to output folder {out}: {err.strerror}") from None
-        written = []
-        try:
+        check_run_folder(out)
+
+        def write(tmp: Path) -> None:
             for name, frame in (("steps", self.steps), ("orgs", self.orgs), ("closures", self.closures)):
                 path = tmp / f"{name}.{fmt}"
                 frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
-                written.append(path.name)
             text = json.dumps(_missing_as_null(self.metadata()), indent=2, default=_json_default, allow_nan=False)
             (tmp / "final.json").write_text(text)
-            written.append("final.json")
-            for name in written:
-                os.replace(tmp / name, out / name)
-        finally:
-            for leftover in tmp.iterdir():
-                leftover.unlink()
-            tmp.rmdir()
+            if plot:
+                from gpsim import plots
+
+                plots.save_summary(self, str(tmp / "summary.png"))
+
+        written = write_folder_atomically(out, write)
         return [out / n for n in written]
 
     def metadata(self) -> dict[str, Any]:
@@ -236,6 +235,193 @@ def _missing_as_null(x: Any) -> Any:
     if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
         return None
     return x
+
+
+#: The files ``gpsim run --out`` / :meth:`Results.save` write; a folder holding only these may be replaced.
+RUN_OUTPUTS = frozenset(
+    {f"{n}.{f}" for n in ("steps", "orgs", "closures") for f in ("parquet", "csv")} | {"final.json", "summary.png"}
+)
+#: Prefix of the temporary folders a run is written to (beside its ``--out``) before it is swapped in.
+TEMP_PREFIX = ".gpsim-"
+
+
+def check_run_folder(out: str | os.PathLike) -> None:
+    """Refuse an output folder that cannot hold a run's outputs, before anything runs or is written.
+
+    Allowed: a folder that does not exist yet (under a writable folder), an empty folder, or the folder of an
+    earlier gpsim run (it is replaced whole). Refused, with one line: an empty path; a symbolic link (followed
+    by nobody: even a dangling one); a file; a folder holding anything gpsim did not write (your files, a
+    sweep, a *folder* or a link named like an output); a place under a file or where folders cannot be made.
+    """
+    text = os.fspath(out)
+    if not str(text).strip():
+        raise GpsimError("--out '': an empty path; name the folder to write to")
+    try:
+        _check_run_folder(Path(text), text)
+    except OSError as err:  # a name too long, a loop of links, a vanished mount...
+        raise GpsimError(f"cannot write to output folder {text}: {err.strerror or err}") from None
+
+
+def _check_run_folder(path: Path, out: str) -> None:
+    if path.is_symlink():
+        target = "a missing place" if not path.exists() else os.readlink(path)
+        raise GpsimError(f"--out {out}: is a symbolic link (to {target}); gpsim does not write through links")
+    if path.exists() and not path.is_dir():
+        raise GpsimError(f"--out {out}: is a file, not a folder")
+    if path.is_dir():
+        try:
+            entries = list(os.scandir(path))
+        except OSError as err:
+            raise GpsimError(f"--out {out}: cannot be read ({err.strerror})") from None
+        names = {e.name for e in entries}
+        other = sorted(n for n in names - RUN_OUTPUTS if not n.startswith(TEMP_PREFIX))
+        if other:
+            what = "a sweep" if "manifest.json" in names else f"other files ({', '.join(other[:3])})"
+            raise GpsimError(f"--out {out}: already holds {what}, not a gpsim run; choose another --out")
+        for e in entries:
+            if e.name in RUN_OUTPUTS and (e.is_symlink() or not e.is_file(follow_symlinks=False)):
+                kind = "a symbolic link" if e.is_symlink() else "a folder" if e.is_dir() else "not a regular file"
+                raise GpsimError(f"--out {out}: {e.name} is {kind}, not a file gpsim wrote; choose another --out")
+        outputs = names & RUN_OUTPUTS
+        if outputs and not _written_by_gpsim(path / "final.json"):
+            raise GpsimError(
+                f"--out {out}: holds {', '.join(sorted(outputs)[:3])} but no final.json written by gpsim; "
+                "choose another --out"
+            )
+        target = path
+    else:
+        target = path.parent
+        while not target.exists() and target != target.parent:
+            target = target.parent
+        if not target.is_dir():
+            raise GpsimError(f"cannot write to output folder {out}: {target} is a file, not a folder")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise GpsimError(f"cannot write to output folder {out}: {target} is not writable")
+
+
+def _written_by_gpsim(final_json: Path) -> bool:
+    """Whether ``final.json`` is a regular file gpsim wrote (a JSON object carrying ``gpsim_version``)."""
+    from gpsim.data.files import read_limited
+
+    try:
+        meta = json.loads(read_limited(final_json, 64 << 20, "final.json", GpsimError))
+    except (GpsimError, ValueError, RecursionError):
+        return False
+    return isinstance(meta, dict) and "gpsim_version" in meta
+
+
+def write_folder_atomically(out: Path, write) -> list[str]:
+    """Call ``write(tmp)`` on a new temporary folder beside ``out``, then swap it in as ``out`` whole.
+
+    An existing ``out`` (already checked to hold only an earlier run) is exchanged with the new folder in one
+    rename where the system allows it (Linux ``renameat2``), else by two renames; the old run is then deleted.
+    On any failure or interruption the temporary folder, and any parent folder made for it, is removed.
+    """
+    made = _make_parents(out.parent)
+    tmp = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{out.name[:40]}-", dir=out.parent))
+        write(tmp)
+        written = sorted(p.name for p in tmp.iterdir())
+        for name in written:
+            with open(tmp / name, "rb") as fh:
+                os.fsync(fh.fileno())
+        with _signals_held():
+            check_run_folder(out)  # still only an earlier run? (something may have appeared while we wrote)
+            old = _swap_in(tmp, out)
+            tmp = None
+        if old is not None:
+            _remove_run_folder(old)
+        return written
+    except OSError as err:
+        raise GpsimError(f"cannot write to output folder {out}: {err.strerror or err}") from None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; return the ones made (outermost first)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    made = []
+    try:
+        for f in reversed(missing):
+            f.mkdir()
+            made.append(f)
+    except OSError as err:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        raise GpsimError(f"cannot write to output folder {f}: {err.strerror or err}") from None
+    return made
+
+
+def _swap_in(tmp: Path, out: Path) -> Path | None:
+    """Put ``tmp`` at ``out``; return where the replaced folder now is (None when there was none)."""
+    if not os.path.lexists(out):
+        os.rename(tmp, out)
+        return None
+    if _exchange(tmp, out):
+        return tmp  # tmp's name now holds the old run
+    old = out.with_name(f"{TEMP_PREFIX}old-{out.name[:40]}-{os.getpid()}")
+    os.rename(out, old)
+    os.rename(tmp, out)
+    return old
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where not available."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.ENOTSUP):  # old kernel or file system: two renames
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _remove_run_folder(folder: Path) -> None:
+    """Delete a replaced run: only the files gpsim writes (never following a link), then the folder."""
+    for entry in os.scandir(folder):
+        if entry.name in RUN_OUTPUTS and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
+        elif entry.name.startswith(TEMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    with contextlib.suppress(OSError):  # anything else (it appeared after the check) stays, and so does its folder
+        folder.rmdir()
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM for the instant of the swap (delivered right after it)."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def _json_default(x):

@@ -859,3 +859,119 @@ def test_a_register_growing_while_read_is_cut_at_the_limit(tmp_path, monkeypatch
     monkeypatch.setattr(files.os, "stat", lambda p, *a, **k: os.stat_result((*real_stat(p)[:6], 10, *real_stat(p)[7:])))
     with pytest.raises(DataError, match="grew while being read"):
         files.read_limited(f, 100, "register file")
+
+
+# --- class 6: gpsim run --out is written whole, beside the folder, and swapped in ----------------------------
+def _no_leftovers(parent: Path) -> None:
+    assert not [p.name for p in parent.iterdir() if p.name.startswith(".gpsim-")], "temporary folder left behind"
+
+
+def _interrupt(exc: BaseException):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize("fault", ["Ctrl-C", "disk full"])
+def test_an_interrupted_replacement_leaves_the_earlier_run_whole(fault, tmp_path, capsys, monkeypatch):
+    """An interrupted replacement left the new tables with the old summary.png (or four tables and no PNG)."""
+    import errno
+
+    from gpsim import plots
+
+    out = tmp_path / "run"
+    assert main([*RUN, "--out", str(out)]) == 0
+    before = snapshot(out)
+    exc = KeyboardInterrupt() if fault == "Ctrl-C" else OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(plots, "save_summary", _interrupt(exc))  # the last file of the new run fails
+    code = main([*RUN, "--seed", "4", "--out", str(out)])
+    assert code == (130 if fault == "Ctrl-C" else 2)
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and ".gpsim-" not in err  # no temporary path in the message
+    assert snapshot(out) == before
+    _no_leftovers(tmp_path)
+
+
+def test_a_fresh_out_interrupted_leaves_nothing(tmp_path, capsys, monkeypatch):
+    from gpsim import plots
+
+    out = tmp_path / "new" / "run"
+    monkeypatch.setattr(plots, "save_summary", _interrupt(KeyboardInterrupt()))
+    assert main([*RUN, "--out", str(out)]) == 130
+    assert not (tmp_path / "new").exists()  # not even the parent folder made for it
+
+
+def test_sigterm_during_a_run_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gpsim.cli", "run", "--years", "40", "--set", "n_practices=400", "--progress"]
+        + ["--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stderr.readline()  # the progress bar has started: the run is under way
+    while "month" not in line and proc.poll() is None:
+        line = proc.stderr.readline()
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "gpsim: interrupted" in err
+    assert not out.exists()
+    _no_leftovers(tmp_path)
+
+
+def test_outputs_that_are_folders_or_links_are_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    """A folder final.json/ holding a user's file got three tables replaced; a summary.png link was followed."""
+    monkeypatch.setattr(gpsim, "run", _interrupt(AssertionError("ran although the folder should be refused")))
+    for name in ("folder", "link", "dangling"):
+        out = tmp_path / name
+        out.mkdir()
+        (out / "steps.parquet").write_bytes(b"an earlier table")
+        (out / "final.json").write_text('{"gpsim_version": "0.1.0"}')
+        target = tmp_path / f"{name}-precious.txt"
+        target.write_text("my own file")
+        if name == "folder":
+            (out / "final.json").unlink()
+            (out / "final.json").mkdir()
+            (out / "final.json" / "notes.txt").write_text("mine")
+            needles = ["final.json is a folder"]
+        else:
+            (out / "summary.png").symlink_to(target if name == "link" else tmp_path / "missing.png")
+            needles = ["summary.png is a symbolic link"]
+        expect_refusal([*RUN, "--out", str(out)], needles, capsys, out)
+        assert target.read_text() == "my own file"
+
+
+def test_out_that_is_a_link_or_empty_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(gpsim, "run", _interrupt(AssertionError("ran although --out should be refused")))
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    expect_refusal([*RUN, "--out", str(dangling)], ["is a symbolic link (to a missing place)"], capsys, tmp_path)
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    expect_refusal([*RUN, "--out", str(tmp_path / "link")], ["is a symbolic link"], capsys, real)
+    expect_refusal([*RUN, "--out", ""], ["--out '': an empty path"], capsys, tmp_path)
+
+
+def test_tables_without_a_gpsim_final_json_are_not_replaced(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "steps.csv").write_text("my,own,table\n")
+    expect_refusal([*RUN, "--out", str(out)], ["no final.json written by gpsim"], capsys, out)
+
+
+def test_results_save_from_python_is_atomic_and_refuses_other_files(tmp_path):
+    r = gpsim.run(years=0.25, n_practices=20)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("precious")
+    with pytest.raises(GpsimError, match="already holds other files"):
+        r.save(mine)
+    assert [p.name for p in mine.iterdir()] == ["thesis.docx"]
+    out = tmp_path / "out"
+    r.save(out, fmt="csv", plot=True)
+    r.save(out)  # replaced whole: the csv tables and the PNG of the earlier save are gone
+    assert sorted(p.name for p in out.iterdir()) == ["closures.parquet", "final.json", "orgs.parquet", "steps.parquet"]
+    _no_leftovers(tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
@@ -114,14 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _stop_on_sigterm() -> None:
-    """A batch system's SIGTERM (time limit, scancel) stops like Ctrl-C: buffered results are written first."""
-    import signal
+    from gpsim.cli import stop_on_sigterm
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    with contextlib.suppress(ValueError):  # not the main thread (called from a UI): leave signals alone
-        signal.signal(signal.SIGTERM, stop)
+    stop_on_sigterm()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
