@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpsim.arrays import distinct
+from gpsim.rules.commissioners import share_population_mcp
 from gpsim.state import OrgForm
 
 
@@ -120,6 +121,7 @@ def monthly(model) -> dict:
         "n_gps_trained_cum": model.gp_pool.trained,
         "n_gps_left_cum": model.gp_pool.left,
         "n_ccgs": int(np.count_nonzero(np.bincount(pr.ccg[is_open]))),
+        "share_population_mcp": share_population_mcp(model),
     }
 
 

@@ -32,6 +32,7 @@ from gpsim.rules import (
     membership,
     organisations,
     practices,
+    programmes,
     trust,
     workforce,
     workload,
@@ -74,6 +75,7 @@ class _Switch:
         self.model, self.programme = model, programme
 
     def start(self) -> None:
+        programmes.start(self.model, self.programme)
         self.model.active_programmes.append(self.programme)
 
     def stop(self) -> None:
@@ -129,6 +131,10 @@ class GPModel(mesa.Model):
         self.gp_pool = GPPool(available=pool, start=pool + int(pr.n_gps.sum()))
         pr.heroic[:] = self.rng.random(n) < p.heroic_leader_share
         self.ccg_support = commissioners.draw_support(self.region.n_ccgs, p, self.rng)
+        self.commissioners = commissioners.Commissioners.start(self.region.n_ccgs, n)
+        commissioners.set_budgets(self)
+        self.mcp_era = policy.mcp_era(p)
+        self.awards: dict[str, programmes.Award] = {}
         self.orgs = OrgTable(capacity=max(64, n // 4))
         h = p.difficult_history
         if graph is None and p.peer_graph != "nearest":
@@ -154,7 +160,6 @@ class GPModel(mesa.Model):
         self.closures: list[dict] = []
         self.records: list[dict] = []
         self.active_programmes: list[policy.FundingProgramme] = []
-        self._selection: dict[str, dict[int, bool]] = {}
         self._org_agents: dict[int, Organisation] = {}
         self._queue_rank = np.full(n, n, dtype=np.int64)  # scratch for joining queues, kept at n between uses
         self._last_external = 0.0
@@ -526,6 +531,7 @@ class GPModel(mesa.Model):
         empty = np.flatnonzero(o.alive & (o.view("members") == 0))
         for k in empty:
             organisations.dissolve(self, int(k), DissolutionCause.TOO_FEW_MEMBERS, month, np.empty(0, np.int64), [])
+        commissioners.update(self, month, asked.issued, asked.delivered)  # commissioners act on the month
 
     def _refresh_org_columns(self) -> None:
         pr, o = self.practices, self.orgs
@@ -572,16 +578,6 @@ class GPModel(mesa.Model):
         for (a, b), t in zip(self.peers.edges.tolist(), self.peers.trust.tolist(), strict=True):
             self.graph.edges[a, b].update(kind="peer", trust=t)
         self._space = None
-
-    def selected_for(self, programme: policy.FundingProgramme, qualifies: np.ndarray) -> np.ndarray:
-        """Which qualifying organisations a competitive programme picks (each decided once, when first eligible)."""
-        chosen = self._selection.setdefault(programme.name, {})
-        out = np.zeros(len(qualifies), dtype=bool)
-        for k in np.flatnonzero(qualifies):
-            if k not in chosen:
-                chosen[int(k)] = bool(self.rng.random() < programme.selection_share)
-            out[k] = chosen[int(k)]
-        return out
 
     # --- views for faces and metrics -------------------------------------------------------------
     @property

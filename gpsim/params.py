@@ -1030,12 +1030,136 @@ class Params:
         "GBP per patient per year",
         0.0,
         20.0,
-        "Extended-access money (evening and weekend appointments) commissioned from delivering at-scale providers "
-        "in the england-2013 timeline from April 2019 (about 40% of it in 2017/18 and 75% in 2018/19); the provider "
-        "keeps 'contract_margin' of it",
-        "facts #15 (GBP 138m 2017/18, 258m 2018/19, at least 6 per head from April 2019)",
+        "Extended-access money (evening and weekend appointments) CCGs commission from their delivering at-scale "
+        "providers in the england-2013 timeline, per patient covered, from the month each CCG starts (CCGs covering "
+        "half the population by March 2018, all by October 2018); the provider keeps 'contract_margin' of it",
+        "facts #15 (GBP 138m 2017/18, 258m 2018/19, at least 6 per head from April 2019; 50% coverage by March "
+        "2018, 100% by October 2018)",
         MO,
         step=0.5,
+    )
+    at_scale_min_population: float = param(
+        30_000.0,
+        "patients",
+        0.0,
+        500_000.0,
+        "Smallest organisation counted as an at-scale provider for GP Forward View money, extended access and "
+        "Vanguard bids",
+        "facts #11, #17 (networks of 30-50k)",
+        MO,
+        step=5_000,
+    )
+    challenge_fund_wave1_budget: float = param(
+        50_000_000.0,
+        "GBP (England)",
+        0.0,
+        1_000_000_000.0,
+        "Prime Minister's Challenge Fund wave 1 (April 2014, one year), scaled to the region's share of England",
+        "facts #8 (GBP 50m, 20 pilots)",
+        MO,
+        step=5_000_000,
+    )
+    challenge_fund_wave1_pilots: int = param(
+        20, "pilots (England)", 0, 500, "Pilots chosen in Challenge Fund wave 1", "facts #8 (20 pilots)", MO
+    )
+    challenge_fund_min_population: float = param(
+        40_000.0,
+        "patients",
+        0.0,
+        500_000.0,
+        "Smallest bid a Challenge Fund wave accepts",
+        "facts #8 (pilots of at least 40k)",
+        MO,
+        step=5_000,
+    )
+    challenge_fund_wave1_patients: float = param(
+        7_000_000.0,
+        "patients (England)",
+        100_000.0,
+        57_000_000.0,
+        "Patients the wave 1 pilots covered: the headline money per patient a pilot could expect (budget / patients) "
+        "is what founders count on",
+        "facts #8 (7m patients)",
+        MO,
+        step=500_000,
+    )
+    challenge_fund_wave2_budget: float = param(
+        100_000_000.0,
+        "GBP (England)",
+        0.0,
+        1_000_000_000.0,
+        "Challenge Fund wave 2 (April 2015, one year), scaled to the region's share of England",
+        "facts #8 (GBP 100m, 37 pilots)",
+        MO,
+        step=5_000_000,
+    )
+    challenge_fund_wave2_pilots: int = param(
+        37, "pilots (England)", 0, 500, "Pilots chosen in Challenge Fund wave 2", "facts #8 (37 pilots)", MO
+    )
+    challenge_fund_wave2_patients: float = param(
+        10_000_000.0,
+        "patients (England)",
+        100_000.0,
+        57_000_000.0,
+        "Patients the wave 2 pilots covered (headline money per patient, as for wave 1)",
+        "facts #8 (>1,400 practices of about 7,300 patients, facts #2)",
+        MO,
+        step=500_000,
+    )
+    vanguard_budget: float = param(
+        329_000_000.0,
+        "GBP (England)",
+        0.0,
+        2_000_000_000.0,
+        "Vanguard money over three years (April 2015 to March 2018) for all sites, scaled to the region's share",
+        "facts #10 (GBP 329m over three years, central money ended 2017/18)",
+        MO,
+        step=10_000_000,
+    )
+    vanguard_sites: int = param(
+        50, "sites (England)", 1, 500, "Vanguard sites chosen (of 269 bids)", "facts #10 (50 sites from 269 bids)", MO
+    )
+    vanguard_primary_care_sites: int = param(
+        23,
+        "sites (England)",
+        0,
+        500,
+        "Vanguard sites built on general practice (MCPs and PACS); only these pay at-scale providers in the model",
+        "facts #10 (14 MCPs, 9 PACS)",
+        MO,
+    )
+    vanguard_population_share: float = param(
+        0.08,
+        "share of England",
+        0.001,
+        1.0,
+        "Share of England's population the MCP/PACS Vanguard sites covered (headline money per patient, as for the "
+        "Challenge Fund)",
+        "facts #19 (about 8% in 2016)",
+        MO,
+        step=0.01,
+    )
+    gp_forward_view_budget: float = param(
+        171_000_000.0,
+        "GBP (England)",
+        0.0,
+        1_000_000_000.0,
+        "GP Forward View transformational support, April 2017 to March 2019, allocated to CCGs by population and "
+        "released to their at-scale providers once a CCG has a plan",
+        "facts #9, #16 (GBP 171m one-off, about 3 per head)",
+        MO,
+        step=5_000_000,
+    )
+    ccg_plan_rate: float = param(
+        0.15,
+        "per CCG per month",
+        0.0,
+        1.0,
+        "Chance a CCG without a plan for GP Forward View money makes one in a month (times 0.5 + its "
+        "supportiveness); until then the money waits",
+        "facts #16 (about half of CCGs had plans in the first months)",
+        MO,
+        step=0.01,
     )
     org_fixed_cost: float = param(
         30_000.0,
@@ -1346,6 +1470,237 @@ class Params:
         "assumption",
         CH,
         step=0.5,
+    )
+    # commissioners with budgets, bids and relationships (ODD 7.10); national programmes (ODD 7.13)
+    ccg_development_budget_per_head: float = param(
+        3.0,
+        "GBP per head per year",
+        0.0,
+        20.0,
+        "Each CCG's yearly development budget (pump-priming and leadership development for at-scale providers), set "
+        "each April from its population; what is spent is gone, what is left at the year's end is lost",
+        "assumption; seed article (most groups funded by non-recurrent CCG money)",
+        CH,
+        step=0.25,
+    )
+    ccg_grant_per_patient: float = param(
+        0.0,
+        "GBP per patient per year",
+        0.0,
+        40.0,
+        "Development grant a CCG pays each new organisation of at least 'pump_priming_min_population' for its first "
+        "'ccg_grant_months', best bids first, from its development budget while that lasts",
+        "facts: suggested (one-off 7-10 GBP per patient a year for 1-3 years); seed article (CCG money)",
+        CH,
+        step=0.5,
+    )
+    ccg_grant_months: int = param(
+        24, "months", 1, 120, "How long a CCG development grant lasts", "facts: suggested (1-3 years)", CH
+    )
+    leadership_development_cost: float = param(
+        20_000.0,
+        "GBP per organisation",
+        0.0,
+        200_000.0,
+        "What a CCG pays from its development budget to develop a new organisation's leadership team (the chance it "
+        "does so is 'leadership_development_share' x its supportiveness, while the budget covers it)",
+        "assumption; seed article 002 (commissioners fund leadership development)",
+        CH,
+        step=5_000,
+    )
+    bid_maturity_weight: float = param(
+        1.0,
+        "score per unit",
+        0.0,
+        5.0,
+        "Weight of a bidder's maturity (half for delivering benefits, half for being able to commit its members) in "
+        "a commissioner's or a national programme's choice of bids",
+        "assumption; facts #10 (Vanguards chosen from 269 bids)",
+        CH,
+        step=0.1,
+    )
+    bid_size_weight: float = param(
+        0.5,
+        "score per doubling",
+        0.0,
+        5.0,
+        "Weight of a bid's size (per doubling of the population it covers, against 'target_org_size')",
+        "assumption",
+        CH,
+        step=0.1,
+    )
+    bid_relationship_weight: float = param(
+        1.0,
+        "score per unit",
+        0.0,
+        5.0,
+        "Weight of the commissioner's relationship with the bidders (0-1) in the choice of bids",
+        "assumption; seed article (an unsupportive CCG relationship hinders development)",
+        CH,
+        step=0.1,
+    )
+    bid_noise: float = param(
+        0.3,
+        "score sd",
+        0.01,
+        5.0,
+        "Noise in judging bids (Gumbel scale): what the scoring does not see",
+        "assumption",
+        CH,
+        step=0.05,
+    )
+    ccg_relationship_gain: float = param(
+        0.05,
+        "per delivered ask",
+        0.0,
+        1.0,
+        "Share of the way to full trust a CCG's relationship with an organisation moves each time the organisation "
+        "delivers what it took on",
+        "assumption; seed article (commissioners trust providers that deliver)",
+        CH,
+        step=0.01,
+    )
+    ccg_relationship_loss: float = param(
+        0.1,
+        "per failed ask",
+        0.0,
+        1.0,
+        "Share of a CCG's relationship with an organisation lost each time the organisation fails to deliver",
+        "assumption",
+        CH,
+        step=0.01,
+    )
+    ccg_support_adapt: float = param(
+        0.02,
+        "per month",
+        0.0,
+        1.0,
+        "Share of the gap a CCG's supportiveness closes each month towards its relationship with the organisations "
+        "in its area (population-weighted)",
+        "assumption",
+        CH,
+        step=0.01,
+    )
+    ccg_failure_damage: float = param(
+        0.2,
+        "supportiveness",
+        0.0,
+        1.0,
+        "Supportiveness a CCG loses when an organisation in its area dissolves, scaled by the organisation's share of "
+        "the CCG's population",
+        "assumption; facts #13 (a federation's failure)",
+        CH,
+        step=0.05,
+    )
+    merger_stance_renewal: float = param(
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "How far a merged CCG's stance is new: its supportiveness is this share of a fresh draw and the rest the "
+        "population-weighted mean of its parts",
+        "assumption; facts #6 (CCG mergers)",
+        CH,
+        step=0.05,
+    )
+    merger_pause_months: int = param(
+        6,
+        "months",
+        0,
+        36,
+        "Months after a merger in which the merged CCG releases no development money and procures nothing",
+        "assumption (reorganisations freeze decisions)",
+        CH,
+    )
+    local_services_relationship: float = param(
+        0.5,
+        "relationship 0-1",
+        0.0,
+        1.0,
+        "Relationship a CCG needs with a delivering organisation before it commissions local services from it",
+        "assumption",
+        CH,
+        step=0.05,
+    )
+    england_population: float = param(
+        57_000_000.0,
+        "patients",
+        10_000.0,
+        100_000_000.0,
+        "Registered population of England, against which national programme budgets and site counts are scaled to "
+        "the simulated region's share",
+        "facts #1, #2 (7,816 practices x 7,294 patients, 2015)",
+        CH,
+        step=1_000_000,
+    )
+    programme_max_per_patient: float = param(
+        30.0,
+        "GBP per patient per year",
+        1.0,
+        200.0,
+        "Most a competitive national programme pays a winning bid per patient it covers per year (a small bid gets "
+        "less than the average award)",
+        "assumption (about 3-4x the Challenge Fund's average, facts #8)",
+        CH,
+        step=1.0,
+    )
+    mcp_procurement_rate: float = param(
+        0.15,
+        "per CCG per year",
+        0.0,
+        1.0,
+        "Chance a CCG with no whole-population (MCP/PACS) contract tries to procure one in a year of the Vanguard "
+        "era (times 0.5 + its supportiveness)",
+        "assumption; facts #19 (8% in 2016, 25% planned by 2017/18)",
+        CH,
+        step=0.01,
+    )
+    mcp_min_foundation_share: float = param(
+        0.3,
+        "share of the area",
+        0.0,
+        1.0,
+        "Share of the area's population the foundation provider of an MCP/PACS contract must already cover",
+        "assumption; facts #19 (a large-scale provider as the foundation)",
+        CH,
+        step=0.05,
+    )
+    mcp_min_foundation_population: float = param(
+        100_000.0,
+        "patients",
+        10_000.0,
+        1_000_000.0,
+        "Smallest provider that can be the foundation of an MCP/PACS contract",
+        "assumption; seed article 002 (MCPs need a large-scale provider)",
+        CH,
+        step=10_000,
+    )
+    mcp_min_years: float = param(
+        10.0, "years", 1.0, 20.0, "Shortest MCP/PACS contract", "facts #19 (10-15 years)", CH, step=0.5
+    )
+    mcp_max_years: float = param(
+        15.0, "years", 1.0, 25.0, "Longest MCP/PACS contract", "facts #19 (10-15 years)", CH, step=0.5
+    )
+    mcp_break_years: float = param(
+        5.0,
+        "years",
+        1.0,
+        15.0,
+        "Break clause: after this long the commissioner ends the contract if the provider can no longer commit its "
+        "members",
+        "facts #19 (break clauses); length an assumption",
+        CH,
+        step=0.5,
+    )
+    mcp_margin_per_patient: float = param(
+        2.0,
+        "GBP per patient per year",
+        0.0,
+        20.0,
+        "What the provider keeps from an MCP/PACS contract per patient of the area, after paying for the services",
+        "assumption",
+        CH,
+        step=0.25,
     )
     ask_rate: float = param(
         0.15,

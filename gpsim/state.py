@@ -92,6 +92,14 @@ MONEY_SOURCES = (
     "partner_contributions",
     "pump_priming",
     "recurrent_funding",
+    "challenge_fund_wave1",
+    "challenge_fund_wave2",
+    "vanguards",
+    "gp_forward_view",
+    "extended_access",
+    "mcp_contract",
+    "ccg_leadership_development",
+    "ccg_development_grants",
     "contract_income",
     "local_services_margin",
     "org_debt_written_off",
@@ -213,6 +221,8 @@ class OrgTable:
         "members": (np.int64, 0),
         "population": (np.int64, 0),
         "spans_ccgs": (np.int64, 0),
+        "ccg_relationship": (np.float64, 0.5),
+        "ccg_grant_months": (np.int64, 0),
     }
 
     def __init__(self, capacity: int = 64) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpsim.rules import commissioners, programmes
+from gpsim.rules.programmes import ProgrammeMoney
 from gpsim.state import FORM_COST, FORM_SAVING, LeadershipKind
 
 
@@ -50,40 +52,12 @@ class OrgMoney:
     reserves_after: np.ndarray
     monthly_costs: np.ndarray  # running costs and the leadership team
     one_off_next_year: np.ndarray  # one-off money still due in the next 12 months, at this month's rate
-    by_programme: dict[str, float]
+    programmes: ProgrammeMoney  # programme money by ledger name, and what commissioners spent
 
 
 def running_cost(population: np.ndarray, form: np.ndarray, p) -> np.ndarray:
     """Central running cost, GBP per year: (fixed + per patient x population) x the form's multiplier."""
     return (p.org_fixed_cost + p.org_cost_per_patient * population) * FORM_COST[form]
-
-
-def programme_payments(model, population: np.ndarray, alive: np.ndarray, delivering: np.ndarray):
-    """Money each organisation receives this month from the active programmes.
-
-    Returns:
-        (one-off GBP per org, recurrent GBP per org, programme service costs per org, one-off money still due
-        in the next 12 months per org, GBP by programme name).
-    """
-    n = len(population)
-    one_off, recurrent, service_costs, due = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    by_name: dict[str, float] = {}
-    month = model.steps
-    for prog in model.active_programmes:
-        qualifies = alive & (population >= prog.min_population)
-        if prog.requires_delivery:
-            qualifies &= delivering
-        if prog.selection_share < 1.0:
-            qualifies &= model.selected_for(prog, qualifies)
-        amount = np.where(qualifies, population * prog.per_patient / 12.0, 0.0)
-        by_name[prog.name] = by_name.get(prog.name, 0.0) + float(amount.sum())
-        service_costs += amount * prog.service_cost_share
-        if prog.recurrent:
-            recurrent += amount
-        else:
-            one_off += amount
-            due += amount * min(12, max(prog.end_month - month, 0))
-    return one_off, recurrent, service_costs, due, by_name
 
 
 def org_accounts(model, population, members, delivering) -> OrgMoney:
@@ -101,12 +75,17 @@ def org_accounts(model, population, members, delivering) -> OrgMoney:
     is_member = (pr.org >= 0) & pr.open
     sub_by_practice = pr.list_size[is_member] * sub_rate[pr.org[is_member]] / 12.0
     subscriptions = np.bincount(pr.org[is_member], sub_by_practice, minlength=n)[:n]
-    one_off, recurrent, service_costs, due, by_name = programme_payments(model, population, alive, delivering)
+    pg = programmes.payments(model, population, alive, delivering)
+    one_off, recurrent, service_costs, due = pg.one_off, pg.recurrent, pg.service_costs, pg.due
     contract = np.where(
         alive & (o.view("contract_until") >= month), population * p.contract_value_per_patient / 12, 0.0
     )
     delivery = contract * (1.0 - p.contract_margin)
-    local = np.where(alive & delivering, population * p.local_services_margin_per_patient / 12.0, 0.0)
+    local = np.where(
+        commissioners.local_services(model, alive, delivering),
+        population * p.local_services_margin_per_patient / 12,
+        0.0,
+    )
     running = np.where(alive, running_cost(population, o.view("form"), p) / 12.0, 0.0)
     team = np.where(alive & (o.view("leadership") == LeadershipKind.DISTRIBUTED), p.distributed_team_cost / 12, 0.0)
     costs = running + team
@@ -129,7 +108,7 @@ def org_accounts(model, population, members, delivering) -> OrgMoney:
         reserves_after=reserves_after - services,
         monthly_costs=costs,
         one_off_next_year=due,
-        by_programme=by_name,
+        programmes=pg,
     )
 
 
@@ -204,8 +183,7 @@ def book(model, pm: PracticeMoney, om: OrgMoney) -> None:
     led.add("practice_fixed_costs", pm.fixed.sum())
     led.add("partner_drawings", pm.drawings.sum())
     led.add("subscriptions", pm.subscription.sum())
-    led.add("pump_priming", om.one_off.sum())
-    led.add("recurrent_funding", om.recurrent.sum())
+    programmes.book(model, om.programmes)
     led.add("contract_income", om.contract.sum())
     led.add("local_services_margin", om.local.sum())
     led.add("org_running_costs", om.running.sum())

@@ -28,13 +28,25 @@ def practice_capacity(n_gps: np.ndarray, pressure: np.ndarray, heroic: np.ndarra
 
 
 def kind_at_founding(founder_heroic: bool, support: float, p, rng: np.random.Generator) -> LeadershipKind:
+    """Leadership of a new organisation (:func:`founding_leadership` without saying who paid)."""
+    return founding_leadership(founder_heroic, support, p, rng)[0]
+
+
+def founding_leadership(
+    founder_heroic: bool, support: float, p, rng: np.random.Generator
+) -> tuple[LeadershipKind, bool]:
     """Leadership of a new organisation follows its founder: a heroic founder leads it alone unless it invests
     in a team (``distributed_leadership_share``) or the CCG funds leadership development
-    (``leadership_development_share`` x supportiveness); partners without a heroic leader share the work."""
+    (``leadership_development_share`` x supportiveness); partners without a heroic leader share the work.
+    Returns (kind, whether the team is the CCG's leadership development)."""
     if not founder_heroic:
-        return LeadershipKind.DISTRIBUTED
-    chance = min(1.0, p.distributed_leadership_share + p.leadership_development_share * support)
-    return LeadershipKind.DISTRIBUTED if rng.random() < chance else LeadershipKind.HEROIC
+        return LeadershipKind.DISTRIBUTED, False
+    own = p.distributed_leadership_share
+    chance = min(1.0, own + p.leadership_development_share * support)
+    u = rng.random()
+    if u < chance:
+        return LeadershipKind.DISTRIBUTED, u >= own
+    return LeadershipKind.HEROIC, False
 
 
 def leader_effort(kind: np.ndarray, team: np.ndarray, leader_spare: np.ndarray, p) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpsim.arrays import distinct_with_inverse
-from gpsim.rules import leadership
+from gpsim.rules import commissioners
 from gpsim.state import FORM_AUTONOMY, FORM_RELIEF, FORM_SAVING, LeadershipKind, OrgForm
 
 
@@ -236,13 +236,12 @@ def found(
 ) -> tuple[np.ndarray, int]:
     """Found organisation ``k`` with ``founder``; founder and co-founders join it (now, or, with ``join=False``,
     when the caller joins the returned queue). Its form follows the founders' trust (:func:`choose_form`), its
-    leadership the founder (:func:`gpsim.rules.leadership.kind_at_founding`). Returns (the joining queue, ``k``).
+    leadership the founder and the CCG's leadership development
+    (:func:`gpsim.rules.commissioners.leadership_at_founding`). Returns (the joining queue, ``k``).
     """
     p, pr = model.p, model.practices
     form = choose_form(mean_trust, p, model.rng)
-    kind = leadership.kind_at_founding(
-        bool(pr.heroic[founder]), float(model.ccg_support[pr.ccg[founder]]), p, model.rng
-    )
+    kind, developed = commissioners.leadership_at_founding(model, founder)
     heroic = kind == LeadershipKind.HEROIC
     k = model.orgs.add(
         form=form,
@@ -262,6 +261,8 @@ def found(
     model.graph.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
     model.graph.add_edge(model.ids.ccg(pr.ccg[founder]), node, kind="commissions")
     model.register_organisation(k)
+    if developed:
+        commissioners.pay_leadership_development(model, k)
     queue = np.concatenate([[founder], cofounders]).astype(np.int64)
     if join:
         join_many(model, queue, np.full(len(queue), k))
