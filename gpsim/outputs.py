@@ -327,7 +327,7 @@ _LEDGER_MEANING = {
     "partner_contributions": "Money partners put into their practice to cover a loss (source).",
     "local_services_margin": "Margin organisations earn on locally commissioned services (source).",
     "service_delivery_costs": "Cost of delivering programme-funded services such as extended access (use).",
-    "pump_priming": "One-off pump-priming CCGs paid organisations from their development budgets (source).",
+    "pump_priming": "One-off pump-priming paid to organisations (source; the generic programme of the parameters).",
     "recurrent_funding": "Recurrent network payment paid to organisations (source).",
     "challenge_fund_wave1": "Prime Minister's Challenge Fund wave 1 (2014/15) paid to the chosen pilots (source).",
     "challenge_fund_wave2": "Prime Minister's Challenge Fund wave 2 (2015/16) paid to the chosen pilots (source).",

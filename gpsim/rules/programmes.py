@@ -5,9 +5,10 @@ region gets its population's share of both (``england_population``), so a synthe
 programmes and a CCG a small part of them (a fractional site is won with that chance). Five ways of allocating
 money (:class:`gpsim.policy.Allocation`):
 
-* open: every qualifying organisation is paid per patient (the generic recurrent payment);
-* CCG budget: the same, but each CCG pays its bidders best-first (:func:`gpsim.rules.commissioners.bid_score`)
-  only while its yearly development budget lasts (the generic pump-priming);
+* open: every qualifying organisation is paid per patient (the generic pump-priming and recurrent payment);
+* CCG budget: the same, for each organisation's first months, but each CCG pays its bidders best-first
+  (:func:`gpsim.rules.commissioners.bid_score`) only while its yearly development budget lasts (the CCGs'
+  development grants);
 * competitive: bids for CCG areas (the area's at-scale organisations together) are scored on maturity, size and
   the CCG's relationship with the bidders, with noise; the best ``sites`` share the national budget, each at
   most ``programme_max_per_patient`` per patient a year (Challenge Fund waves, Vanguards);
