@@ -902,7 +902,7 @@ class Params:
         step=0.05,
     )
     ask_delivery_share: float = param(
-        0.5,
+        0.65,
         "share of population",
         0.0,
         1.0,
@@ -1311,7 +1311,7 @@ class Params:
         step=0.05,
     )
     leader_effort: float = param(
-        1.0,
+        2.0,
         "sessions per week",
         0.0,
         10.0,
@@ -1322,7 +1322,7 @@ class Params:
         step=0.1,
     )
     setup_work_base: float = param(
-        30.0,
+        70.0,
         "session-months",
         0.0,
         1_000.0,
@@ -1333,7 +1333,7 @@ class Params:
         step=5,
     )
     setup_work_per_member: float = param(
-        8.0,
+        10.0,
         "session-months per member",
         0.0,
         200.0,
@@ -1420,7 +1420,7 @@ class Params:
         step=5_000,
     )
     founding_rate: float = param(
-        0.01,
+        0.015,
         "per practice per month",
         0.0,
         0.2,
@@ -1430,7 +1430,7 @@ class Params:
         step=0.001,
     )
     join_consideration_rate: float = param(
-        0.3,
+        0.5,
         "per month",
         0.0,
         1.0,
@@ -1703,7 +1703,7 @@ class Params:
         step=0.25,
     )
     ask_rate: float = param(
-        0.15,
+        0.3,
         "asks per organisation per month",
         0.0,
         1.0,
