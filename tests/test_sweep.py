@@ -415,3 +415,35 @@ def test_analyze_survival_curves_cox_and_a_readable_points_table(tmp_path, capsy
     assert main(["sweep", "analyze", str(tmp_path / "s"), "--by", "subscription_per_patient"]) == 0
     table = pd.read_csv(a / "survival.csv")
     assert set(table["by"]) == {"subscription_per_patient"}
+
+
+def test_dask_workers_with_other_package_versions_are_reported_and_recorded(tmp_path, monkeypatch):
+    import gpsim.sweep.engine as engine
+    from gpsim.sweep.store import result_versions
+
+    mine = result_versions()
+    assert engine.version_mismatches(mine, {"tcp://a": dict(mine)}) == {}
+    # this process pretends to run another scipy; the workers (fresh processes) report the installed one
+    monkeypatch.setattr(engine, "result_versions", lambda: {**mine, "scipy": "0.0.1"})
+    said = []
+    run_sweep(tiny(replicates=1), tmp_path / "s", workers=2, warn=said.append)
+    assert len(said) == 1 and "2 of 2 Dask workers" in said[0] and "scipy 0.0.1 here" in said[0]
+    session = SweepStore(tmp_path / "s").read_manifest()["sessions"][-1]
+    assert session["worker_versions_checked"] == 2
+    assert all(d == {"scipy": ["0.0.1", mine["scipy"]]} for d in session["worker_version_mismatches"].values())
+
+
+def test_unguarded_script_with_workers_fails_with_a_message_naming_the_guard(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from gpsim.experiment import Experiment\n"
+        "exp = Experiment(name='g', fixed={'n_practices': 40, 'n_ccgs': 2}, years=1.0,\n"
+        "                 vary={'target_org_size': [30000.0, 60000.0]})\n"
+        f"exp.run({str(tmp_path / 'out')!r}, workers=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(gpsim.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("gpsim.errors.ExperimentError") and 'if __name__ == "__main__":' in last
+    assert "docs/SWEEPS.md" in last

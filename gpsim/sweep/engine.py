@@ -195,9 +195,11 @@ def check_worker_versions(client, record: dict[str, Any], warn: Callable[[str], 
     to runs made here; the sweep still runs (a cluster may legitimately differ in a patch release), and the
     manifest's session says which worker differed in what.
     """
+    from gpsim.sweep import store
+
     mine = result_versions()
     try:
-        theirs = client.run(result_versions)
+        theirs = client.run(store.result_versions)  # by reference: each worker imports its own installed copy
     except Exception as err:  # a worker that cannot answer must not stop the sweep; say so instead
         record.update(worker_versions_checked=0, worker_versions_error=f"{type(err).__name__}: {err}")
         return
@@ -228,13 +230,17 @@ def check_main_guard() -> None:
     """
     import multiprocessing
 
-    main = sys.modules.get("__main__")
-    if multiprocessing.parent_process() is not None and getattr(main, "__name__", "") == "__mp_main__":
-        script = getattr(main, "__file__", "your script")
-        raise ExperimentError(
-            f"{script}: a sweep with workers > 1 was started while a worker process was importing this script; "
-            "put the call under 'if __name__ == \"__main__\":' (see docs/SWEEPS.md, From Python)"
-        )
+    importing = sys.modules.get("__mp_main__")  # the script, re-imported by a spawned process
+    if importing is not None and multiprocessing.current_process().name != "MainProcess":
+        script = getattr(importing, "__file__", None) or "the script"
+        raise ExperimentError(f"{script}: {GUARD_ADVICE}")
+
+
+#: What to do when worker processes re-import the script that starts a sweep.
+GUARD_ADVICE = (
+    "a sweep with workers > 1 starts worker processes that import this script again; put the code that runs it "
+    "under 'if __name__ == \"__main__\":' (docs/SWEEPS.md, From Python)"
+)
 
 
 def dask_results(
@@ -264,7 +270,13 @@ def dask_results(
         except (OSError, TimeoutError) as err:
             raise ExperimentError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from None
     else:
-        cluster = local_cluster(workers, silence_logs=40)
+        try:
+            cluster = local_cluster(workers, silence_logs=40)
+        except RuntimeError as err:  # workers that died while starting: most often an unguarded script
+            main = sys.modules.get("__main__")
+            where = getattr(main, "__file__", None)
+            hint = f"; if {where} runs the sweep at its top level: {GUARD_ADVICE}" if where else ""
+            raise ExperimentError(f"could not start {workers} local Dask workers ({err}){hint}") from None
         client = Client(cluster)
     try:
         check_worker_versions(client, record if record is not None else {}, warn)
