@@ -113,7 +113,9 @@ def run(
     Args:
         params: ``Params``, a scenario name, a mapping of overrides, or None for the default scenario
             (``baseline``, the same as ``gpsim run`` without ``--scenario``).
-        seed: an int or a ``numpy.random.SeedSequence``; same params + seed give identical results.
+        seed: an int in [0, 2^128) or a ``numpy.random.SeedSequence``; default 0, so a call without a seed is the
+            run with seed 0 (every run is seeded; none draws from the operating system). The same params and
+            seed give bit-identical results; use other seeds for replicates.
         region: a prebuilt region (skips building it from ``params.region``); text is taken as the
             ``region`` parameter.
         progress: called as ``progress(month, n_months)`` after each month (with ``posterior``: after each run,
