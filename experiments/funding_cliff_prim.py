@@ -30,7 +30,7 @@ UNCERTAINTIES = {
     "pump_priming_months": [12, 48],  # how long it lasts
     "subscription_per_patient": [0.0, 3.0],  # members' own yearly subscription, GBP per patient
     "org_cost_per_patient": [1.0, 4.0],  # an organisation's running cost, GBP per patient per year
-    "delivery_delay_months": [12.0, 36.0],  # months from founding to a first benefit for members
+    "benefit_share_paid": [0.2, 0.8],  # share of the benefit they have seen members will pay back in subscription
     "distributed_leadership_share": [0.0, 1.0],  # share of organisations led by a team, not one GP
     "leader_burnout_rate": [0.0, 0.06],  # monthly chance a heroic leader burns out
     "difficult_history": [0.0, 0.6],  # how badly past joint working went
