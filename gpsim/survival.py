@@ -173,9 +173,11 @@ def cox(
 def plot(groups: dict[str, pd.DataFrame], ax, title: str = "", clock: str = "founding") -> None:
     """Kaplan-Meier curves with 95% bands, one per group, on a matplotlib axis (x in years)."""
     ll = lifelines()
+    drawn = 0
     for i, (label, frame) in enumerate(groups.items()):
         if frame.empty:
             continue
+        drawn += 1
         km = ll.KaplanMeierFitter(label=f"{label} (n={len(frame)})")
         km.fit(frame["duration"] / 12, event_observed=frame["dissolved"])
         km.plot_survival_function(ax=ax, ci_show=True, ci_alpha=0.15, color=f"C{i % 10}", lw=1.4)
@@ -184,4 +186,7 @@ def plot(groups: dict[str, pd.DataFrame], ax, title: str = "", clock: str = "fou
     ax.set_ylabel("share of organisations still alive")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+    if drawn:
+        ax.legend(fontsize=7, loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "no organisation qualifies", ha="center", va="center", transform=ax.transAxes)
