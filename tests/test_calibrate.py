@@ -131,13 +131,20 @@ def test_report_is_one_self_contained_page(quick):
     assert 0.0 <= meta["waves"][0]["nroy_share_of_prior"] <= 1.0
 
 
-def test_resume_runs_nothing_again_and_gives_the_same_table(quick, tmp_path):
+def test_a_calibration_stopped_before_its_posterior_runs_resumes_only_those(quick):
+    """As after a crash: the waves' runs are stored, the posterior's and the summary files are not."""
+    import shutil
+
     _, out = quick
     before = pd.read_csv(out / "targets.csv")
+    shutil.rmtree(out / "posterior")
+    for name in ("calibration.json", "targets.csv", "report.html"):
+        (out / name).unlink()
     assert main(["calibrate", str(ENGLAND), "--quick", "--out", str(out), "--quiet", "--resume"]) == 0
-    manifest = json.loads((out / "waves" / "wave-1" / "runs" / "manifest.json").read_text())
-    assert manifest["sessions"][-1]["ran"] == 0
-    pd.testing.assert_frame_equal(pd.read_csv(out / "targets.csv"), before)
+    wave = json.loads((out / "waves" / "wave-1" / "runs" / "manifest.json").read_text())
+    post = json.loads((out / "posterior" / "runs" / "manifest.json").read_text())
+    assert wave["sessions"][-1]["ran"] == 0 and post["sessions"][-1]["ran"] == load(ENGLAND).quick_waves.posterior_runs
+    pd.testing.assert_frame_equal(pd.read_csv(out / "targets.csv"), before)  # same seeds, same figures
 
 
 def test_a_used_folder_is_refused_without_resume(quick, capsys):
