@@ -28,6 +28,7 @@ from gpsim.rules import (
     commissioners,
     contracts,
     finance,
+    hospitals,
     leadership,
     membership,
     organisations,
@@ -136,6 +137,9 @@ class GPModel(mesa.Model):
         self.mcp_era = policy.mcp_era(p)
         self.awards: dict[str, programmes.Award] = {}
         self.orgs = OrgTable(capacity=max(64, n // 4))
+        self.community = hospitals.community_areas(self.region, p)
+        catchment_population = np.bincount(pr.hospital, pr.list_size, minlength=self.region.n_hospitals)
+        self.hospital_budget = catchment_population * p.hospital_contract_budget_per_patient
         h = p.difficult_history
         if graph is None and p.peer_graph != "nearest":
             graph = network.read_peer_graph(p.peer_graph)
@@ -165,6 +169,7 @@ class GPModel(mesa.Model):
         self._last_external = 0.0
         self._last_contract = 0.0
         self._last_asks = 0
+        self._last_engaged = 0.0
 
         with collection_paused():
             for i in range(n):
@@ -290,10 +295,15 @@ class GPModel(mesa.Model):
 
     def _decide_asks(self, obs: Observation) -> asks.Asks:
         o, pr = self.orgs, self.practices
+        score = o.view("hospital_trust") + o.view("commit_record")
+        engaged = hospitals.engaged(
+            o.alive & (obs.members > 0), o.view("home_hospital"), score, self.p.hospital_relationship_capacity
+        )
         out = asks.asks(
             o.alive, obs.members, obs.population, o.view("commit_record"), pr.org, obs.member, pr.member_trust,
-            obs.pressure, pr.list_size, self.p, self.rng,
+            obs.pressure, pr.list_size, self.p, self.rng, engaged,
         )  # fmt: skip
+        out.engaged = engaged
         out.hospital_trust = trust.hospital_trust(o.view("hospital_trust"), out.issued, out.delivered, self.p)
         return out
 
@@ -346,9 +356,17 @@ class GPModel(mesa.Model):
         o = self.orgs
         eligible = obs.delivering & asked.committable & (o.view("contract_until") < month)
         support = self.ccg_support[np.maximum(o.view("home_ccg"), 0)]
-        return contracts.offers(
-            eligible, asked.hospital_trust, support, o.view("spans_ccgs"), leaders["effort_share"], self.p, self.rng
-        )
+        offered = contracts.offers(
+            eligible & asked.engaged, asked.hospital_trust, support, o.view("spans_ccgs"), leaders["effort_share"],
+            self.p, self.rng,
+        )  # fmt: skip
+        # each hospital pays for contracts from its yearly budget, best counterparts first
+        yearly = obs.population * self.p.contract_value_per_patient
+        home = o.view("home_hospital")
+        running = o.alive & (o.view("contract_until") >= month) & (home >= 0)
+        committed = np.bincount(home[running], yearly[running], minlength=self.region.n_hospitals)
+        score = asked.hospital_trust + asked.record
+        return hospitals.within_budget(offered, home, score, yearly, committed, self.hospital_budget)
 
     def _decide_workforce(self, obs: Observation, pm, month: int) -> workforce.WorkforceMonth:
         p, pr = self.p, self.practices
@@ -445,6 +463,8 @@ class GPModel(mesa.Model):
         o.view("asks_taken")[asked.issued] += 1
         o.view("asks_delivered")[asked.delivered] += 1
         self._last_asks = int(asked.issued.sum())
+        live = o.alive & (obs.members > 0)
+        self._last_engaged = float(asked.engaged[live].mean()) if live.any() else 0.0
         self.asks_issued += self._last_asks
         self.asks_delivered += int(asked.delivered.sum())
         # leadership and delivery
@@ -614,11 +634,28 @@ class GPModel(mesa.Model):
         )
 
     def relationship_graph(self):
-        """The networkx relationship graph with current trust written onto its peer edges."""
+        """The networkx relationship graph with current trust written onto its peer edges, and a ``works_with``
+        edge from each live organisation's home hospital carrying the hospital's trust in it and its record."""
         g = self.graph
         for (a, b), t in zip(self.peers.edges, self.peers.trust, strict=True):
             g.edges[int(a), int(b)]["trust"] = float(t)
+        o = self.orgs
+        for k in np.flatnonzero(o.alive & (o.view("home_hospital") >= 0)).tolist():
+            g.add_edge(
+                self.ids.hospital(o.home_hospital[k]), self.ids.org(k), kind="works_with",
+                trust=float(o.hospital_trust[k]), record=float(o.commit_record[k]),
+            )  # fmt: skip
         return g
+
+    def relationships_by_community_trust(self) -> np.ndarray:
+        """Counterparts each community trust keeps in general practice (the hospitals' counting rule)."""
+        pr = self.practices
+        committable = self.committable_orgs()
+        if len(committable) == 0:
+            committable = np.zeros(1, dtype=bool)
+        return metrics.relationships_per_hospital(
+            self.community.trust, pr.org, pr.open, committable, len(self.community.name)
+        )
 
     def record(self) -> None:
         """Append this month's model-level figures (one row of ``Results.steps``; also Mesa's

@@ -102,7 +102,8 @@ STEPS = _cols(
         "relationships_per_community_trust_mean",
         "float",
         "counterparts",
-        "Distinct general-practice counterparts a community trust must keep, mean over community trusts.",
+        "Distinct general-practice counterparts a community trust must keep, mean over community trusts (the "
+        "hospitals' counting rule over each community trust's area).",
     ),
     (
         "share_population_committable",
@@ -163,6 +164,13 @@ STEPS = _cols(
     ("share_practices_in_federation", "float", "share", "Share of open practices in a federation."),
     ("share_practices_in_super_partnership", "float", "share", "Share of open practices in a super-partnership."),
     ("n_hospital_asks", "int", "asks", "Asks hospitals made of organisations this month."),
+    (
+        "share_orgs_engaged",
+        "float",
+        "share",
+        "Share of live organisations their home hospital actively worked with this month (the rest are beyond "
+        f"its capacity and get no asks); 0 when {NO_ORG}.",
+    ),
     (
         "share_asks_delivered",
         "float",

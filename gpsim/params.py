@@ -1713,6 +1713,37 @@ class Params:
         CH,
         step=0.01,
     )
+    hospital_relationship_capacity: int = param(
+        12,
+        "counterparts per hospital",
+        1,
+        500,
+        "How many general-practice organisations a hospital can actively work with at once; it works with the best "
+        "by its trust and their record, and makes no asks of the rest",
+        "assumption (sensitivity-tested: docs/CALIBRATION.md)",
+        CH,
+    )
+    hospital_contract_budget_per_patient: float = param(
+        2.0,
+        "GBP per catchment patient per year",
+        0.0,
+        50.0,
+        "Yearly money a hospital has for extended-service contracts with general practice, per patient of its "
+        "catchment; contracts are awarded best counterparts first while it lasts",
+        "assumption",
+        CH,
+        step=0.25,
+    )
+    community_trust_population: float = param(
+        2_000_000.0,
+        "patients",
+        200_000.0,
+        20_000_000.0,
+        "Population a synthetic region's community trusts serve (real regions use the named community trusts)",
+        "facts #20 (community trusts serve over a million, seed 004)",
+        CH,
+        step=100_000,
+    )
     cross_ccg_contract_factor: float = param(
         0.5,
         "times",

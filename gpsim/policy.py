@@ -2,10 +2,10 @@
 
 This module holds only dates and sizes. How a programme chooses whom to pay and how the money moves is in
 :mod:`gpsim.rules.programmes`; what commissioners do with their budgets, relationships and mergers is in
-:mod:`gpsim.rules.commissioners`. The generic one-off pump-priming, the CCGs' development grants (paid
-from their yearly budgets) and the recurrent payment come from parameters; ``policy_timeline='england-2013'`` adds the national
-programmes of 2014-2021 at their calendar dates and real sizes (facts #8-#11, #15-#16), the CCG mergers and the
-ICBs (facts #6) and the years in which commissioners could procure MCP/PACS contracts (facts #19).
+:mod:`gpsim.rules.commissioners`. The generic one-off pump-priming, the CCGs' development grants (paid from their
+yearly budgets) and the recurrent payment come from parameters; ``policy_timeline='england-2013'`` adds the national
+programmes of 2014-2021 at their calendar dates and real sizes (facts #8-#11, #15-#16), the CCG mergers and the ICBs
+(facts #6) and the years in which commissioners could procure MCP/PACS contracts (facts #19).
 """
 
 from __future__ import annotations

@@ -328,3 +328,47 @@ def test_mesa_batch_run():
     )
     assert {row["target_org_size"] for row in out} == {40_000, 250_000}
     assert all("share_practices_in_org" in row for row in out)
+
+
+# --- hospitals and community trusts ------------------------------------------------------------------------------
+def test_a_hospital_works_with_its_best_counterparts_up_to_its_capacity():
+    from gpsim.rules import hospitals
+
+    alive = np.array([True, True, True, True, False, True])
+    home = np.array([0, 0, 0, 1, 0, -1])
+    score = np.array([0.2, 0.9, 0.5, 0.1, 1.0, 1.0])
+    # hospital 0 works with its two best live organisations (1 and 2), hospital 1 with its only one
+    assert hospitals.engaged(alive, home, score, 2).tolist() == [False, True, True, True, False, False]
+    assert hospitals.engaged(alive, home, score, 10).tolist() == [True, True, True, True, False, False]
+
+
+def test_contracts_are_paid_from_the_hospitals_budget_best_first():
+    from gpsim.rules import hospitals
+
+    offered = np.array([True, True, True, True])
+    home = np.array([0, 0, 0, 1])
+    score = np.array([0.5, 0.9, 0.7, 0.1])
+    cost = np.array([100.0, 100.0, 100.0, 100.0])
+    # hospital 0 has 250 a year and already spends 50: the two best (1, 2) fit, 0 does not; hospital 1 has none
+    out = hospitals.within_budget(offered, home, score, cost, np.array([50.0, 0.0]), np.array([250.0, 0.0]))
+    assert out.tolist() == [False, True, True, False]
+
+
+def test_capacity_limits_whom_a_hospital_asks():
+    p = gpsim.scenario("england-2013").replace(n_practices=1_500, n_ccgs=40, years=4.0)
+    wide = gpsim.run(p, seed=3, hospital_relationship_capacity=50)
+    narrow = gpsim.run(p, seed=3, hospital_relationship_capacity=1)
+    assert wide.steps["share_orgs_engaged"].iloc[-1] == 1.0
+    assert narrow.steps["share_orgs_engaged"].iloc[-1] < 1.0
+    assert narrow.orgs["asks_taken"].sum() < wide.orgs["asks_taken"].sum()
+
+
+def test_community_trusts_serve_over_a_million_and_face_more_counterparts():
+    m = gpsim.GPModel(gpsim.scenario("england-2013"), rng=0)
+    pop = np.bincount(m.community.trust, m.practices.list_size)
+    assert len(pop) >= 10 and np.median(pop) > 1_000_000  # k-means areas vary; the typical one is over a million
+    start = m.records[0]
+    assert start["relationships_per_community_trust_mean"] > 3 * start["relationships_per_hospital_mean"]
+    # a real area uses the named community trusts of the NHS organisation file
+    real = gpsim.GPModel(gpsim.Params(region="00L", years=0.25), rng=0)
+    assert len(real.community.name) == 1 and "Community" in real.community.name[0]

@@ -25,6 +25,8 @@ class Asks:
     record: np.ndarray  # per organisation, after this month
     committable: np.ndarray  # per organisation, after this month
     followed: np.ndarray  # per practice: followed through on its organisation's ask
+    engaged: np.ndarray | None = None  # per organisation: its home hospital actively works with it
+    hospital_trust: np.ndarray | None = None  # per organisation, after this month
 
 
 def follow_chance(member_trust: np.ndarray, pressure: np.ndarray, p) -> np.ndarray:
@@ -44,10 +46,15 @@ def asks(
     list_size: np.ndarray,
     p,
     rng: np.random.Generator,
+    engaged: np.ndarray | None = None,
 ) -> Asks:
-    """Issue this month's asks, see who follows through, and update each organisation's track record."""
+    """Issue this month's asks, see who follows through, and update each organisation's track record.
+
+    Only organisations in ``engaged`` (all if None) are asked: a hospital makes no asks of counterparts it does
+    not actively work with (:func:`gpsim.rules.hospitals.engaged`)."""
     n = len(alive)
-    issued = alive & (members >= 1) & (rng.random(n) < p.ask_rate)
+    asked_orgs = alive if engaged is None else alive & engaged
+    issued = asked_orgs & (members >= 1) & (rng.random(n) < p.ask_rate)
     k = np.maximum(practice_org, 0)
     asked = member & issued[k] if n else np.zeros(len(practice_org), dtype=bool)
     followed = asked & (rng.random(len(practice_org)) < follow_chance(member_trust, pressure, p))
