@@ -37,7 +37,7 @@ from gpsim.data.register import (
     register_sha256,
 )
 from gpsim.errors import DataError
-from gpsim.region import Region, peer_edges
+from gpsim.geography import Region, peer_edges
 
 __all__ = [
     "BUNDLED_REGISTER",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from gpsim.region import catchments
+from gpsim.geography import catchments
 
 #: Balancing rounds and the nearest centres each practice may choose between.
 ROUNDS = 100

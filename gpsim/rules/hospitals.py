@@ -24,7 +24,7 @@ from importlib import resources
 import numpy as np
 from scipy.spatial import cKDTree
 
-from gpsim.region import catchments
+from gpsim.geography import catchments
 
 
 def engaged(alive: np.ndarray, home_hospital: np.ndarray, score: np.ndarray, capacity: int) -> np.ndarray:
