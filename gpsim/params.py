@@ -276,6 +276,16 @@ class Params:
         RT,
         choices=("none", "england-2013"),
     )
+    ccg_mergers: bool = param(
+        True,
+        "",
+        None,
+        None,
+        "Whether the timeline's CCG mergers (and the ICBs of July 2022) happen; off, the 2013 CCGs stay to the end "
+        "(for comparing runs with and without them)",
+        "facts #6 (211 -> 207 -> 191 -> 135 -> 106 -> 42)",
+        RT,
+    )
 
     # --- Practices & workload ------------------------------------------------------------------
     consultation_rate: float = param(

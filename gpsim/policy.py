@@ -204,7 +204,7 @@ def mcp_era(params: Params) -> tuple[int, int] | None:
 
 def ccg_mergers(params: Params) -> list[CCGMerger]:
     """CCG mergers of the england-2013 timeline (facts #6: 211 -> 207 -> 191 -> 135 -> 106 -> 42 ICBs)."""
-    if params.policy_timeline != "england-2013":
+    if params.policy_timeline != "england-2013" or not params.ccg_mergers:
         return []
     steps = [((2017, 4), 207), ((2019, 4), 191), ((2020, 4), 135), ((2021, 4), 106), ((2022, 7), 42)]
     out = [CCGMerger(month_of(params, y, mo), n / 211) for (y, mo), n in steps]
