@@ -1481,7 +1481,7 @@ class Params:
         CH,
         step=0.5,
     )
-    # commissioners with budgets, bids and relationships (ODD 7.10); national programmes (ODD 7.13)
+    # commissioners with budgets, bids and relationships; MCP/PACS contracts (ODD 7.10)
     ccg_development_budget_per_head: float = param(
         3.0,
         "GBP per head per year",

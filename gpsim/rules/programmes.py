@@ -1,4 +1,4 @@
-"""Funding programmes: who is paid, how much, and under which ledger name (ODD 7.13).
+"""Funding programmes: who is paid, how much, and under which ledger name (ODD 7.10).
 
 The timeline (dates and sizes) is in :mod:`gpsim.policy`. National budgets and site counts are England's; a
 region gets its population's share of both (``england_population``), so a synthetic England gets the real
