@@ -278,7 +278,7 @@ class Params:
     )
     ccg_mergers: bool = param(
         True,
-        "",
+        "on/off",
         None,
         None,
         "Whether the timeline's CCG mergers (and the ICBs of July 2022) happen; off, the 2013 CCGs stay to the end "
