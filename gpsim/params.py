@@ -1560,7 +1560,7 @@ class Params:
         step=0.05,
     )
     ccg_relationship_gain: float = param(
-        0.05,
+        0.1,
         "per delivered ask",
         0.0,
         1.0,
@@ -1655,7 +1655,7 @@ class Params:
         step=1.0,
     )
     mcp_procurement_rate: float = param(
-        0.15,
+        0.3,
         "per CCG per year",
         0.0,
         1.0,
@@ -1666,7 +1666,7 @@ class Params:
         step=0.01,
     )
     mcp_min_foundation_share: float = param(
-        0.3,
+        0.2,
         "share of the area",
         0.0,
         1.0,
