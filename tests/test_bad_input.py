@@ -334,7 +334,9 @@ def test_sweep_output_folder_cases(tmp_path, capsys):
     afile.write_text("x")
     sweep = ["sweep", "run", str(f), "--quiet", "--out"]
     expect_refusal([*sweep, str(afile / "sub")], ["cannot write to output folder", "afile/sub"], capsys, tmp_path)
-    expect_refusal([*sweep, str(tmp_path / ("n" * 300))], ["cannot use sweep folder", "too long"], capsys, tmp_path)
+    expect_refusal(
+        [*sweep, str(tmp_path / ("n" * 300))], ["cannot write to output folder", "too long"], capsys, tmp_path
+    )
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("precious")

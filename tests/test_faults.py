@@ -213,3 +213,248 @@ def test_damaged_part_file_is_named_in_one_line_and_resume_reruns_its_runs(tmp_p
     assert again.ran == 2
     assert_complete_exactly_once(exp, out)
     _count("damaged part file")
+
+
+# --- class 4: one process per sweep folder --------------------------------------------------------------------
+EXPERIMENT_TEXT = (
+    'name = "lock"\nyears = 2\nreplicates = 10\nseed = 3\n[fixed]\nn_practices = 200\n'
+    "[vary]\ntarget_org_size = [30000, 60000]\n"
+)
+
+
+def test_a_second_sweep_on_the_same_folder_is_refused_naming_the_first(tmp_path):
+    """Two ``sweep run`` processes on one folder both ran, and stored 13 of 20 runs twice."""
+    f = tmp_path / "exp.toml"
+    f.write_text(EXPERIMENT_TEXT)
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "gpsim.cli", "sweep", "run", str(f), "--out", str(out), "--quiet", "--batch", "1"]
+    first = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("part-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first has started storing runs
+    first.send_signal(signal.SIGSTOP)  # hold it mid-sweep (it keeps its lock) while the second one tries
+    assert first.poll() is None, "the first sweep finished before the second could start: make it longer"
+    for extra in ([], ["--resume"]):
+        second = subprocess.run(cmd + extra, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        assert second.stderr.strip() == (
+            f"gpsim: error: {out} is in use by another gpsim sweep (process {first.pid} on {os.uname().nodename}); "
+            "wait for it to finish or stop it, then use --resume"
+        )
+    first.send_signal(signal.SIGCONT)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    rows = raw_runs(out)
+    assert rows["run_key"].is_unique and len(rows) == 20
+    # the lock died with its process: a resume now runs (nothing is left to do)
+    assert main([*cmd[3:], "--resume"]) == 0
+    _count("second sweep process on one folder")
+
+
+def test_the_lock_dies_with_a_killed_process(tmp_path):
+    f = tmp_path / "exp.toml"
+    f.write_text(EXPERIMENT_TEXT)
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "gpsim.cli", "sweep", "run", str(f), "--out", str(out), "--quiet", "--batch", "1"]
+    first = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("part-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()
+    first.wait()
+    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet", "--resume"]) == 0
+    rows = raw_runs(out)
+    assert rows["run_key"].is_unique and len(rows) == 20
+    _count("second sweep process on one folder")
+
+
+# --- class 8: the scheduler address is checked before anything is created ---------------------------------------
+@pytest.mark.parametrize(
+    "address, needle",
+    [
+        ("not a url", "not a Dask scheduler address"),
+        ("inproc://x", "not a Dask scheduler address"),
+        ("127.0.0.1:8786", "not a Dask scheduler address"),
+        ("tcp://127.0.0.1", "no port"),
+        ("tcp://127.0.0.1:99999", "not an address"),
+        ("", "empty"),
+    ],
+)
+def test_a_bad_scheduler_address_is_refused_before_anything_is_made(address, needle, tmp_path, capsys):
+    f = tmp_path / "exp.toml"
+    f.write_text(EXPERIMENT_TEXT)
+    out = tmp_path / "sweep"
+    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet", "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+    assert not out.exists()
+    _count("bad scheduler")
+
+
+def test_an_unreachable_scheduler_leaves_no_folder_and_a_rerun_works(tmp_path, capsys, monkeypatch):
+    import socket
+
+    from gpsim.sweep import engine
+
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT", "2s")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    f = tmp_path / "exp.toml"
+    f.write_text(EXPERIMENT_TEXT.replace("replicates = 10", "replicates = 1"))
+    out = tmp_path / "sweep"
+    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet", "--scheduler", f"tcp://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot connect to the Dask scheduler" in err
+    assert not out.exists()
+    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet"]) == 0  # not "already holds a sweep"
+    _count("bad scheduler")
+
+
+# --- class 10: manifest.json of the wrong shape ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("{}", "experiment_hash is missing"),
+        ("[]", "holds [], not an object"),
+        ("null", "holds None, not an object"),
+        ('"x"', "holds 'x', not an object"),
+        ("5", "holds 5, not an object"),
+        ("MUTATE:experiment_hash=5", "experiment_hash = 5 must be text"),
+        ("MUTATE:n_runs='many'", "n_runs = 'many' must be a whole number"),
+        ("MUTATE:n_runs=True", "n_runs = True must be a whole number"),
+        ("MUTATE:n_runs=-1", "n_runs = -1 must be >= 0"),
+        ("MUTATE:experiment=[]", "experiment = [] must be an object"),
+        ("MUTATE:sessions={}", "sessions = {} must be a list"),
+        ("MUTATE:sessions=[5]", "sessions[0] = 5 must be an object"),
+        ("MUTATE:sessions=[{'git': 'x'}]", "sessions[0].git = 'x' must be an object"),
+        ("MUTATE:experiment.design=None", "experiment.design = None must be an object"),
+        ("MUTATE:experiment.design={}", "experiment.design.kind = None must be text"),
+        ("MUTATE:experiment.name=7", "experiment.name = 7 must be text"),
+        ("DEEP", "cannot read"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_one_line(text, needle, tmp_path, capsys):
+    import json
+
+    f = tmp_path / "exp.toml"
+    f.write_text(EXPERIMENT_TEXT.replace("replicates = 10", "replicates = 1"))
+    out = tmp_path / "sweep"
+    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    if text.startswith("MUTATE:"):
+        key, _, value = text[7:].partition("=")
+        *parents, last = key.split(".")
+        target = manifest
+        for p in parents:
+            target = target[p]
+        target[last] = eval(value)  # a literal from the case list above
+        text = json.dumps(manifest)
+    elif text == "DEEP":
+        text = "[" * 100_000 + "]" * 100_000
+    (out / "manifest.json").write_text(text)
+    for argv in (["sweep", "status", str(out)], ["sweep", "run", str(f), "--out", str(out), "--resume", "--quiet"]):
+        before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err and "Traceback" not in err, err
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    _count("manifest of the wrong shape")
+
+
+# --- class 5: sweep export never overwrites without --force ---------------------------------------------------
+def _small_sweep(tmp_path: Path) -> Path:
+    f = tmp_path / "exp.toml"
+    f.write_text(EXPERIMENT_TEXT.replace("replicates = 10", "replicates = 1"))
+    out = tmp_path / "sweep"
+    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_export_does_not_overwrite_without_force(tmp_path, capsys):
+    out = _small_sweep(tmp_path)
+    dest = tmp_path / "mine"
+    dest.mkdir()
+    (dest / "runs.csv").write_text("my own runs table")
+    assert main(["sweep", "export", str(out), "--csv", "--to", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds runs.csv" in err and "--force" in err
+    assert (
+        sorted(p.name for p in dest.iterdir()) == ["runs.csv"]
+        and (dest / "runs.csv").read_text() == "my own runs table"
+    )
+    assert main(["sweep", "export", str(out), "--csv", "--to", str(dest), "--force"]) == 0
+    assert (dest / "runs.csv").read_text().startswith("run_key")
+    assert main(["sweep", "export", str(out), "--csv", "--to", ""]) == 2
+    assert "empty path" in capsys.readouterr().err
+    _count("export over existing files")
+
+
+def test_export_on_a_full_disk_leaves_no_truncated_csv(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    out = _small_sweep(tmp_path)
+    real = pd.DataFrame.to_csv
+    calls = []
+
+    def full(self, path, *a, **k):
+        calls.append(path)
+        if len(calls) == 3:  # the third file: part written, then the disk is full
+            Path(path).write_text("run_key,poi")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    dest = tmp_path / "export"
+    assert main(["sweep", "export", str(out), "--csv", "--to", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err
+    assert not dest.exists()  # nothing half-exported (the folder it made is gone too)
+    _count("export over existing files")
+
+
+# --- class 11: a plan's size is estimated before it is built ----------------------------------------------------
+def test_a_huge_grid_is_refused_from_its_estimated_size_before_it_is_built(tmp_path, capsys, monkeypatch):
+    """A 3000 x 3000 grid (9M points, under the 10M cap) exhausted memory in --dry-run after 33 s."""
+    from gpsim.sweep import spec
+
+    monkeypatch.setattr(spec, "machine_memory", lambda: 16 * 2**30)  # the same answer on every machine
+    values = ", ".join(str(30_000 + 100 * i) for i in range(3000))
+    support = ", ".join(f"{i / 3000:.6f}" for i in range(3000))
+    f = tmp_path / "exp.toml"
+    f.write_text(
+        f'name = "big"\nyears = 0.25\n[vary]\ntarget_org_size = [{values}]\nccg_supportiveness = [{support}]\n'
+    )
+    t0 = time.perf_counter()
+    assert main(["sweep", "run", str(f), "--dry-run", "--out", str(tmp_path / "s")]) == 2
+    assert time.perf_counter() - t0 < 20  # refused from arithmetic, not after building 9M rows
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "9,000,000 runs" in err and "16.0 GB" in err and "split the experiment" in err
+    assert not (tmp_path / "s").exists()
+    _count("plan too large for memory")
+
+
+def test_sweep_quiet_prints_no_warnings_and_warnings_are_one_line(tmp_path, capsys):
+    """``sweep run --quiet`` printed raw DataWarning lines with their source lines."""
+    reg = Path(__file__).parent / "fixtures" / "registers" / "good-2021.csv"
+    f = tmp_path / "exp.toml"
+    f.write_text(f'name = "w"\nyears = 0.25\n[fixed]\nregion = "00L@{reg}"\n[vary]\ntarget_org_size = [30000, 60000]\n')
+    import gpsim.data
+    import gpsim.region
+
+    def fresh() -> None:  # data notes are issued when a region is built, not when it is served from the cache
+        gpsim.region._cached.cache_clear()
+        gpsim.data._build.cache_clear()
+
+    fresh()
+    assert main(["sweep", "run", str(f), "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    fresh()
+    assert main(["sweep", "run", str(f), "--out", str(tmp_path / "loud")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    notes = [line for line in err if "warning" in line.lower()]
+    assert notes and all(line.startswith("gpsim: warning: ") for line in notes), err
+    assert not [line for line in err if line.startswith("  ")]  # no source line quoted
+    _count("warnings")

@@ -54,11 +54,13 @@ def region_with_register(region: str | None, path: str) -> str:
 def printed_warnings(quiet: bool = False):
     """Show :class:`~gpsim.data.DataWarning` as one ``gpsim: warning:`` line each on stderr."""
     from gpsim.data import DataWarning
+    from gpsim.errors import one_line
 
     def show(message, category, filename, lineno, file=None, line=None):
+        if quiet:
+            return  # --quiet: nothing but errors
         if issubclass(category, DataWarning):
-            if not quiet:
-                print(f"gpsim: warning: {message}", file=sys.stderr)
+            print(f"gpsim: warning: {one_line(message)}", file=sys.stderr)
         else:
             previous(message, category, filename, lineno, file, line)
 

@@ -10,9 +10,11 @@ time-series envelopes. Written into ``DIR/analysis/`` and ``DIR/report.html`` (i
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import os
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -524,17 +526,21 @@ def _html(t: dict[str, Any], status: str, sections: list[tuple[str, str]], image
 
 
 # --- export -------------------------------------------------------------------------------------------
-def export_csv(root: str | os.PathLike, to: str | os.PathLike | None = None) -> list[Path]:
+def export_csv(root: str | os.PathLike, to: str | os.PathLike | None = None, *, force: bool = False) -> list[Path]:
     """Write ``design.csv``, ``runs.csv``, ``final.csv`` (with point, replicate and varied values), and
-    ``steps.csv``, ``orgs.csv`` and ``closures.csv`` (when kept) into ``to`` (default ``ROOT/export``)."""
+    ``steps.csv``, ``orgs.csv`` and ``closures.csv`` (when kept) into ``to`` (default ``ROOT/export``).
+
+    A file already there is never replaced unless ``force``; every file is written under a temporary name and
+    renamed into place only when all of them are complete, so a full disk leaves no truncated CSV behind.
+    """
     store = SweepStore(root)
     store.read_manifest()
+    if to is not None and not str(to).strip():
+        raise ExperimentError("--to '': an empty path; name the folder to write to")
     dest = Path(to) if to else store.root / "export"
-    dest.mkdir(parents=True, exist_ok=True)
     runs = store.runs()
     design = store.design()
     varied = [c for c in design.columns if c not in ("row", "point_id")]
-    written = []
     frames = {"design": design, "runs": runs}
     final = store.final()
     if not final.empty:
@@ -544,8 +550,37 @@ def export_csv(root: str | os.PathLike, to: str | os.PathLike | None = None) -> 
         frame = store.read(name) if name == "steps" else getattr(store, name)()
         if not frame.empty:
             frames[name] = frame
-    for name, frame in frames.items():
-        path = dest / f"{name}.csv"
-        frame.to_csv(path, index=False)
-        written.append(path)
-    return written
+    targets = {name: dest / f"{name}.csv" for name in frames}
+    try:
+        if dest.exists() and not dest.is_dir():
+            raise ExperimentError(f"--to {dest}: is a file, not a folder")
+        there = [p.name for p in targets.values() if os.path.lexists(p)]
+        if there and not force:
+            raise ExperimentError(
+                f"--to {dest}: already holds {', '.join(there)}; use --force to replace, or another --to"
+            )
+        made = not dest.exists()
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExperimentError(f"cannot write to export folder {dest}: {err.strerror or err}") from None
+    temps: dict[str, Path] = {}
+    try:
+        for name, frame in frames.items():
+            temps[name] = dest / f".tmp-{uuid.uuid4().hex[:8]}-{name}.csv"
+            frame.to_csv(temps[name], index=False)
+            with open(temps[name], "rb") as fh:
+                os.fsync(fh.fileno())
+        for name, tmp in temps.items():
+            os.replace(tmp, targets[name])  # a link named like an export is replaced, never followed
+    except OSError as err:
+        raise ExperimentError(
+            f"cannot write to export folder {dest}: {err.strerror or err}; nothing exported"
+        ) from None
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if made and not any(dest.iterdir()):
+            with contextlib.suppress(OSError):
+                dest.rmdir()
+    return list(targets.values())

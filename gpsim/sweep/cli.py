@@ -66,6 +66,7 @@ def register(subparsers) -> None:
     ex.add_argument("dir", metavar="DIR")
     ex.add_argument("--csv", action="store_true", required=True, help="write CSV files (the only format for now)")
     ex.add_argument("--to", metavar="DIR", help="where to write (default: DIR/export)")
+    ex.add_argument("--force", action="store_true", help="replace CSV files of an earlier export in --to")
     ex.set_defaults(func=cmd_export)
 
     sweep.set_defaults(func=lambda args: _usage(sweep))
@@ -77,11 +78,22 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gpsim.sweep.engine import run_sweep
+    from gpsim.data.cli import printed_warnings
+
+    with printed_warnings(quiet=args.quiet):  # data notes as one 'gpsim: warning:' line each; none with --quiet
+        return _cmd_run(args)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gpsim.sweep.engine import check_scheduler_address, run_sweep
     from gpsim.sweep.spec import load
 
+    if args.out is not None and not args.out.strip():
+        raise ExperimentError("--out '': an empty path; name the sweep folder (default: sweeps/NAME)")
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)  # before reading anything: a typo costs nothing
     exp = load(args.file)
-    out = Path(args.out) if args.out else Path("sweeps") / exp.name
+    out = Path(args.out) if args.out is not None else Path("sweeps") / exp.name
     if args.batch < 1:
         raise ExperimentError(f"--batch {args.batch}: must be at least 1")
     if args.retry_failed and not args.resume:
@@ -160,7 +172,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from gpsim.sweep.analyze import export_csv
 
-    written = export_csv(args.dir, args.to)
+    written = export_csv(args.dir, args.to, force=args.force)
     for p in written:
         print(p)
     return 0

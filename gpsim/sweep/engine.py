@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from gpsim.errors import ExperimentError
+from gpsim.errors import ExperimentError, one_line, shown
+from gpsim.sweep.lock import LOCK_NAME, SweepLock
 from gpsim.sweep.spec import Experiment, RunSpec, changed_inputs
 from gpsim.sweep.store import SweepStore, now, provenance, result_versions
 
@@ -250,6 +251,7 @@ def dask_results(
     scheduler: str | None = None,
     record: dict[str, Any] | None = None,
     warn: Callable[[str], None] = _warn,
+    client: Any = None,
 ) -> Iterator[dict[str, Any]]:
     """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded.
 
@@ -264,11 +266,10 @@ def dask_results(
             "parallel sweeps need Dask: pip install 'gpsim[sweep]' (or run with --workers 1)"
         ) from None
     cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as err:
-            raise ExperimentError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from None
+    if client is not None:
+        pass  # connected by the caller (run_sweep checks the address before it creates anything)
+    elif scheduler:
+        client = connect(scheduler)
     else:
         try:
             cluster = local_cluster(workers, silence_logs=40)
@@ -315,6 +316,43 @@ def dask_results(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+#: How long to wait for a Dask scheduler to answer before giving up on its address.
+CONNECT_TIMEOUT = "20s"
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a ``--scheduler`` that is not a Dask address (``tcp://host:port``, ``tls://...``, ``ws://...``)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(address, str) or not address.strip():
+        raise ExperimentError(f"--scheduler {shown(address)}: empty; give an address such as tcp://host:8786")
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as err:
+        raise ExperimentError(f"--scheduler {address!r}: not an address ({err})") from None
+    if parts.scheme not in ("tcp", "tls", "ws", "wss", "ucx") or not parts.hostname:
+        raise ExperimentError(
+            f"--scheduler {address!r}: not a Dask scheduler address; give one such as tcp://host:8786"
+        )
+    if port is None and parts.scheme in ("tcp", "tls"):
+        raise ExperimentError(f"--scheduler {address!r}: no port; give one such as tcp://{parts.hostname}:8786")
+
+
+def connect(address: str):
+    """A Dask ``Client`` of the scheduler at ``address``, or a one-line :class:`ExperimentError`."""
+    check_scheduler_address(address)
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ExperimentError("--scheduler needs Dask: pip install 'gpsim[sweep]'") from None
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except Exception as err:  # OSError, TimeoutError, a refused handshake, an unknown protocol...
+        reason = one_line(err).split(": ", 1)[-1][:200] or type(err).__name__
+        raise ExperimentError(f"cannot connect to the Dask scheduler at {address}: {reason}") from None
 
 
 def _take(it: Iterator[Task], n: int) -> list[Task]:
@@ -380,8 +418,45 @@ def run_sweep(
         )
     if workers > 1 and not scheduler:
         check_main_guard()
-    store = SweepStore(out, varied=exp.varied)
     exp.check_points()
+    if _holds_other_files(Path(out)):  # refused before anything is written into it, even a lock
+        raise ExperimentError(f"{out} exists and is not empty; choose another --out")
+    client = connect(scheduler) if scheduler else None  # a bad or unreachable address: nothing created yet
+    lock = SweepLock(out)
+    try:
+        lock.acquire()  # a second process on this folder is refused here, naming the first
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    store = SweepStore(out, varied=exp.varied)
+    try:
+        return _run_locked(
+            exp, store, lock, client, scheduler, workers, resume, retry_failed, progress, show_bar, batch,
+            flush_seconds, warn, measure,
+        )  # fmt: skip
+    finally:
+        if lock.keep:
+            lock.release()
+        else:  # refused or failed before this session began: leave no lock file or folder of ours behind
+            lock.discard()
+
+
+def _holds_other_files(root: Path) -> bool:
+    """Whether ``root`` is a folder holding files but no sweep (unreadable places are left to the lock to word)."""
+    try:
+        return (
+            root.is_dir() and not (root / "manifest.json").exists() and any(p.name != LOCK_NAME for p in root.iterdir())
+        )
+    except OSError:
+        return False
+
+
+def _run_locked(
+    exp, store, lock, client, scheduler, workers, resume, retry_failed, progress, show_bar, batch, flush_seconds,
+    warn, measure,
+) -> SweepOutcome:  # fmt: skip
+    """The body of :func:`run_sweep`, run while holding the folder's lock."""
     runs = exp.runs()
     total = len(runs)
     started = now()
@@ -405,7 +480,7 @@ def run_sweep(
             attempts = store.attempts()
             keep = ok if retry_failed else ok | failed
         else:
-            if store.root.exists() and any(store.root.iterdir()):
+            if store.root.exists() and any(p.name != LOCK_NAME for p in store.root.iterdir()):
                 raise ExperimentError(f"{store.root} exists and is not empty; choose another --out")
             manifest = {
                 "format": "gpsim-sweep/1",
@@ -421,12 +496,13 @@ def run_sweep(
                 "created": started,
                 "sessions": [],
             }
-            created = not store.root.exists()
             try:
                 store.create(manifest, exp.design_rows())
             except BaseException:
-                if created:  # leave nothing half-made behind
-                    shutil.rmtree(store.root, ignore_errors=True)
+                if lock.made:  # leave nothing half-made behind (the folder itself goes when the lock is dropped)
+                    for part in store.root.iterdir():
+                        if part.name != LOCK_NAME:
+                            shutil.rmtree(part, ignore_errors=True) if part.is_dir() else part.unlink()
                 raise
             ok, failed, keep = set(), set(), set()
             attempts = {}
@@ -435,6 +511,7 @@ def run_sweep(
         session = {"started": started, "ended": None, "engine": engine, "to_run": len(todo), **provenance()}
         manifest.setdefault("sessions", []).append(session)
         store.write_manifest(manifest)
+        lock.keep = True  # the sweep (and this session) exists: the lock file stays with it
     except OSError as err:
         raise ExperimentError(f"cannot use sweep folder {store.root}: {err.strerror or err}") from None
 
@@ -453,7 +530,7 @@ def run_sweep(
     results = (
         serial(tasks)
         if (workers == 1 and not scheduler)
-        else dask_results(tasks, workers=workers, scheduler=scheduler, record=session, warn=warn)
+        else dask_results(tasks, workers=workers, scheduler=scheduler, record=session, warn=warn, client=client)
     )
     buf_runs: list[dict] = []
     buf_final: list[dict] = []

@@ -13,6 +13,7 @@ refused with one line naming the file, the key and the allowed values (see ``doc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpsim.data.files import read_limited
+from gpsim.data.files import read_limited, size_text
 from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
@@ -207,6 +208,14 @@ class Experiment:
                 "replicates" if rows <= MAX_RUNS else "design",
                 f"plans {rows:,} design rows x {self.replicates:,} replicates = {rows * self.replicates:,} runs; "
                 f"at most {MAX_RUNS:,} are allowed in one experiment",
+            )
+        need, have = plan_bytes(rows, rows * self.replicates, len(self.vary)), machine_memory()
+        if have and need > have // 2:
+            raise self._fail(
+                "design",
+                f"plans {rows:,} design rows and {rows * self.replicates:,} runs, which need about {size_text(need)} "
+                f"of memory to plan and schedule, more than half of this machine's {size_text(have)}; split the "
+                "experiment into smaller ones (refused before the design is built)",
             )
 
     def _check_value(self, key: str, name: str, value: Any) -> Any:
@@ -464,7 +473,9 @@ class Experiment:
 
     def region_text(self, values: Mapping[str, Any]) -> str:
         """The region text (as written in the file) of the point with these varied ``values``."""
-        return str(values.get("region", self.fixed.get("region", scenario(self.scenario).region)))
+        if "region" in values:
+            return str(values["region"])
+        return str(self.fixed.get("region") or _scenario_region(self.scenario))
 
     def resolve_region(self, text: str) -> str:
         """Region text with a relative ``@PATH`` made relative to the experiment file (not the current folder)."""
@@ -565,6 +576,30 @@ class Experiment:
             source=source,
         )
         return cls(**kwargs)
+
+
+#: Memory the plan of one experiment takes, measured on 50,000-point grids: a design row with its point id
+#: (about 100 bytes plus 100 per varied parameter), a run key (about 400 bytes) and the task a run is sent as
+#: (its full parameters: about 3.5 KB). Rounded up, as the estimate is meant to refuse, not to predict.
+BYTES_PER_ROW, BYTES_PER_VALUE, BYTES_PER_RUN = 200, 120, 4_500
+
+
+@functools.cache
+def _scenario_region(name: str) -> str:
+    return scenario(name).region
+
+
+def plan_bytes(rows: int, runs: int, varied: int) -> int:
+    """Estimated memory (bytes) for a plan of ``rows`` design rows and ``runs`` runs, before building it."""
+    return rows * (BYTES_PER_ROW + BYTES_PER_VALUE * varied) + runs * BYTES_PER_RUN
+
+
+def machine_memory() -> int:
+    """This machine's physical memory in bytes (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def identity(normalised: Mapping[str, Any]) -> dict[str, Any]:

@@ -217,11 +217,17 @@ class SweepStore:
         return self.manifest_path.exists()
 
     def read_manifest(self) -> dict[str, Any]:
+        from gpsim.data.files import read_limited
+        from gpsim.sweep.manifest import MAX_MANIFEST_BYTES, check_manifest
+
+        if not os.path.lexists(self.manifest_path):
+            raise ExperimentError(f"{self.root}: no sweep here (manifest.json not found)")
         try:
-            return json.loads(self.manifest_path.read_text())
-        except FileNotFoundError:
-            raise ExperimentError(f"{self.root}: no sweep here (manifest.json not found)") from None
-        except (OSError, ValueError) as err:
+            raw = read_limited(self.manifest_path, MAX_MANIFEST_BYTES, "sweep manifest", ExperimentError)
+            return check_manifest(json.loads(raw), self.manifest_path)
+        except (OSError, ValueError, RecursionError) as err:
+            if isinstance(err, ExperimentError):
+                raise
             raise ExperimentError(f"{self.manifest_path}: cannot read: {err}") from None
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
