@@ -12,6 +12,8 @@ one parameter declaration; :func:`scenario` gives a named preset.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError, shown
-from gpsim.model import GPModel
 from gpsim.params import SPECS, Params, check_seed
-from gpsim.region import Region
-from gpsim.region import from_params as region_for
-from gpsim.results import Results
 from gpsim.scenarios import SCENARIOS, scenario
 
 if TYPE_CHECKING:
     from gpsim.calibrate.ensemble import Ensemble
+    from gpsim.model import GPModel
+    from gpsim.region import Region
+    from gpsim.region import from_params as region_for
+    from gpsim.results import Results
 
 __version__ = "0.2.0"
 
@@ -48,6 +50,36 @@ __all__ = [
     "run",
     "scenario",
 ]
+
+
+#: Public names imported on first use, so ``import gpsim`` (and ``gpsim --help``) does not load Mesa, pandas
+#: and scipy until a model is built: name -> (module, attribute).
+_LAZY = {
+    "GPModel": ("gpsim.model", "GPModel"),
+    "Region": ("gpsim.geography", "Region"),
+    "Results": ("gpsim.results", "Results"),
+    "region_for": ("gpsim.region", "from_params"),
+}
+
+
+def _lazy(name: str) -> Any:
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    """Import :data:`_LAZY` names and submodules (``gpsim.model``, ``gpsim.data``...) when first used."""
+    if name in _LAZY:
+        return _lazy(name)
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 #: The scenario every face starts from when none is named: ``gpsim.run()``, ``gpsim run``, ``gpsim ui`` and
@@ -140,10 +172,13 @@ def run(
             raise ParameterError("region is given twice; give it once")
         overrides["region"] = region
         region = None
-    elif region is not None and not isinstance(region, Region):
+    elif region is not None and not isinstance(region, _lazy("Region")):
         raise ParameterError(f"region = {shown(region)} must be region text (e.g. '00L') or a gpsim Region")
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress = {shown(progress)} must be a function progress(month, n_months)")
+    from gpsim.model import GPModel
+    from gpsim.results import Results
+
     seed = check_seed(seed)
     p = resolve_params(params, **overrides)
     model = GPModel(p, rng=seed, region=region)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +88,8 @@ def peer_edges(x: np.ndarray, y: np.ndarray, ccg: np.ndarray, degree: int) -> np
     Returns:
         int64 array (E, 2) of unique pairs ``i < j``, sorted.
     """
+    from scipy.spatial import cKDTree
+
     n = len(x)
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
@@ -128,6 +129,8 @@ def catchments(
     Returns:
         (hospital index per practice, centres array (H, 2)).
     """
+    from scipy.spatial import cKDTree
+
     n = len(x)
     pts = np.column_stack([x, y]).astype(float)
     w = weight.astype(float)

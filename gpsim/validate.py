@@ -27,12 +27,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from gpsim.errors import GpsimError
+
+if TYPE_CHECKING:
+    pass
 
 #: The targets file ``gpsim validate`` reads unless told otherwise (in a source checkout).
 DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "experiments" / "calibrate-england.toml"
@@ -63,6 +65,8 @@ class Replicate:
 
 def _england(seed: int, scenario: str, fixed: dict[str, Any], targets: tuple) -> dict[str, Any]:
     """The calibrated scenario's run: every target of the targets file, plus the figures the checks need."""
+    import pandas as pd
+
     import gpsim
     from gpsim.calibrate.targets import measure
 
@@ -564,6 +568,8 @@ def run_replicates(
 
 def read_informative(folder: str | os.PathLike | None) -> dict[str, str]:
     """Target name -> informative / uninformative / not available, from a calibration's targets.csv."""
+    import pandas as pd
+
     if folder is None:
         return {}
     path = Path(folder) / "targets.csv"

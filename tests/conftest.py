@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,13 @@ def raw_runs(root) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["run_key"])
     return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
+
+def pytest_configure(config):
+    """Keep the tests' region cache out of the user's cache folder (and start it empty): workers and
+    command-line subprocesses started by the tests inherit the variable."""
+    if "GPSIM_CACHE_DIR" not in os.environ:
+        os.environ["GPSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="gpsim-test-cache-")
 
 
 #: Examples run by property and fuzz tests, by test: printed at the end of the session (terminal summary).

@@ -44,14 +44,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from gpsim.errors import ExperimentError, GpsimError
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The implausibility cut-off: a run (or an emulator's prediction) more than 3 standard deviations away fails.
 CUTOFF = 3.0
@@ -82,6 +84,8 @@ class OutputMissingError(LookupError):
 
 # --- statistics of the organisation and closure tables ---------------------------------------------------
 def _delay(o: pd.DataFrame) -> float:
+    import pandas as pd
+
     fb = pd.to_numeric(o["first_benefit_step"], errors="coerce").astype(float)  # missing = never delivered
     ok = fb.notna() & (fb >= 0)
     d = fb[ok] - o.loc[ok, "founded_step"].astype(float)

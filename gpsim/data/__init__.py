@@ -22,9 +22,9 @@ import functools
 import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from gpsim.data.balance import balanced_catchments
 from gpsim.data.register import (
@@ -37,6 +37,9 @@ from gpsim.data.register import (
     register_sha256,
 )
 from gpsim.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from gpsim.geography import Region, peer_edges
 
 __all__ = [
@@ -146,6 +149,8 @@ def _select(table: RegisterTable, selection: str) -> tuple[str, np.ndarray]:
 
 def _hospital_names(place: np.ndarray, weight: np.ndarray, hospital: np.ndarray, n: int) -> np.ndarray:
     """'Hospital near <town>': the town with most patients in each catchment; repeats numbered (2), (3)..."""
+    import pandas as pd
+
     df = pd.DataFrame({"h": hospital, "place": place, "w": weight})
     df["place"] = df["place"].where(df["place"] != "", "unknown")
     top = df.groupby(["h", "place"], sort=True)["w"].sum().reset_index()
@@ -164,8 +169,70 @@ def _readonly(*arrays: np.ndarray) -> None:
         a.setflags(write=False)
 
 
+#: The modules whose code decides a built region (their source is part of the disk-cache key).
+BUILDER_MODULES = ("gpsim.data", "gpsim.data.register", "gpsim.data.balance", "gpsim.geography")
+#: Region fields stored as arrays in a disk-cache entry (the rest are text, stored as 0-d or 1-d text arrays).
+_ARRAY_FIELDS = (
+    "practice_code",
+    "list_size",
+    "x",
+    "y",
+    "ccg",
+    "hospital",
+    "ccg_code",
+    "hospital_name",
+    "hospital_xy",
+    "peer_edges",
+)
+
+
 @functools.lru_cache(maxsize=16)
 def _build(
+    key: tuple, source: str, selection: str, catchment: float, peer_degree: int, seed: int, min_list_size: int
+) -> Region:
+    """The region, from the disk cache when an entry for this register content, selection and code exists."""
+    from gpsim import cache
+
+    disk_key = (key[0], source, selection, catchment, peer_degree, seed, min_list_size)
+    disk_key += (cache.code_fingerprint(BUILDER_MODULES),)
+    stored = cache.load("region", disk_key)
+    if stored is not None:
+        region = _region_from_arrays(stored, key[0])
+        if region is not None:
+            return region
+    region = _construct(key, source, selection, catchment, peer_degree, seed, min_list_size)
+    cache.save("region", disk_key, _region_to_arrays(region))
+    return region
+
+
+def _region_to_arrays(region: Region) -> dict[str, np.ndarray]:
+    arrays = {name: np.asarray(getattr(region, name)) for name in _ARRAY_FIELDS}
+    arrays["name"] = np.array(region.name)
+    arrays["source"] = np.array(region.source)
+    arrays["warnings"] = np.array(region.warnings, dtype=str)
+    return arrays
+
+
+def _region_from_arrays(arrays: dict[str, np.ndarray], register_sha256: str) -> Region | None:
+    """A Region from a disk-cache entry; None if the entry does not have the expected fields and shapes."""
+    try:
+        fields = {name: arrays[name] for name in _ARRAY_FIELDS}
+        n = len(fields["list_size"])
+        if any(len(fields[f]) != n for f in ("practice_code", "x", "y", "ccg", "hospital")):
+            return None
+        _readonly(*fields.values())
+        return Region(
+            name=str(arrays["name"]),
+            source=str(arrays["source"]),
+            warnings=tuple(str(w) for w in arrays["warnings"]),
+            register_sha256=register_sha256,
+            **fields,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _construct(
     key: tuple, source: str, selection: str, catchment: float, peer_degree: int, seed: int, min_list_size: int
 ) -> Region:
     table = _read_cached(key, source)
@@ -273,6 +340,8 @@ def check_region_text(text: str) -> None:
 
 def ccgs_table(register: str | os.PathLike | None = None, min_list_size: int = MIN_LIST_SIZE) -> pd.DataFrame:
     """Every CCG in a register: code, practices, population (after dropping tiny lists) and main county."""
+    import pandas as pd
+
     from gpsim.data.register import postcode_districts
 
     t = read_register(register)
@@ -288,6 +357,8 @@ def ccgs_table(register: str | os.PathLike | None = None, min_list_size: int = M
 
 def regions_table(register: str | os.PathLike | None = None, min_list_size: int = MIN_LIST_SIZE) -> pd.DataFrame:
     """What can be chosen by name: england and each named region, with CCGs, practices and population."""
+    import pandas as pd
+
     ccgs = ccgs_table(register, min_list_size).set_index("ccg")
     rows = [
         dict(

@@ -11,7 +11,6 @@ and shrinks while it is over. Centres then move to their catchments' patient-wei
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from gpsim.geography import catchments
 
@@ -28,6 +27,8 @@ def balanced_catchments(
     Deterministic for a given ``rng`` state; every practice gets one hospital, every hospital at least one
     practice, and the catchments partition the region's patients.
     """
+    from scipy.spatial import cKDTree
+
     hospital, centres = catchments(x, y, weight, catchment, rng)
     k = len(centres)
     if k < 2:

@@ -23,12 +23,15 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from gpsim.data.files import read_limited, size_text
 from gpsim.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The register bundled with gpsim: NHS Digital, Patients Registered at a GP Practice, January 2021.
 BUNDLED_REGISTER = "gp-reg-pat-prac-all-2021-01.csv.gz"
@@ -224,6 +227,8 @@ _NUMBER = re.compile(r"^\s*\d{1,3}(,\d{3})+\s*$")
 
 def _parse_counts(values: pd.Series, lines: np.ndarray, codes: pd.Series, name: str) -> np.ndarray:
     """Patient counts as int64; thousands separators and integral decimals accepted, anything else refused."""
+    import pandas as pd
+
     text = values.str.strip()
     grouped = text.str.match(_NUMBER)
     text = text.where(~grouped, text.str.replace(",", "", regex=False))
@@ -257,6 +262,8 @@ def _parse_counts(values: pd.Series, lines: np.ndarray, codes: pd.Series, name: 
 
 def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
     """Text to a frame of code, ccg, postcode, patients plus a ``line`` column; raises DataError on bad files."""
+    import pandas as pd
+
     notes: list[str] = []
     if not text.strip():
         raise DataError(f"register file {name}: empty file")
@@ -382,6 +389,8 @@ def _parse(text: str, name: str) -> tuple[pd.DataFrame, list[str], str, str]:
 @functools.lru_cache(maxsize=1)
 def postcode_districts() -> pd.DataFrame:
     """The bundled postcode district centroid table, indexed by district, with x, y in km and a place name."""
+    import pandas as pd
+
     pc = pd.read_csv(_data_path(POSTCODE_DISTRICTS), dtype=str, keep_default_na=False)
     pc["district"] = pc["postcode"].str.strip().str.upper()
     pc["x"] = pd.to_numeric(pc["easting"]) / 1000.0
@@ -417,6 +426,8 @@ def jitter(codes: np.ndarray, radius: float = JITTER_KM) -> tuple[np.ndarray, np
 
 @functools.lru_cache(maxsize=8)
 def _read_cached(key: tuple[str, str], name: str) -> RegisterTable:
+    import pandas as pd
+
     digest, path = key
     raw, now = _register_bytes(path)
     if now != digest:

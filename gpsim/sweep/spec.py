@@ -22,15 +22,17 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from gpsim.data.files import read_limited, size_text
 from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DESIGNS = ("grid", "zip", "lhs", "sobol", "morris", "csv")
 SAMPLED = ("lhs", "sobol", "morris")  # designs that draw values from a [low, high] range
@@ -286,6 +288,8 @@ class Experiment:
         self.vary = checked
 
     def _points_from_csv(self) -> pd.DataFrame:
+        import pandas as pd
+
         path = Path(self.points_file)
         if not path.is_absolute() and self.source:
             path = Path(self.source).parent / path

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from gpsim import DEFAULT_SCENARIO
 from gpsim.errors import ParameterError
-from gpsim.ui.session import ENV_REGION, ENV_SCENARIO, ENV_SEED
 
 UI_HELP = """Serve the workshop app: sliders, a map of the region and charts, one run per browser tab.
 Open the address it prints. It binds 127.0.0.1 (this machine only) unless --host says otherwise, e.g.
@@ -47,6 +46,8 @@ def register(subparsers) -> None:
 
 def server_environment(args: argparse.Namespace) -> dict[str, str]:
     """Environment for the Solara server: our options, local assets, no telemetry."""
+    from gpsim.ui.session import ENV_REGION, ENV_SCENARIO, ENV_SEED  # pandas: only when serving
+
     env = dict(os.environ)
     env[ENV_SCENARIO] = args.scenario
     env[ENV_SEED] = str(args.seed)
