@@ -17,6 +17,8 @@ def relationships_per_hospital(
     n_hospitals: int,
     *,
     uncommitted_adds: bool = True,
+    pcn: np.ndarray | None = None,
+    pcn_committable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Distinct general-practice counterparts each hospital must keep.
 
@@ -33,17 +35,37 @@ def relationships_per_hospital(
         committable: for each organisation, whether it can commit its members.
         n_hospitals: number of hospitals.
         uncommitted_adds: count an organisation that cannot commit its members as one more counterpart.
+        pcn: primary care network of each practice (-1 if none); None counts no networks.
+        pcn_committable: for each network, whether it can commit its members.
+
+    Primary care networks (ODD 7.13) count by the same rule, after organisations: a member of an organisation
+    that can commit it is that organisation's, whatever its network (a network inside a federation that can
+    commit counts once, as the federation); otherwise a member of a network that can commit it is the
+    network's; otherwise the practice counts as itself, and a network that cannot commit adds one more, as an
+    organisation does.
     """
     in_org = (org >= 0) & is_open
     in_committable = in_org & committable[np.maximum(org, 0)]
-    single = is_open & ~in_committable
-    counts = np.bincount(hospital[single], minlength=n_hospitals).astype(float)
+    covered = in_committable
+    counts = np.zeros(n_hospitals)
     counted = in_org if uncommitted_adds else in_committable
-    if counted.any():
-        width = int(org.max()) + 1
-        pairs = distinct(hospital[counted] * width + org[counted])
-        counts += np.bincount(pairs // width, minlength=n_hospitals)
+    counts += _distinct_pairs(hospital, org, counted, n_hospitals)
+    if pcn is not None and pcn_committable is not None and len(pcn_committable):
+        in_pcn = (pcn >= 0) & is_open & ~in_committable
+        in_cpcn = in_pcn & pcn_committable[np.maximum(pcn, 0)]
+        covered = covered | in_cpcn
+        counts += _distinct_pairs(hospital, pcn, in_pcn if uncommitted_adds else in_cpcn, n_hospitals)
+    counts += np.bincount(hospital[is_open & ~covered], minlength=n_hospitals)
     return counts
+
+
+def _distinct_pairs(hospital: np.ndarray, group: np.ndarray, counted: np.ndarray, n_hospitals: int) -> np.ndarray:
+    """For each hospital, the number of distinct groups with a ``counted`` practice it serves."""
+    if not counted.any():
+        return np.zeros(n_hospitals)
+    width = int(group.max()) + 1
+    pairs = distinct(hospital[counted] * width + group[counted])
+    return np.bincount(pairs // width, minlength=n_hospitals).astype(float)
 
 
 def population_weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
@@ -122,6 +144,7 @@ def monthly(model) -> dict:
         "gp_pool_available": model.gp_pool.available,
         "n_gps_trained_cum": model.gp_pool.trained,
         "n_gps_left_cum": model.gp_pool.left,
+        **network_figures(model, member, n_open),
         "n_ccgs": int(np.count_nonzero(np.bincount(pr.ccg[is_open]))),
         "share_population_mcp": share_population_mcp(model),
     }
@@ -153,3 +176,18 @@ def self_funding_share(model) -> float:
     cost = running_cost(pop, o.view("form"), p)
     cost = cost + np.where(o.view("leadership") == LeadershipKind.DISTRIBUTED, p.distributed_team_cost, 0.0)
     return float((income[alive] >= cost[alive]).mean())
+
+
+def network_figures(model, member: np.ndarray, n_open: int) -> dict[str, float]:
+    """Primary care network figures of the month (ODD 7.13): networks are counted apart from organisations."""
+    pr, c = model.practices, model.pcns
+    in_pcn = pr.open & (pr.pcn >= 0)
+    alive = c.alive
+    return {
+        "share_practices_in_pcn": float(in_pcn.sum() / n_open) if n_open else 0.0,
+        "n_pcns": int(alive.sum()),
+        "share_practices_in_pcn_and_org": float((in_pcn & member).sum() / n_open) if n_open else 0.0,
+        "share_pcns_committable": float(c.view("committable")[alive].mean()) if alive.any() else 0.0,
+        "n_pcn_asks": model.pcn_asks_month,
+        "network_des_month": model.des_paid_month,
+    }

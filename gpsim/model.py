@@ -31,6 +31,7 @@ from gpsim.rules import (
     hospitals,
     leadership,
     membership,
+    networks,
     organisations,
     practices,
     programmes,
@@ -48,6 +49,7 @@ from gpsim.state import (
     Ledger,
     OrgForm,
     OrgTable,
+    PCNTable,
     PracticeArrays,
 )
 
@@ -140,6 +142,10 @@ class GPModel(mesa.Model):
         self.community = hospitals.community_areas(self.region, p)
         catchment_population = np.bincount(pr.hospital, pr.list_size, minlength=self.region.n_hospitals)
         self.hospital_budget = catchment_population * p.hospital_contract_budget_per_patient
+        self.pcns = PCNTable(capacity=max(16, n // 4))
+        self.des_start = policy.network_des_month(p)
+        self.pcn_asks_month = 0
+        self.des_paid_month = 0.0
         h = p.difficult_history
         if graph is None and p.peer_graph != "nearest":
             graph = network.read_peer_graph(p.peer_graph)
@@ -196,6 +202,9 @@ class GPModel(mesa.Model):
         self._mergers = [_Merger(self, m) for m in policy.ccg_mergers(p)]
         for mg in self._mergers:
             self._at(mg.merger.month, mg.apply)
+        self._des = networks.Start(self)
+        if self.des_start is not None:
+            self._at(self.des_start, self._des.fire)
         self.datacollector: mesa.DataCollector | None = None
         self.record()
 
@@ -216,13 +225,14 @@ class GPModel(mesa.Model):
         pm = finance.practice_accounts(self, obs.delivering_form)
         moods = self._decide_trust(obs, pm)  # 3. trust, cohesion, evidence of benefit
         asked = self._decide_asks(obs)  # 4. hospitals' asks and the record of commitment
+        nets = networks.decide(self, obs.pressure, month, asked.networks_engaged)  # 4b. networks: DES money, asks
         leaders = self._decide_leadership(obs)  # 5. set-up work, delivery, burnout, succession
         review = organisations.review(self, om, obs.population, obs.members, month, self.rng)  # 6. subscriptions
         offers = self._decide_contracts(obs, asked, leaders, month)  # 7. contracts
         gps = self._decide_workforce(obs, pm, month)  # 8. GPs leave and are recruited
         moves = self._decide_membership(obs, om, moods, review)  # 9. join, leave, found
         exits = self._decide_exits(obs, pm, gps)  # 10. practices close or merge
-        self._apply(month, obs, pm, om, moods, asked, leaders, review, offers, gps, moves, exits)  # 11. all at once
+        self._apply(month, obs, pm, om, moods, asked, leaders, review, offers, gps, moves, exits, nets)  # 11. all
         self.record()  # 12. monthly figures
         if self.steps >= self.p.n_months:
             self.running = False
@@ -242,8 +252,10 @@ class GPModel(mesa.Model):
         org_relief = np.where(delivering, FORM_RELIEF[form], 0.0) + np.minimum(services, p.max_service_relief)
         relief[member] = org_relief[org]
         dem = workload.demand(pr.list_size, p, month)
-        pressure = np.where(is_open, workload.pressure(dem, workload.capacity(pr.n_gps, relief, p)), 0.0)
+        capacity = workload.capacity(pr.n_gps, relief + networks.relief(self), p)  # relief from PCN staff too
+        pressure = np.where(is_open, workload.pressure(dem, capacity), 0.0)
         lead = np.where(is_open, leadership.practice_capacity(pr.n_gps, pressure, pr.heroic, p), 0.0)
+        lead += networks.director_sessions(self) * is_open  # a clinical director's funded time
         delivering_form = np.full(pr.n, -1, dtype=np.int64)
         dm = member.copy()
         dm[member] = delivering[org]
@@ -296,14 +308,15 @@ class GPModel(mesa.Model):
     def _decide_asks(self, obs: Observation) -> asks.Asks:
         o, pr = self.orgs, self.practices
         score = o.view("hospital_trust") + o.view("commit_record")
-        engaged = hospitals.engaged(
-            o.alive & (obs.members > 0), o.view("home_hospital"), score, self.p.hospital_relationship_capacity
+        # a hospital's capacity is shared with primary care networks, ranked by the same score (ODD 7.13)
+        engaged, pcn_engaged = networks.engaged_jointly(
+            self, o.alive & (obs.members > 0), o.view("home_hospital"), score
         )
         out = asks.asks(
             o.alive, obs.members, obs.population, o.view("commit_record"), pr.org, obs.member, pr.member_trust,
             obs.pressure, pr.list_size, self.p, self.rng, engaged,
         )  # fmt: skip
-        out.engaged = engaged
+        out.engaged, out.networks_engaged = engaged, pcn_engaged
         out.hospital_trust = trust.hospital_trust(o.view("hospital_trust"), out.issued, out.delivered, self.p)
         return out
 
@@ -433,7 +446,7 @@ class GPModel(mesa.Model):
         return dict(cause=cause, months=months, exiting=exiting, partner_income=income)
 
     # --- applying the month's changes ------------------------------------------------------------
-    def _apply(self, month, obs, pm, om, moods, asked, leaders, review, offers, gps, moves, exits) -> None:
+    def _apply(self, month, obs, pm, om, moods, asked, leaders, review, offers, gps, moves, exits, nets) -> None:
         p, pr, o = self.p, self.practices, self.orgs
         pr.pressure[:], pr.leadership[:] = obs.pressure, obs.leadership
         finance.book(self, pm, om)
@@ -552,17 +565,13 @@ class GPModel(mesa.Model):
         for k in empty:
             organisations.dissolve(self, int(k), DissolutionCause.TOO_FEW_MEMBERS, month, np.empty(0, np.int64), [])
         commissioners.update(self, month, asked.issued, asked.delivered)  # commissioners act on the month
+        networks.apply(self, nets, month)  # DES money, networks' asks, networks after closures
 
     def _refresh_org_columns(self) -> None:
         pr, o = self.practices, self.orgs
         member = pr.open & (pr.org >= 0)
         n = o.size
-        pop = np.bincount(pr.org[member], pr.list_size[member], minlength=n)[:n]
-        cnt = np.bincount(pr.org[member], minlength=n)[:n]
-        o.view("population")[:] = pop
-        o.view("members")[:] = cnt
-        o.view("peak_population")[:] = np.maximum(o.view("peak_population"), pop)
-        o.view("peak_members")[:] = np.maximum(o.view("peak_members"), cnt)
+        o.count_members(pr.org, pr.list_size, member)
         # CCGs each organisation spans: its home CCG if a member is there, plus the distinct others
         org, ccg = pr.org[member], pr.ccg[member]
         at_home = ccg == o.view("home_ccg")[org]
@@ -629,9 +638,11 @@ class GPModel(mesa.Model):
         committable = self.committable_orgs()
         if len(committable) == 0:
             committable = np.zeros(1, dtype=bool)
+        c = self.pcns
         return metrics.relationships_per_hospital(
-            pr.hospital, pr.org, pr.open, committable, self.region.n_hospitals, uncommitted_adds=not members_only
-        )
+            pr.hospital, pr.org, pr.open, committable, self.region.n_hospitals, uncommitted_adds=not members_only,
+            pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive,
+        )  # fmt: skip
 
     def relationship_graph(self):
         """The networkx relationship graph with current trust written onto its peer edges, and a ``works_with``
@@ -653,9 +664,11 @@ class GPModel(mesa.Model):
         committable = self.committable_orgs()
         if len(committable) == 0:
             committable = np.zeros(1, dtype=bool)
+        c = self.pcns
         return metrics.relationships_per_hospital(
-            self.community.trust, pr.org, pr.open, committable, len(self.community.name)
-        )
+            self.community.trust, pr.org, pr.open, committable, len(self.community.name),
+            pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive,
+        )  # fmt: skip
 
     def record(self) -> None:
         """Append this month's model-level figures (one row of ``Results.steps``; also Mesa's

@@ -151,8 +151,29 @@ STEPS = _cols(
         "GPs who have retired or left general practice since the start, from practices or without a post.",
     ),
     ("n_ccgs", "int", "CCGs", "CCGs with at least one open practice."),
-    ("share_practices_in_pcn", "float", "share", "Share of open practices in a primary care network."),
-    ("n_pcns", "int", "networks", "Primary care networks in operation."),
+    (
+        "share_practices_in_pcn",
+        "float",
+        "share",
+        "Share of open practices in a primary care network (counted apart from organisations: a practice can be "
+        "in a network and in an organisation at once).",
+    ),
+    ("n_pcns", "int", "networks", "Primary care networks in operation (with at least one member)."),
+    (
+        "share_practices_in_pcn_and_org",
+        "float",
+        "share",
+        "Share of open practices in both a primary care network and an organisation.",
+    ),
+    (
+        "share_pcns_committable",
+        "float",
+        "share",
+        "Share of primary care networks able to commit their members (a record of delivered hospital asks); 0 "
+        "when no network exists.",
+    ),
+    ("n_pcn_asks", "int", "asks", "Asks hospitals made of primary care networks this month."),
+    ("network_des_month", "float", "GBP", "Network DES money paid to primary care networks this month."),
     (
         "share_population_mcp",
         "float",
@@ -180,11 +201,24 @@ STEPS = _cols(
     ),
 )
 
-#: ``Results.orgs``: one row per organisation ever formed.
+#: ``Results.orgs``: one row per organisation ever formed, then one per primary care network (``kind``).
 ORGS = _cols(
-    ("org", "int", "", "Organisation id (0, 1, ... in order of founding)."),
-    ("form", "text", "", "Network, federation or super-partnership."),
-    ("leadership", "text", "", "Heroic (one GP) or distributed (a team)."),
+    (
+        "org",
+        "int",
+        "",
+        "Organisation id (0, 1, ... in order of founding); primary care networks are numbered on their own, so "
+        "a row is identified by kind and org together.",
+    ),
+    (
+        "kind",
+        "text",
+        "",
+        "organisation (a network, federation or super-partnership practices chose to form) or pcn (a primary "
+        "care network of the Network DES).",
+    ),
+    ("form", "text", "", "Network, federation or super-partnership.", "the row is a primary care network"),
+    ("leadership", "text", "", "Heroic (one GP) or distributed (a team).", "the row is a primary care network"),
     ("founded_step", "int", "month", "Month it was founded."),
     ("dissolved_step", "int", "month", "Month it dissolved.", "it was still alive at the end of the run"),
     (
@@ -203,7 +237,8 @@ ORGS = _cols(
         "int",
         "month",
         "Month it first delivered a benefit to members.",
-        "it never delivered a benefit",
+        "it never delivered a benefit (always for a primary care network, whose staff relieve members from its "
+        "first month)",
     ),
     ("months_external_funding", "int", "months", "Months it received one-off (pump-priming) money."),
     ("last_external_step", "int", "month", "Last month it received one-off money.", "it never had one-off money"),
@@ -211,7 +246,12 @@ ORGS = _cols(
     ("reserves", "float", "GBP", "Money in reserve at the end of the run (0 once dissolved)."),
     ("leaders_burnt_out", "int", "leaders", "Its leaders who burnt out."),
     ("n_contracts", "int", "contracts", "Contracts it won."),
-    ("founder", "text", "", "Code of the practice that founded it."),
+    (
+        "founder",
+        "text",
+        "",
+        "Code of the practice that founded it (a primary care network: its first clinical director's practice).",
+    ),
     ("subscription", "float", "GBP per patient per year", "Its members' yearly subscription at the end."),
     ("asks_taken", "int", "asks", "Hospital asks it took on."),
     ("asks_delivered", "int", "asks", "Hospital asks its members delivered."),
@@ -363,6 +403,9 @@ _LEDGER_MEANING = {
     "dissolution_refunds": "Reserves of dissolved organisations refunded to members (transfer).",
     "dissolution_debt_cover": "Debts of dissolved organisations covered by members (transfer).",
     "merger_reserves": "Reserves moved to the practice a merging practice joins (transfer).",
+    "network_des": "Network DES money paid to primary care networks (source).",
+    "network_des_clinical_directors": "What primary care networks paid their clinical directors (use).",
+    "network_des_additional_roles": "What primary care networks spent on additional-roles staff (use).",
 }
 
 #: ``Results.ledger``: cumulative money flows of the run by name. Sources enter the simulated system, uses leave
@@ -407,7 +450,11 @@ SWEEP_CLOSURES = (*_RUN_ID, *CLOSURES)
 #: Every table, in the order docs/OUTPUTS.md lists them: (title, where, columns, what a row is).
 TABLES: dict[str, tuple[str, tuple[Column, ...], str]] = {
     "steps": ("Results.steps, steps.parquet", STEPS, "one row per month from month 0"),
-    "orgs": ("Results.orgs, orgs.parquet", ORGS, "one row per organisation ever formed"),
+    "orgs": (
+        "Results.orgs, orgs.parquet",
+        ORGS,
+        "one row per organisation ever formed, then one per primary care network",
+    ),
     "closures": ("Results.closures, closures.parquet", CLOSURES, "one row per practice closure or merger"),
     "final": ('Results.final, final.json "final"', FINAL, "end-of-run figures of one run (one value per key)"),
     "ledger": ('Results.ledger, final.json "ledger"', LEDGER, "cumulative money flows of one run, by name"),

@@ -991,6 +991,108 @@ class Params:
     recurrent_funding_start_month: int = param(
         24, "month of run", 1, 480, "First month the recurrent payment is made", "assumption", MO
     )
+    # --- the Network DES and primary care networks (rules/networks.py) ---
+    network_des_start_month: int = param(
+        0,
+        "month of run",
+        0,
+        480,
+        "Month the Network DES starts and practices sign up to primary care networks; 0 = only where the policy "
+        "timeline has it (england-2013: July 2019)",
+        "facts #11, #17 (July 2019)",
+        MO,
+    )
+    network_des_per_patient: float = param(
+        6.0,
+        "GBP per patient per year",
+        0.0,
+        60.0,
+        "Network DES money paid to each primary care network when the DES starts",
+        "facts: suggested (recurrent 6 GBP/head from 2019); facts #11",
+        MO,
+        step=0.5,
+    )
+    network_des_per_patient_full: float = param(
+        29.4,
+        "GBP per patient per year",
+        0.0,
+        60.0,
+        "Network DES money per patient once additional-roles funding has grown to its full size",
+        "facts #11 (about 1.47m GBP a year for a 50k network by 2023/24)",
+        MO,
+        step=0.5,
+    )
+    network_des_ramp_months: int = param(
+        45,
+        "months",
+        0,
+        240,
+        "Months over which DES money rises linearly from its starting to its full rate (July 2019 to April 2023)",
+        "facts #11 (full size by 2023/24)",
+        MO,
+    )
+    pcn_min_population: float = param(
+        30_000.0,
+        "patients",
+        1_000.0,
+        500_000.0,
+        "Smallest primary care network the DES allows (a smaller block joins a neighbouring one where it can)",
+        "facts #17 (networks of 30-50k patients)",
+        MO,
+        step=1_000,
+    )
+    pcn_max_population: float = param(
+        50_000.0,
+        "patients",
+        1_000.0,
+        1_000_000.0,
+        "Largest primary care network practices form by neighbours signing up together",
+        "facts #17 (networks of 30-50k patients)",
+        MO,
+        step=1_000,
+    )
+    pcn_opt_out_share: float = param(
+        0.01,
+        "share of practices",
+        0.0,
+        1.0,
+        "Chance an open practice declines to sign up to the Network DES",
+        "facts #17 (about 99% of practices in a network)",
+        MO,
+        step=0.01,
+    )
+    pcn_director_cost_per_patient: float = param(
+        0.5,
+        "GBP per patient per year",
+        0.0,
+        10.0,
+        "What a network pays its clinical director out of its DES money",
+        "assumption (the 2019/20 DES paid about 0.5 GBP per patient for the clinical director); facts #17",
+        MO,
+        step=0.1,
+    )
+    pcn_director_sessions: float = param(
+        2.5,
+        "sessions per week",
+        0.0,
+        20.0,
+        "Funded leadership time of a network's clinical director, added to the spare leadership of the director's "
+        "own practice",
+        "assumption (about a quarter of a full-time GP per network); facts #17 (one clinical director each)",
+        MO,
+        step=0.5,
+    )
+    pcn_roles_relief_ratio: float = param(
+        0.5,
+        "GP work per pound, relative to a GP",
+        0.0,
+        2.0,
+        "How much GP work a pound spent on additional-roles staff takes off members, relative to a pound of GP "
+        "time (pharmacists, physiotherapists and social prescribers take some of a GP's work, not all)",
+        "assumption; facts #11, #17 (additional-roles staff funded)",
+        MO,
+        step=0.05,
+    )
     willingness_to_pay_per_patient: float = param(
         1.0,
         "GBP per patient per year",

@@ -209,3 +209,19 @@ def ccg_mergers(params: Params) -> list[CCGMerger]:
     steps = [((2017, 4), 207), ((2019, 4), 191), ((2020, 4), 135), ((2021, 4), 106), ((2022, 7), 42)]
     out = [CCGMerger(month_of(params, y, mo), n / 211) for (y, mo), n in steps]
     return [c for c in out if 1 <= c.month <= params.n_months]
+
+
+def network_des_month(params: Params) -> int | None:
+    """The run month the Network DES starts (facts #11, #17), or None if this run has none.
+
+    ``network_des_start_month`` sets it for any run; otherwise the england-2013 timeline starts it in July 2019.
+    A month before the run's first means the DES was already in place when the run began (networks form in the
+    first month, with the money as far up its ramp as that date implies).
+    """
+    if params.network_des_start_month > 0:
+        start = params.network_des_start_month
+    elif params.policy_timeline == "england-2013":
+        start = month_of(params, 2019, 7)
+    else:
+        return None
+    return start if start <= params.n_months else None

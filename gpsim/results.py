@@ -23,6 +23,7 @@ from gpsim.state import DissolutionCause, LeadershipKind, OrgForm
 
 ORG_COLUMNS = [
     "org",
+    "kind",
     "form",
     "leadership",
     "founded_step",
@@ -431,27 +432,18 @@ def _json_default(x):
 
 
 def org_table(model) -> pd.DataFrame:
-    """One row per organisation ever formed (docs/OUTPUTS.md, ``orgs``); what does not exist is missing (NA)."""
+    """One row per organisation ever formed, then one per primary care network (``kind``; docs/OUTPUTS.md,
+    ``orgs``); what does not exist is missing (NA)."""
     o = model.orgs
     n = o.size
     v = o.view
-
-    dissolved = v("dissolved") >= 0
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "org": np.arange(n),
+            "kind": ORG_KIND,
             "form": [OrgForm(int(x)).label for x in v("form")],
             "leadership": [LeadershipKind(int(x)).label for x in v("leadership")],
-            "founded_step": v("founded"),
-            "dissolved_step": _none_if_negative(v("dissolved")),
-            "cause": pd.array(
-                [DissolutionCause(int(x)).label if d else None for x, d in zip(v("cause"), dissolved, strict=True)],
-                dtype=object,
-            ),
-            "peak_members": v("peak_members"),
-            "peak_population": v("peak_population"),
-            "members": v("members"),
-            "population": v("population"),
+            **_life_columns(v),
             "first_benefit_step": _none_if_negative(v("first_benefit")),
             "months_external_funding": v("one_off_months"),
             "last_external_step": _none_if_negative(v("last_one_off")),
@@ -468,6 +460,61 @@ def org_table(model) -> pd.DataFrame:
         },
         columns=ORG_COLUMNS,
     )
+    return pd.concat([frame, pcn_table(model)], ignore_index=True) if model.pcns.size else frame
+
+
+#: ``kind`` of an organisation's row in the ``orgs`` table, and of a primary care network's.
+ORG_KIND, PCN_KIND = "organisation", "pcn"
+
+
+def pcn_table(model) -> pd.DataFrame:
+    """The ``orgs`` rows of primary care networks (kind ``pcn``): their own ids, no form, leadership, money or
+    contracts of an organisation's kind (missing or zero); founder is the first clinical director's practice."""
+    c = model.pcns
+    n = c.size
+    v = c.view
+    none = pd.array([None] * n, dtype=object)
+    zeros, nothing = np.zeros(n, dtype=np.int64), _none_if_negative(np.full(n, -1, dtype=np.int64))
+    return pd.DataFrame(
+        {
+            "org": np.arange(n),
+            "kind": PCN_KIND,
+            "form": none,
+            "leadership": none,
+            **_life_columns(v),
+            "first_benefit_step": nothing,
+            "months_external_funding": zeros,
+            "last_external_step": nothing,
+            "cohesion": v("cohesion"),
+            "reserves": np.zeros(n),
+            "leaders_burnt_out": zeros,
+            "n_contracts": zeros,
+            "founder": [str(model.region.practice_code[i]) for i in v("founder")],
+            "subscription": np.zeros(n),
+            "asks_taken": v("asks_taken"),
+            "asks_delivered": v("asks_delivered"),
+            "commit_record": v("commit_record"),
+            "can_commit_members": v("committable") & c.alive,
+        },
+        columns=ORG_COLUMNS,
+    )
+
+
+def _life_columns(v) -> dict:
+    """The ``orgs`` columns organisations and primary care networks share: founding, ending, size."""
+    dissolved = v("dissolved") >= 0
+    return {
+        "founded_step": v("founded"),
+        "dissolved_step": _none_if_negative(v("dissolved")),
+        "cause": pd.array(
+            [DissolutionCause(int(x)).label if d else None for x, d in zip(v("cause"), dissolved, strict=True)],
+            dtype=object,
+        ),
+        "peak_members": v("peak_members"),
+        "peak_population": v("peak_population"),
+        "members": v("members"),
+        "population": v("population"),
+    }
 
 
 def closure_table(model) -> pd.DataFrame:

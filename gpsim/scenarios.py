@@ -80,9 +80,9 @@ SCENARIOS: dict[str, Scenario] = {
             "england-2013",
             "A synthetic England as of January 2013 (about 8,100 practices of mean list 7,000, 211 CCGs, about 190 "
             "hospitals of 300k) run to December 2021 with the national timeline: Challenge Fund waves, Vanguards, "
-            "GP Forward View, extended access, MCP/PACS contracts, the recurrent network payment from July 2019 and "
-            "CCG mergers; CCGs pay new organisations development grants (7 GBP per patient a year for two years) "
-            "from their budgets.",
+            "GP Forward View, extended access, MCP/PACS contracts, the Network DES (primary care networks) from July "
+            "2019 and CCG mergers; CCGs pay new organisations development grants (7 GBP per patient a year for two "
+            "years) from their budgets.",
             dict(
                 n_practices=8_100,
                 n_ccgs=211,
@@ -91,8 +91,6 @@ SCENARIOS: dict[str, Scenario] = {
                 start_month=1,
                 years=9.0,
                 policy_timeline="england-2013",
-                recurrent_funding_per_patient=6.0,
-                recurrent_funding_start_month=79,
                 ccg_grant_per_patient=7.0,
             ),
         ),

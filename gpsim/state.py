@@ -103,6 +103,7 @@ MONEY_SOURCES = (
     "contract_income",
     "local_services_margin",
     "org_debt_written_off",
+    "network_des",
 )
 MONEY_USES = (
     "gp_pay",
@@ -116,6 +117,8 @@ MONEY_USES = (
     "service_delivery_costs",
     "org_residual_returned",
     "member_services",
+    "network_des_clinical_directors",
+    "network_des_additional_roles",
 )
 MONEY_TRANSFERS = ("joining_fees", "subscriptions", "dissolution_refunds", "dissolution_debt_cover", "merger_reserves")
 
@@ -164,6 +167,7 @@ class PracticeArrays:
         self.heroic = np.zeros(n, dtype=bool)
         self.status = np.zeros(n, dtype=np.int8)
         self.org = np.full(n, -1, dtype=np.int64)
+        self.pcn = np.full(n, -1, dtype=np.int64)  # primary care network (-1 if none), separate from ``org``
         self.ccg = np.zeros(n, dtype=np.int64)
         self.hospital = np.zeros(n, dtype=np.int64)
         self.member_trust = np.zeros(n)  # trust in own organisation's leaders (0 when independent)
@@ -232,7 +236,7 @@ class OrgTable:
 
     def add(self, **values) -> int:
         """Append one organisation and return its id."""
-        if self.size == len(self.form):
+        if self.size == len(getattr(self, next(iter(self.FIELDS)))):
             for name, (dtype, fill) in self.FIELDS.items():
                 old = getattr(self, name)
                 new = np.full(2 * len(old), fill, dtype=dtype)
@@ -248,6 +252,45 @@ class OrgTable:
         """The used part of one column (a view, writes go through)."""
         return getattr(self, name)[: self.size]
 
+    def count_members(self, group: np.ndarray, list_size: np.ndarray, counted: np.ndarray) -> np.ndarray:
+        """Set ``members``, ``population`` and their peaks from the practices ``counted`` (``group[i]`` is each
+        practice's row); returns ``counted`` practices' rows."""
+        n = self.size
+        rows = group[counted]
+        pop = np.bincount(rows, list_size[counted], minlength=n)[:n]
+        cnt = np.bincount(rows, minlength=n)[:n]
+        self.view("population")[:] = pop
+        self.view("members")[:] = cnt
+        self.view("peak_population")[:] = np.maximum(self.view("peak_population"), pop)
+        self.view("peak_members")[:] = np.maximum(self.view("peak_members"), cnt)
+        return rows
+
     @property
     def alive(self) -> np.ndarray:
         return self.view("dissolved") < 0
+
+
+class PCNTable(OrgTable):
+    """Primary care networks (:mod:`gpsim.rules.networks`), a table of their own: a practice's PCN is separate
+    from its organisation, so networks never count as organisations."""
+
+    FIELDS = {
+        "founded": (np.int64, -1),
+        "dissolved": (np.int64, -1),
+        "cause": (np.int8, 0),
+        "founder": (np.int64, -1),  # the first clinical director's practice
+        "director": (np.int64, -1),  # the clinical director's practice
+        "home_ccg": (np.int64, -1),
+        "home_hospital": (np.int64, -1),
+        "members": (np.int64, 0),
+        "population": (np.int64, 0),
+        "peak_members": (np.int64, 0),
+        "peak_population": (np.int64, 0),
+        "roles_pp": (np.float64, 0.0),  # additional-roles spending last month, GBP per patient per year
+        "asks_taken": (np.int64, 0),
+        "asks_delivered": (np.int64, 0),
+        "commit_record": (np.float64, 0.0),
+        "committable": (bool, False),
+        "hospital_trust": (np.float64, 0.5),
+        "cohesion": (np.float64, 0.0),
+    }

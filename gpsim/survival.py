@@ -49,11 +49,16 @@ def durations(orgs: pd.DataFrame, months: int | pd.Series, since: str = "foundin
         since: ``founding`` or ``one_off_end`` (see :data:`CLOCKS`).
 
     Returns:
-        The qualifying rows of ``orgs`` with ``duration`` (months) and ``dissolved`` (bool: False = censored at
+        The qualifying rows of ``orgs`` (organisations only: rows of kind ``pcn``, primary care networks, are
+        left out) with ``duration`` (months) and ``dissolved`` (bool: False = censored at
         the end of the run).
     """
     if since not in CLOCKS:
         raise GpsimError(f"unknown survival clock {since!r}; allowed one of {', '.join(CLOCKS)}")
+    if "kind" in orgs.columns:  # primary care networks are not organisations that can fail on their own
+        keep_kind = (orgs["kind"] != "pcn").to_numpy(dtype=bool)
+        orgs = orgs[keep_kind]
+        months = months if np.isscalar(months) else months[keep_kind]  # a Series aligned with orgs
     end_of_run = pd.Series(months, index=orgs.index, dtype=float) if np.isscalar(months) else months.astype(float)
     dissolved = orgs["dissolved_step"].astype("Float64")
     if since == "founding":

@@ -85,6 +85,17 @@ def check_invariants(model) -> None:
     for u, v in member_edges:
         i, node = min(u, v), max(u, v)
         assert model.ids.org(pr.org[i]) == node
+    # primary care networks: a practice is in at most one network (one array entry) and at most one other
+    # organisation; closed practices are in none; every member's network is live and the counts agree
+    c = model.pcns
+    assert (pr.pcn[closed] == -1).all()
+    assert ((pr.pcn >= -1) & (pr.pcn < c.size)).all()
+    in_pcn = pr.pcn >= 0
+    assert c.alive[pr.pcn[in_pcn]].all()
+    assert (np.bincount(pr.pcn[in_pcn], minlength=c.size)[: c.size] == c.view("members")).all()
+    director = c.view("director")[c.alive]
+    assert (pr.pcn[director] == np.flatnonzero(c.alive)).all()
+    assert (c.view("members")[~c.alive] == 0).all()
     # dissolved organisations have no members and no money; live ones are registered as Mesa agents
     dissolved = np.flatnonzero(~o.alive)
     assert not np.isin(pr.org, dissolved).any()

@@ -25,7 +25,13 @@ from gpsim.scenarios import SCENARIOS
 from gpsim.state import MONEY_SOURCES, MONEY_TRANSFERS, MONEY_USES
 
 #: Region size and run length are kept small so many examples fit in CI; every other parameter spans its range.
-BOUNDED = {"n_practices": (10, 70), "n_ccgs": (1, 4), "years": (0.25, 3.0), "region_seed": (0, 1000)}
+BOUNDED = {
+    "n_practices": (10, 70),
+    "n_ccgs": (1, 4),
+    "years": (0.25, 3.0),
+    "region_seed": (0, 1000),
+    "network_des_start_month": (0, 36),  # within the runs drawn, so most examples have primary care networks
+}
 #: Regions drawn: a synthetic one (from the parameters above) or a real CCG of the bundled register (40 practices).
 REGIONS = ("synthetic", "synthetic", "00L")
 SKIP = {"region", "peer_graph"}  # text: a region or a graph file, not a range to draw from
@@ -70,6 +76,10 @@ ORG_SIDE = {
     "member_services": -1,
     "dissolution_refunds": -1,
     "org_residual_returned": -1,
+    # primary care networks spend their DES money in the month it arrives (they hold no reserves)
+    "network_des": +1,
+    "network_des_clinical_directors": -1,
+    "network_des_additional_roles": -1,
 }
 #: Flows that carry a closing practice's reserves, which may be negative (a practice in debt).
 SIGNED = {"exit_settlement", "merger_reserves"}
@@ -195,7 +205,14 @@ def test_invariants_across_the_parameter_space(values, region, scenario, seed):
         assert 0.0 <= row["share_population_in_org"] <= 1.0
         members_only = row["relationships_per_hospital_members_only_mean"]
         assert members_only <= row["relationships_baseline_mean"] + 1e-9
-        assert members_only - 1e-9 <= row["relationships_per_hospital_mean"] <= members_only + row["n_orgs"] + 1e-9
+        # an organisation or a network that cannot commit adds at most one counterpart per hospital
+        most = members_only + row["n_orgs"] + row["n_pcns"] + 1e-9
+        assert members_only - 1e-9 <= row["relationships_per_hospital_mean"] <= most
+        assert (
+            0.0
+            <= row["share_practices_in_pcn_and_org"]
+            <= min(row["share_practices_in_pcn"], row["share_practices_in_org"]) + 1e-12
+        )
     counts = EXAMPLE_COUNTS.setdefault("invariants", {"examples": 0, "months": 0, "properties": len(PROPERTIES)})
     counts["examples"] += 1
     counts["months"] += params.n_months

@@ -69,7 +69,7 @@ def test_targets_pass_within_three_standard_deviations_of_the_observation(quick_
         mean = float(np.mean([float(v) for v in r["replicates"].split()]))
         assert float(r["observed"]) == pytest.approx(mean, rel=1e-5)
         assert r["result"] == ("PASS" if abs(mean - obs) <= 3 * sd else "FAIL"), t.name
-    assert rows["pcn-coverage-2021"]["result"] == "n/a"  # the current model has no PCN column yet
+    assert rows["pcn-coverage-2021"]["result"] != "n/a"  # primary care networks are modelled (ODD 7.13)
 
 
 def test_numbers_game_arithmetic_holds_even_in_quick_mode(quick_report):

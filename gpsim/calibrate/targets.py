@@ -216,6 +216,8 @@ class Output:
             return float(getattr(v, self.how)())
         table, column = (results.orgs, "founded_step") if self.source == "orgs" else (results.closures, "step")
         stats = ORG_STATISTICS if self.source == "orgs" else CLOSURE_STATISTICS
+        if self.source == "orgs" and "kind" in table.columns:  # organisations, not primary care networks
+            table = table[table["kind"] != "pcn"]
         if span is not None:
             table = table[(table[column] >= span[0]) & (table[column] <= span[1])]
             years = (span[1] - span[0] + 1) / 12.0

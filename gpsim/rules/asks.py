@@ -27,6 +27,7 @@ class Asks:
     followed: np.ndarray  # per practice: followed through on its organisation's ask
     engaged: np.ndarray | None = None  # per organisation: its home hospital actively works with it
     hospital_trust: np.ndarray | None = None  # per organisation, after this month
+    networks_engaged: np.ndarray | None = None  # per primary care network: its home hospital works with it
 
 
 def follow_chance(member_trust: np.ndarray, pressure: np.ndarray, p) -> np.ndarray:
