@@ -222,16 +222,38 @@ EXPERIMENT_TEXT = (
 )
 
 
-def test_a_second_sweep_on_the_same_folder_is_refused_naming_the_first(tmp_path):
-    """Two ``sweep run`` processes on one folder both ran, and stored 13 of 20 runs twice."""
+def _lock_command(tmp_path: Path) -> tuple[list[str], Path]:
     f = tmp_path / "exp.toml"
     f.write_text(EXPERIMENT_TEXT)
     out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "gpsim.cli", "sweep", "run", str(f), "--out", str(out), "--quiet", "--batch", "1"]
-    first = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    return [
+        sys.executable,
+        "-m",
+        "gpsim.cli",
+        "sweep",
+        "run",
+        str(f),
+        "--out",
+        str(out),
+        "--quiet",
+        "--batch",
+        "1",
+    ], out
+
+
+def _started(cmd: list[str], out: Path, **popen) -> subprocess.Popen:
+    """Start a sweep process and return once it has stored its first runs."""
+    proc = subprocess.Popen(cmd, **popen)
     deadline = time.monotonic() + 120
     while not list((out / "runs").glob("part-*.parquet")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the first has started storing runs
+        time.sleep(0.05)
+    return proc
+
+
+def test_a_second_sweep_on_the_same_folder_is_refused_naming_the_first(tmp_path):
+    """Two ``sweep run`` processes on one folder both ran, and stored 13 of 20 runs twice."""
+    cmd, out = _lock_command(tmp_path)
+    first = _started(cmd, out, stderr=subprocess.PIPE, text=True)
     first.send_signal(signal.SIGSTOP)  # hold it mid-sweep (it keeps its lock) while the second one tries
     assert first.poll() is None, "the first sweep finished before the second could start: make it longer"
     for extra in ([], ["--resume"]):
@@ -251,17 +273,11 @@ def test_a_second_sweep_on_the_same_folder_is_refused_naming_the_first(tmp_path)
 
 
 def test_the_lock_dies_with_a_killed_process(tmp_path):
-    f = tmp_path / "exp.toml"
-    f.write_text(EXPERIMENT_TEXT)
-    out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "gpsim.cli", "sweep", "run", str(f), "--out", str(out), "--quiet", "--batch", "1"]
-    first = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not list((out / "runs").glob("part-*.parquet")) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    cmd, out = _lock_command(tmp_path)
+    first = _started(cmd, out, stderr=subprocess.DEVNULL)
     first.kill()
     first.wait()
-    assert main(["sweep", "run", str(f), "--out", str(out), "--quiet", "--resume"]) == 0
+    assert main([*cmd[3:], "--resume"]) == 0
     rows = raw_runs(out)
     assert rows["run_key"].is_unique and len(rows) == 20
     _count("second sweep process on one folder")

@@ -180,3 +180,114 @@ def test_the_fuzzers_would_notice_a_foreign_exception():
 
     with pytest.raises(AssertionError):
         _call("fuzz: self-test", refuse)
+
+
+# --- the command line: any combination of flags is a complete result or one line and nothing written -----------
+CLI_EXAMPLES = int(os.environ.get("GPSIM_FUZZ_CLI_EXAMPLES", "40"))
+CLI_FUZZ = settings(max_examples=CLI_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+REGISTER_FILE = str(Path(__file__).parent / "fixtures" / "registers" / "good-2021.csv")
+FLAG_VALUES = {
+    "--years": ["0.25", "0.5", "0", "-1", "soon", "1e400", "nan", "", "1" + "0" * 400],
+    "--seed": ["0", "7", "-1", "1.5", "x", str(2**130)],
+    "--scenario": ["baseline", "funding-cliff", "utopia", ""],
+    "--region": ["synthetic", "00L", "00L,00N", "ZZZ", "", ",,", "00L@", "00L@missing.csv", "a\x00b"],
+    "--register": [REGISTER_FILE, "missing.csv", "/dev/zero", "."],
+    "--format": ["parquet", "csv", "xlsx"],
+}
+SETS = ["n_practices=20", "n_practices=5", "n_ccgs=3", "n_ccgs=50", "years=0.25", "years=0.5", "region=synthetic",
+        "region=00N", "foo=1", "=3", "years", "peer_degree=abc", "founding_rate=nan", "founding_rate=7",
+        "target_org_size=1" + "0" * 400, "region=\u2028x"]  # fmt: skip
+OUT_KINDS = ["new", "nested new", "empty folder", "earlier run", "a file", "under a file", "other files", "empty"]
+
+
+@st.composite
+def command_lines(draw):
+    flags = draw(st.dictionaries(st.sampled_from(sorted(FLAG_VALUES)), st.none(), max_size=4))
+    argv = ["run", "--quiet", "--years", draw(st.sampled_from(["0.25", "0.5"]))] if "--years" not in flags else []
+    argv = argv or ["run", "--quiet"]
+    for flag in flags:
+        argv += [flag, draw(st.sampled_from(FLAG_VALUES[flag]))]
+    for text in draw(st.lists(st.sampled_from(SETS), max_size=3)):
+        argv += ["--set", text]
+    if "--region" not in flags and "--register" not in flags and draw(st.booleans()):
+        argv += ["--set", "n_practices=20"]  # mostly small synthetic regions: keep each run short
+    return argv, draw(st.sampled_from(OUT_KINDS))
+
+
+def _prepare_out(kind: str, root: Path, earlier_run: Path) -> Path:
+    import shutil
+
+    out = root / "out"
+    if kind == "nested new":
+        out = root / "a" / "b" / "out"
+    elif kind == "empty folder":
+        out.mkdir()
+    elif kind == "earlier run":
+        shutil.copytree(earlier_run, out)
+    elif kind == "a file":
+        out.write_text("mine")
+    elif kind == "under a file":
+        (root / "afile").write_text("mine")
+        out = root / "afile" / "out"
+    elif kind == "other files":
+        out.mkdir()
+        (out / "thesis.docx").write_text("mine")
+    return out
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory):
+    from gpsim.cli import main
+
+    out = tmp_path_factory.mktemp("earlier") / "run"
+    assert main(["run", "--quiet", "--years", "0.25", "--set", "n_practices=20", "--out", str(out)]) == 0
+    return out
+
+
+@CLI_FUZZ
+@given(case=command_lines())
+def test_any_run_command_line_is_a_complete_result_or_one_line_and_nothing_written(case, earlier_run, capsys):
+    """Exit 0 with every output written in full, or exit 2 with one line on stderr and nothing written."""
+    import contextlib
+    import json
+    import tempfile
+
+    from gpsim.cli import main
+
+    argv, kind = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        out = _prepare_out(kind, root, earlier_run) if kind != "empty" else None
+        argv = [*argv, "--out", str(out) if out is not None else ""]
+        before = _files(root)
+        capsys.readouterr()
+        with warnings.catch_warnings(), contextlib.chdir(root):
+            warnings.simplefilter("ignore", DataWarning)
+            try:
+                code = main(argv)
+            except SystemExit as stop:  # argparse refusals exit from inside parsing
+                code = stop.code
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, err
+        assert code in (0, 2), (argv, code, err)
+        leftovers = [p.name for p in root.rglob(".gpsim-*")]
+        assert not leftovers, (argv, leftovers)
+        if code == 2:
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(("gpsim: error: ", "gpsim run: error: ")), (argv, err)
+            assert len(lines[0]) <= 700, lines[0]
+            assert _files(root) == before, (argv, "something was written")
+            if kind in ("new", "nested new"):
+                assert not (root / "out").exists() and not (root / "a").exists(), argv
+        else:
+            assert err == "", (argv, err)
+            fmt = argv[argv.index("--format") + 1] if "--format" in argv else "parquet"
+            names = {p.name for p in out.iterdir()}
+            assert names == {f"steps.{fmt}", f"orgs.{fmt}", f"closures.{fmt}", "final.json", "summary.png"}, names
+            meta = json.loads((out / "final.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+            assert meta["final"]["months"] == round(float(meta["params"]["years"]) * 12)
+    EXAMPLE_COUNTS.setdefault("fuzz: command lines", {"examples": 0})["examples"] += 1
