@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +47,7 @@ __all__ = [
     "Results",
     "region_for",
     "resolve_params",
+    "replicates",
     "run",
     "scenario",
 ]
@@ -188,3 +189,45 @@ def run(
         if progress is not None:
             progress(month, n)
     return Results.from_model(model, describe_seed(seed))
+
+
+def replicates(
+    params: Params | str | Mapping[str, Any] | None = None,
+    seeds: int | Sequence[int | np.random.SeedSequence] = 10,
+    *,
+    region: Region | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **overrides: Any,
+) -> list[Results]:
+    """Run one setting over several seeds in this process, building its region once: a list of :class:`Results`.
+
+    The UI's "10 seeds" bands and any script that wants replicates use this; each member is the same as
+    ``run(params, seed=s)`` (bit for bit), only the region is built once and shared.
+
+    Args:
+        params: as for :func:`run`.
+        seeds: the seeds (ints or ``SeedSequence``), or a count ``K`` for seeds ``0 .. K-1``.
+        region: a prebuilt region to share (default: the one ``params`` asks for, built once).
+        progress: called as ``progress(done, total)`` after each run.
+        **overrides: parameter overrides applied on top of ``params``.
+    """
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer, Sequence)) or isinstance(seeds, str):
+        raise ParameterError(f"seeds = {shown(seeds)} must be a count or a list of seeds")
+    if isinstance(seeds, (int, np.integer)):
+        if seeds < 1:
+            raise ParameterError(f"seeds = {seeds} must be at least 1")
+        seeds = list(range(int(seeds)))
+    if not seeds:
+        raise ParameterError("seeds: give at least one seed")
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress = {shown(progress)} must be a function progress(done, total)")
+    checked = [check_seed(s) for s in seeds]  # every seed refused before any run starts
+    p = resolve_params(params, **overrides)
+    if region is None:
+        region = _lazy("region_for")(p)
+    out = []
+    for i, seed in enumerate(checked):
+        out.append(run(p, seed=seed, region=region))
+        if progress is not None:
+            progress(i + 1, len(checked))
+    return out

@@ -42,7 +42,18 @@ from typing import Any
 import numpy as np
 
 #: Case names, in the order they run.
-CASES = ("baseline", "england-2021", "england-2013", "mesa", "scaling", "sweep", "ui")
+CASES = (
+    "baseline",
+    "england-2021",
+    "england-2013",
+    "mesa",
+    "calibration",
+    "ensemble",
+    "cli",
+    "scaling",
+    "sweep",
+    "ui",
+)
 #: Practices of the synthetic regions of the scaling case (quick: the first three).
 SCALING_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000)
 #: Practices per CCG in the scaling regions (England: about 40 in 2013 and 50 in 2021).
@@ -51,6 +62,11 @@ PRACTICES_PER_CCG = 100
 SWEEP_RUNS, SWEEP_WORKERS, SWEEP_PRACTICES = 40, 2, 8_000
 #: The UI case: region (285 practices), Step clicks timed after the warm-up.
 UI_REGION, UI_CLICKS = "west-yorkshire", 36
+#: The ensemble case: seeds of one setting on a ~300-practice area (the UI's "10 seeds").
+ENSEMBLE_REGION, ENSEMBLE_SEEDS = "west-yorkshire", 10
+#: The command-line case: listings that must start quickly, and the run that is timed beyond ``import gpsim``.
+CLI_LISTINGS = (("--help",), ("params",), ("scenarios",), ("regions",))
+CLI_RUN = ("run", "--region", "england", "--years", "10", "--quiet")
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,12 @@ class Target:
     limit: float
     unit: str
     higher: bool = False
+    #: Which figure of the case's record is judged (``value``; its CPU twin is ``cpu_`` + key).
+    key: str = "value"
+
+    @property
+    def label(self) -> str:
+        return self.case if self.key == "value" else f"{self.case}-{self.key.removesuffix('_value')}"
 
     def met(self, value: float) -> bool:
         return value >= self.limit if self.higher else value <= self.limit
@@ -75,7 +97,11 @@ TARGETS = (
     Target("england-2013", "England 2013 (108 months), median wall time", 1.5, "s"),
     Target("mesa", "practice-steps/s over Mesa Boltzmann agent-steps/s", 5.0, "x", higher=True),
     Target("scaling", "log-log exponent of time against practices", 1.1, ""),
-    Target("sweep", f"sweep, serial time over Dask x{SWEEP_WORKERS} time", 1.7, "x", higher=True),
+    Target("calibration", "england-2013 runs per hour on this machine (all CPUs)", 3000.0, "runs/h", higher=True),
+    Target("ensemble", f"{ENSEMBLE_SEEDS} seeds of a ~300-practice area, one process", 1.5, "s"),
+    Target("cli", "slowest of gpsim --help / params / scenarios / regions, whole process", 0.5, "s"),
+    Target("cli", "gpsim run --region england --years 10 --out, beyond import gpsim", 1.5, "s", key="run_value"),
+    Target("sweep", f"sweep, serial time over Dask x{SWEEP_WORKERS} time", 1.8, "x", higher=True),
     Target("ui", "server-side Step (model + map + charts), median", 300.0, "ms"),
 )
 
@@ -404,11 +430,150 @@ def case_ui(ctx: Context) -> dict[str, Any]:
     }
 
 
+def case_calibration(ctx: Context) -> dict[str, Any]:
+    """England-2013 runs as a calibration makes them: tasks of the sweep engine, run serially in this process
+    (parameters, seeds, the run, its tables and the stored rows), scaled to every CPU of the machine."""
+    import gpsim
+    from gpsim.sweep.engine import run_sweep
+    from gpsim.sweep.spec import Experiment
+
+    fixed = {"n_practices": 2_000, "n_ccgs": 52} if ctx.quick else {}
+    exp = Experiment(
+        name="bench-calibration",
+        question="How many England runs an hour?",
+        scenario="england-2013",
+        fixed=fixed,
+        vary={"founding_rate": [0.01, 0.02]},
+        replicates=1 if ctx.quick else 2,
+        seed=11,
+        years=gpsim.scenario("england-2013").years,
+    )
+    n_runs = len(exp.runs())
+    gpsim.region_for(exp.params_for(exp.runs()[0].values))  # warm: a calibration's process has its region
+    timing = Timing(f"{n_runs} england-2013 runs, serial")
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
+        for r in range(1 if ctx.quick else max(1, ctx.repeats // 2)):
+            c, t = time.process_time(), time.perf_counter()
+            done = run_sweep(exp, Path(tmp) / f"calibration-{r}", workers=1)
+            timing.wall.append((time.perf_counter() - t) / n_runs)
+            timing.cpu.append((time.process_time() - c) / n_runs)
+            if done.failed:
+                raise RuntimeError(f"calibration benchmark: {done.failed} runs failed")
+            ctx.out.progress(f"calibration: {n_runs} runs, {timing.wall[-1]:.3f} s a run")
+    cpus = os.cpu_count() or 1
+    per_hour, cpu_per_hour = 3600 * cpus / timing.median, 3600 * cpus / timing.cpu_median
+    ctx.out.say(timing.line() + " a run")
+    ctx.out.say(
+        f"  {per_hour:,.0f} runs per hour on {cpus} CPUs (cpu time: {cpu_per_hour:,.0f}); one run per CPU at a time"
+    )
+    return {
+        "runs": n_runs,
+        "seconds_per_run": timing.record(),
+        "cpus": cpus,
+        "value": per_hour,
+        "cpu_value": cpu_per_hour,
+    }
+
+
+def case_ensemble(ctx: Context) -> dict[str, Any]:
+    """The UI's "10 seeds": one setting, several seeds, one process and one region (:func:`gpsim.replicates`)."""
+    import gpsim
+
+    params = gpsim.scenario("baseline").replace(region=ENSEMBLE_REGION)
+    n = gpsim.region_for(params).n_practices
+    seeds = 3 if ctx.quick else ENSEMBLE_SEEDS
+    timing = measure(
+        f"{seeds} seeds, {ENSEMBLE_REGION} ({n} practices)",
+        lambda: gpsim.replicates(params, seeds),
+        ctx.repeats,
+        1,
+        ctx.out,
+    )
+    ctx.out.say(timing.line())
+    return {
+        "region": ENSEMBLE_REGION,
+        "practices": n,
+        "seeds": seeds,
+        "timing": timing.record(),
+        "value": timing.median,
+        "cpu_value": timing.cpu_median,
+    }
+
+
+def _process(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one child process; raises if it fails."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()[-300:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _process_timing(label: str, args: list[str], env: dict[str, str], repeats: int, out: Reporter) -> Timing:
+    timing = Timing(label)
+    for _ in range(repeats):
+        wall, cpu = _process(args, env)
+        timing.wall.append(wall)
+        timing.cpu.append(cpu)
+    out.progress(f"cli: {label}: median {timing.median:.3f} s (cpu {timing.cpu_median:.3f} s)")
+    return timing
+
+
+def case_cli(ctx: Context) -> dict[str, Any]:
+    """Whole command-line processes, as a user starts them: the listings, and ``gpsim run`` on all England
+    (with ``--out``: tables and summary.png) less a bare ``import gpsim``. A warm-up run first fills the
+    region cache, as the first run on a machine does."""
+    python = [sys.executable]
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
+    repeats = max(2, ctx.repeats)
+    listings = [
+        _process_timing(f"gpsim {' '.join(a)}", [*python, "-m", "gpsim.cli", *a], env, repeats, ctx.out)
+        for a in CLI_LISTINGS
+    ]
+    base = _process_timing("python -c 'import gpsim'", [*python, "-c", "import gpsim"], env, repeats, ctx.out)
+    years = ("--years", "2") if ctx.quick else ()
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
+        run = [*python, "-m", "gpsim.cli", *CLI_RUN, *years]
+        cold = _process([*run, "--out", str(Path(tmp) / "warm-up")], env)
+        timing = Timing("gpsim run --region england --years " + (years[1] if years else "10") + " --out DIR")
+        for r in range(repeats):
+            wall, cpu = _process([*run, "--out", str(Path(tmp) / f"run-{r}")], env)
+            timing.wall.append(wall)
+            timing.cpu.append(cpu)
+    for t in [*listings, base, timing]:
+        ctx.out.say(t.line())
+    ctx.out.say(f"  {'(first run on this machine: region built)':<38} {cold[0]:.3f} s (cpu {cold[1]:.3f} s)")
+    slowest = max(listings, key=lambda t: t.median)
+    beyond, cpu_beyond = timing.median - base.median, timing.cpu_median - base.cpu_median
+    ctx.out.say(
+        f"  slowest listing: {slowest.label}; gpsim run beyond import gpsim {beyond:.3f} s (cpu {cpu_beyond:.3f} s)"
+    )
+    return {
+        "listings": [t.record() for t in listings],
+        "import": base.record(),
+        "run": timing.record(),
+        "run_first_use": {"wall_s": round(cold[0], 6), "cpu_s": round(cold[1], 6)},
+        "value": slowest.median,
+        "cpu_value": max(t.cpu_median for t in listings),
+        "run_value": beyond,
+        "cpu_run_value": cpu_beyond,
+    }
+
+
 RUNNERS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "baseline": case_baseline,
     "england-2021": case_england_2021,
     "england-2013": case_england_2013,
     "mesa": case_mesa,
+    "calibration": case_calibration,
+    "ensemble": case_ensemble,
+    "cli": case_cli,
     "scaling": case_scaling,
     "sweep": case_sweep,
     "ui": case_ui,
@@ -471,14 +636,14 @@ def verdicts(results: dict[str, dict[str, Any]], quick: bool) -> list[dict[str, 
     out = []
     for t in TARGETS:
         res = results.get(t.case)
-        if res is None or "value" not in res:
+        if res is None or t.key not in res:
             continue
-        value, cpu = res["value"], res.get("cpu_value")
+        value, cpu = res[t.key], res.get(f"cpu_{t.key}")
         met = t.met(value)
         margin = (value / t.limit - 1.0) if t.limit else float("nan")
         out.append(
             dict(
-                case=t.case,
+                case=t.label,
                 target=t.name,
                 limit=t.text(),
                 value=value,
@@ -493,11 +658,13 @@ def verdicts(results: dict[str, dict[str, Any]], quick: bool) -> list[dict[str, 
 
 
 def _fmt(value: float, unit: str) -> str:
+    if unit == "runs/h":
+        return f"{value:,.0f} {unit}"
     return f"{value:.3f} {unit}".rstrip() if unit in ("s", "") else f"{value:.2f} {unit}".rstrip()
 
 
 def print_verdicts(rows: list[dict[str, Any]], out: Reporter) -> None:
-    units = {t.case: t.unit for t in TARGETS}
+    units = {t.label: t.unit for t in TARGETS}
     if not rows:
         out.say("targets: none among the cases run")
         return

@@ -237,6 +237,33 @@ def check_main_guard() -> None:
         raise ExperimentError(f"{script}: {GUARD_ADVICE}")
 
 
+#: Region parameters: runs that agree on these share one starting region (:func:`gpsim.region.region_key`).
+REGION_FIELDS = (
+    "region",
+    "n_practices",
+    "n_ccgs",
+    "mean_list_size",
+    "list_size_sigma",
+    "hospital_catchment",
+    "peer_degree",
+    "region_seed",
+)
+#: Most distinct regions a worker builds before its first run (the in-process region cache holds 16).
+WARM_REGIONS = 8
+
+
+def region_params(tasks: Iterable[Task]) -> list[dict[str, Any]]:
+    """The parameters of each distinct starting region of ``tasks`` (first :data:`WARM_REGIONS`), in task order."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for task in tasks:
+        key = tuple(repr(task.params.get(f)) for f in REGION_FIELDS)
+        if key not in seen:
+            seen[key] = task.params
+            if len(seen) >= WARM_REGIONS:
+                break
+    return list(seen.values())
+
+
 #: What to do when worker processes re-import the script that starts a sweep.
 GUARD_ADVICE = (
     "a sweep with workers > 1 starts worker processes that import this script again; put the code that runs it "
@@ -281,6 +308,9 @@ def dask_results(
         client = Client(cluster)
     try:
         check_worker_versions(client, record if record is not None else {}, warn)
+        from gpsim.sweep.warm import WarmWorker
+
+        client.register_plugin(WarmWorker(region_params(tasks)), name=WarmWorker.name)
         threads = max(1, sum(client.nthreads().values())) if scheduler else workers
         window = max(4, WINDOW_PER_THREAD * threads)
         token = uuid.uuid4().hex[:8]

@@ -1,0 +1,47 @@
+"""Warming Dask workers for a sweep: imports and starting regions once per worker, before its first run."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from typing import Any
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+
+def warm(params: list[dict[str, Any]]) -> None:
+    """Import the model and build the regions of ``params`` in this process, before its first run.
+
+    A problem here is left for the run itself to report (as a failed run with its message), so warming never
+    stops a sweep.
+    """
+    import gpsim
+    import gpsim.model  # noqa: F401 - the import is the point: Mesa, pandas and the rules load now
+    import gpsim.results  # noqa: F401
+    from gpsim.params import Params
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # data notes reach the user from the runs themselves
+        for values in params:
+            with contextlib.suppress(Exception):
+                gpsim.region_for(Params.from_mapping(values))
+
+
+class WarmWorker(WorkerPlugin):
+    """A Dask worker plugin that warms each worker once (imports, regions) when it joins, before its first task.
+
+    Without it each worker pays the imports and region builds inside its first run while the scheduler waits
+    for that run; with it the work happens while the cluster is starting, on every worker at once, and a worker
+    that joins later warms itself the same way. The work runs in a thread so the worker keeps answering the
+    scheduler meanwhile.
+    """
+
+    name = "gpsim-warm"
+
+    def __init__(self, params: list[dict[str, Any]]) -> None:
+        self.params = params
+
+    async def setup(self, worker) -> None:
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(None, warm, self.params)
