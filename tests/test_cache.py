@@ -157,3 +157,20 @@ def test_lazy_names_are_the_same_objects():
     assert gpsim.model.GPModel is GPModel  # submodules as attributes, as before
     with pytest.raises(AttributeError):
         gpsim.no_such_thing  # noqa: B018
+
+
+def test_the_region_listing_is_kept_and_a_damaged_one_rebuilt(cache_dir):
+    first = data.region_listing()
+    names = [r["name"] for r in first["regions"]]
+    assert names[0] == "england" and "west-yorkshire" in names
+    assert sum(r["practices"] for r in first["ccgs"]) == first["regions"][0]["practices"]
+    (entry,) = sorted(cache_dir.glob("listing-*.npz"))
+    assert data.region_listing() == first
+    entry.write_bytes(b"garbage")
+    assert data.region_listing() == first
+
+
+def test_listing_regions_from_the_cache_loads_no_heavy_library(cache_dir):
+    data.region_listing()
+    code = "import contextlib, io\nfrom gpsim.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+    assert not HEAVY & _modules_after(code + "    main(['regions', '--ccgs'])")

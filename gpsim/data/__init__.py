@@ -53,6 +53,7 @@ __all__ = [
     "load_region",
     "region_register_sha256",
     "read_register",
+    "region_listing",
     "regions_table",
     "split_region",
 ]
@@ -353,6 +354,36 @@ def ccgs_table(register: str | os.PathLike | None = None, min_list_size: int = M
     counties = counties.sort_values(["ccg", "w", "county"], ascending=[True, False, True]).drop_duplicates("ccg")
     out["area"] = counties.set_index("ccg")["county"].reindex(out.index).fillna("")
     return out.reset_index().astype({"practices": "int64", "population": "int64"})
+
+
+def region_listing(register: str | os.PathLike | None = None, min_list_size: int = MIN_LIST_SIZE) -> dict:
+    """What ``gpsim regions`` shows, as plain data: the register's description and layout, the rows of
+    :func:`regions_table` and of :func:`ccgs_table`. Kept in the disk cache (keyed by the register's content),
+    so listing the regions does not read the register and load pandas every time."""
+    import json
+
+    from gpsim import cache
+
+    key = (register_sha256(register), display_name(register), int(min_list_size))
+    key += (cache.code_fingerprint(BUILDER_MODULES),)
+    stored = cache.load("listing", key)
+    if stored is not None and "json" in stored:
+        try:
+            listing = json.loads(str(stored["json"]))
+        except ValueError:
+            listing = None
+        if isinstance(listing, dict) and {"description", "layout", "regions", "ccgs"} <= listing.keys():
+            return listing
+    table = read_register(register)
+    listing = {
+        "description": table.description,
+        "layout": table.layout,
+        "regions": regions_table(register, min_list_size).to_dict("records"),
+        "ccgs": ccgs_table(register, min_list_size).to_dict("records"),
+    }
+    listing = json.loads(json.dumps(listing, default=lambda v: v.item()))  # numpy scalars to plain numbers
+    cache.save("listing", key, {"json": np.array(json.dumps(listing))})
+    return listing
 
 
 def regions_table(register: str | os.PathLike | None = None, min_list_size: int = MIN_LIST_SIZE) -> pd.DataFrame:

@@ -81,18 +81,17 @@ def _run_with_register(original, args: argparse.Namespace) -> int:
 
 
 def cmd_regions(args: argparse.Namespace) -> int:
-    from gpsim.data import ccgs_table, read_register, regions_table
+    from gpsim.data import region_listing
 
     with printed_warnings():
-        table = read_register(args.register)
-        regions = regions_table(args.register)
-    print(f"Register: {table.description}, {table.layout} layout")
+        listing = region_listing(args.register)
+    print(f"Register: {listing['description']}, {listing['layout']} layout")
     print()
     print(f"{'region':30} {'CCGs':>5} {'practices':>9} {'population':>12}")
-    for r in regions.itertuples():
-        print(f"{r.name:30} {r.ccgs:>5} {r.practices:>9,} {r.population:>12,}")
-        if r.kind == "named":
-            print(textwrap.indent(textwrap.fill(r.description, 88), "    "))
+    for r in listing["regions"]:
+        print(f"{r['name']:30} {r['ccgs']:>5} {r['practices']:>9,} {r['population']:>12,}")
+        if r["kind"] == "named":
+            print(textwrap.indent(textwrap.fill(r["description"], 88), "    "))
     print()
     print("Also: 'synthetic' (generated from the synthetic-region parameters); any CCG codes separated by commas")
     print("(e.g. --region 00L,00N; 'gpsim regions --ccgs' lists them); and REGION@PATH or --register PATH to read")
@@ -100,6 +99,6 @@ def cmd_regions(args: argparse.Namespace) -> int:
     if args.ccgs:
         print()
         print(f"{'CCG':6} {'practices':>9} {'population':>12}  main county")
-        for r in ccgs_table(args.register).itertuples():
-            print(f"{r.ccg:6} {r.practices:>9,} {r.population:>12,}  {r.area}")
+        for r in listing["ccgs"]:
+            print(f"{r['ccg']:6} {r['practices']:>9,} {r['population']:>12,}  {r['area']}")
     return 0
