@@ -12,9 +12,10 @@ The model never imports this package. Only the emulator needs scikit-learn (``pi
 
 from __future__ import annotations
 
+from gpsim.calibrate.ensemble import Ensemble, run_ensemble
 from gpsim.calibrate.targets import CalibrationFile, Target, load
 
-__all__ = ["CalibrationFile", "Target", "calibrate", "load"]
+__all__ = ["CalibrationFile", "Ensemble", "Target", "calibrate", "load", "run_ensemble"]
 
 
 def calibrate(*args, **kwargs):
