@@ -23,7 +23,8 @@ them), the waves, a ``[quick]`` table for a reduced run, and a list of ``[[targe
 * ``orgs:STATISTIC[@period]`` and ``closures:STATISTIC[@period]`` -- a statistic of the organisation or closure
   tables (:data:`ORG_STATISTICS`, :data:`CLOSURE_STATISTICS`), the period filtering founding or closure dates;
 * ``ledger:KEY`` -- a cumulative money flow; ``KEY`` matches a ledger entry by name, ignoring case and
-  punctuation, or the end of one (``challenge_fund_wave_1`` matches ``pump_priming: Challenge Fund wave 1``).
+  punctuation, or the end of one (``challenge_fund_wave1`` matches ``pump_priming: Challenge Fund wave 1``); a key
+  that matches no entry, or more than one, is missing.
 
 A target whose output this model version does not produce (a column, figure or ledger entry it lacks) is
 reported as "not available in this model version" instead of failing. The total variance of a target is
@@ -233,15 +234,16 @@ def _float(v: Any) -> float:
         return math.nan
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+def _letters(text: str) -> str:
+    """Lower-case letters and digits only: ``Challenge Fund wave 1`` and ``challenge_fund_wave1`` read alike."""
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
 def _ledger(ledger: Mapping[str, float], key: str) -> float:
     if key in ledger:
         return float(ledger[key])
-    want = _slug(key)
-    hits = [k for k in ledger if _slug(k) == want or _slug(k).endswith("_" + want)]
+    want = _letters(key)
+    hits = [k for k in ledger if _letters(k).endswith(want)]
     if len(hits) != 1:
         raise OutputMissingError(key)
     return float(ledger[hits[0]])
