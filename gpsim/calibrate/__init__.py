@@ -12,10 +12,30 @@ The model never imports this package. Only the emulator needs scikit-learn (``pi
 
 from __future__ import annotations
 
-from gpsim.calibrate.ensemble import Ensemble, run_ensemble
-from gpsim.calibrate.targets import CalibrationFile, Target, load
+import importlib
+from typing import Any
+
+#: Public names and the module that holds each; imported on first use, so that ``gpsim --help`` (which registers
+#: the ``calibrate`` command) loads no pandas, scikit-learn or matplotlib.
+_LAZY = {
+    "CalibrationFile": "gpsim.calibrate.targets",
+    "Target": "gpsim.calibrate.targets",
+    "load": "gpsim.calibrate.targets",
+    "Ensemble": "gpsim.calibrate.ensemble",
+    "run_ensemble": "gpsim.calibrate.ensemble",
+}
 
 __all__ = ["CalibrationFile", "Ensemble", "Target", "calibrate", "load", "run_ensemble"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gpsim.calibrate' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def calibrate(*args, **kwargs):
