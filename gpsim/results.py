@@ -131,6 +131,11 @@ class Results:
             f"practices closed {f['n_closures']} and merged {f['n_mergers']}; "
             f"leaders burnt out {f['leaders_burnt_out']}",
         ]
+        if f.get("n_pcns"):
+            lines.append(
+                f"primary care networks {f['n_pcns']:,} at the end, with {f['share_practices_in_pcn']:.0%} of "
+                f"practices ({f['share_practices_in_pcn_and_org']:.0%} also in an organisation)"
+            )
         s36 = f.get("survival_36m_after_one_off")
         if f.get("survival_36m_after_one_off_n"):
             lines.append(

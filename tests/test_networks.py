@@ -281,6 +281,7 @@ def test_networks_are_rows_of_kind_pcn_in_the_orgs_table_and_left_out_of_surviva
     assert len(pcn) == m.pcns.size
     assert pcn["form"].isna().all() and (pcn["founded_step"] == 3).all()
     assert pcn["members"].sum() == (m.practices.pcn >= 0).sum()
+    assert f"primary care networks {m.pcns.alive.sum():,} at the end" in r.format_summary()
     orgs_only = r.orgs[r.orgs["kind"] == "organisation"]
     from gpsim import survival
 
