@@ -257,6 +257,9 @@ ORGS = _cols(
     ("asks_delivered", "int", "asks", "Hospital asks its members delivered."),
     ("commit_record", "float", "0-1", "Its track record of delivered asks at the end (0 = none yet)."),
     ("can_commit_members", "bool", "", "Whether it could commit its members at the end (False once dissolved)."),
+    ("ccg_relationship", "float", "0-1", "Its CCG's relationship with it at the end (raised by delivered asks)."),
+    ("spans_ccgs", "int", "CCGs", "CCGs its members were in at the end (0 once dissolved; fewer after mergers)."),
+    ("ccg_grant_months", "int", "months", "Months it received a CCG development grant."),
 )
 
 #: ``Results.closures``: one row per practice that closed or merged.
@@ -274,6 +277,13 @@ CLOSURES = _cols(
 #: ``final`` keys that are not a copy of the last month's ``steps`` value.
 _FINAL_OWN = [
     ("months", "int", "months", "Length of the run."),
+    ("mcp_contracts_awarded", "int", "contracts", "Whole-population MCP/PACS contracts commissioners awarded."),
+    (
+        "mcp_procurements_failed",
+        "int",
+        "procurements",
+        "MCP/PACS procurements that found no provider able to be the foundation (none was awarded).",
+    ),
     ("orgs_founded", "int", "organisations", "Organisations founded during the run."),
     ("orgs_dissolved", "int", "organisations", "Organisations dissolved during the run."),
     *(

@@ -46,6 +46,9 @@ ORG_COLUMNS = [
     "asks_delivered",
     "commit_record",
     "can_commit_members",
+    "ccg_relationship",
+    "spans_ccgs",
+    "ccg_grant_months",
 ]
 CLOSURE_COLUMNS = ["step", "practice", "code", "list_size", "n_gps", "cause", "kind", "into"]
 
@@ -462,6 +465,9 @@ def org_table(model) -> pd.DataFrame:
             "asks_delivered": v("asks_delivered"),
             "commit_record": v("commit_record"),
             "can_commit_members": v("committable") & o.alive,
+            "ccg_relationship": v("ccg_relationship"),
+            "spans_ccgs": np.where(o.alive, v("spans_ccgs"), 0),
+            "ccg_grant_months": v("ccg_grant_months"),
         },
         columns=ORG_COLUMNS,
     )
@@ -541,6 +547,8 @@ def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
     last = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in steps.iloc[-1].items() if k not in ("date",)}
     out: dict[str, Any] = dict(last)
     out["months"] = now
+    out["mcp_contracts_awarded"] = len(model.commissioners.contracts.holder)
+    out["mcp_procurements_failed"] = model.commissioners.contracts.failed
     dissolved = o.view("dissolved")
     founded = o.view("founded")
     out["orgs_founded"] = int(o.size)

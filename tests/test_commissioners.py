@@ -222,3 +222,22 @@ def test_england_mcps_cover_a_few_percent_to_a_quarter_at_their_peak(england):
     peak = england.steps["share_population_mcp"].max()
     assert 0.01 <= peak <= 0.25
     assert england.steps["share_population_mcp"].iloc[:27].max() == 0  # none before the Vanguard era
+
+
+def test_the_timeline_merges_ccgs_to_42_icbs_in_july_2022_when_a_run_reaches_it():
+    long = gpsim.scenario("england-2013").replace(years=10.0)
+    steps = policy.ccg_mergers(long)
+    assert [round(m.share * 211) for m in steps] == [207, 191, 135, 106, 42]
+    assert steps[-1].month == policy.month_of(long, 2022, 7)
+    assert [round(m.share * 211) for m in policy.ccg_mergers(gpsim.scenario("england-2013"))][-1] == 106
+    assert policy.ccg_mergers(long.replace(ccg_mergers=False)) == []
+
+
+def test_england_reports_contracts_tried_and_awarded_and_who_spans_ccgs(england):
+    f = england.final
+    assert f["mcp_contracts_awarded"] >= 1 and f["mcp_procurements_failed"] >= 1
+    alive = england.orgs["dissolved_step"].isna()
+    assert (england.orgs.loc[alive, "spans_ccgs"] >= 1).all()
+    assert (england.orgs.loc[~alive, "spans_ccgs"] == 0).all()
+    assert england.orgs["ccg_relationship"].between(0, 1).all()
+    assert (england.orgs["ccg_grant_months"] <= gpsim.scenario("england-2013").ccg_grant_months).all()
