@@ -257,9 +257,20 @@ ORGS = _cols(
     ("asks_delivered", "int", "asks", "Hospital asks its members delivered."),
     ("commit_record", "float", "0-1", "Its track record of delivered asks at the end (0 = none yet)."),
     ("can_commit_members", "bool", "", "Whether it could commit its members at the end (False once dissolved)."),
-    ("ccg_relationship", "float", "0-1", "Its CCG's relationship with it at the end (raised by delivered asks)."),
-    ("spans_ccgs", "int", "CCGs", "CCGs its members were in at the end (0 once dissolved; fewer after mergers)."),
-    ("ccg_grant_months", "int", "months", "Months it received a CCG development grant."),
+    (
+        "ccg_relationship",
+        "float",
+        "0-1",
+        "Its CCG's relationship with it at the end (raised by delivered asks, lowered by failed ones).",
+        "a primary care network (CCGs hold relationships with organisations)",
+    ),
+    (
+        "spans_ccgs",
+        "int",
+        "CCGs",
+        "CCGs its members were in at the end (fewer after mergers); 0 once dissolved and for a primary care network.",
+    ),
+    ("ccg_grant_months", "int", "months", "Months it received a CCG development grant (0 for a network)."),
 )
 
 #: ``Results.closures``: one row per practice that closed or merged.

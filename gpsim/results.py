@@ -506,6 +506,9 @@ def pcn_table(model) -> pd.DataFrame:
             "asks_delivered": v("asks_delivered"),
             "commit_record": v("commit_record"),
             "can_commit_members": v("committable") & c.alive,
+            "ccg_relationship": np.full(n, np.nan),  # CCGs hold relationships with organisations, not networks
+            "spans_ccgs": zeros,
+            "ccg_grant_months": zeros,
         },
         columns=ORG_COLUMNS,
     )
