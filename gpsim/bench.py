@@ -395,15 +395,8 @@ def _dask_start_seconds() -> float:
 
 
 def ui_step(session) -> None:
-    """What one Step click costs the server: a month, then the views the page rebuilds after it."""
-    from gpsim.ui import views
-
-    session.step(1)
-    model = session.model
-    views.map_option(model, aggregated=session.aggregated)
-    p = session.applied
-    views.chart_options(session.steps_frame(), start=(p.start_year, p.start_month), n_months=session.n_months)
-    views.org_rows(model)
+    """What one Step click costs the server: a month, then the frame the page gets (what changed)."""
+    session.step(1)  # steps the model and builds the frame
 
 
 def case_ui(ctx: Context) -> dict[str, Any]:

@@ -1,9 +1,13 @@
 # ruff: noqa: N802  (Solara components are named like classes)
-"""The workshop page (``gpsim ui`` serves it; or ``solara run gpsim.ui.app``).
+"""The workshop pages (``gpsim ui`` serves them; or ``solara run gpsim.ui.app``).
 
-Each browser session gets its own :class:`~gpsim.ui.session.Session` (built inside :func:`Page` with
-``use_memo``), so two people never see each other's runs. The map and charts are ECharts options drawn by the
-browser; the server only steps the model and builds small JSON options. Downloads use matplotlib.
+``/`` is a participant's page: choose an area and a preset, change the Basic settings (the rest are under
+Advanced), press Reset, then Step or Play. ``/room`` is the facilitator's page: a room code, every participant's
+run gathered live, and buttons to push a preset or a story to the room.
+
+Each browser tab gets its own :class:`~gpsim.ui.session.Session` (built inside the page with ``use_memo``), so
+two people never see each other's runs. The live part (map, charts, table) is one browser widget fed by the
+session with only what changed (see :mod:`gpsim.ui.live`). Downloads use matplotlib.
 """
 
 from __future__ import annotations
@@ -11,39 +15,49 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 import threading
-import time
+from urllib.parse import parse_qsl
 
 import solara
 
-from gpsim.params import GROUP_HELP, GROUPS, SPECS, ParamSpec
+from gpsim.params import GROUPS, SPECS, SPECS_BY_NAME
 from gpsim.scenarios import SCENARIOS
-from gpsim.ui import figures, views
-from gpsim.ui.session import Session, live_counts, nice_name, region_choices, region_description
+from gpsim.ui import figures, labels, report
+from gpsim.ui import room as rooms
+from gpsim.ui.live import LiveView, RoomAddress
+from gpsim.ui.session import (
+    AREA_SETTINGS,
+    Session,
+    live_counts,
+    preset_text,
+    region_choices,
+    region_description,
+    region_title,
+)
+from gpsim.ui.stories import STORIES
 
 #: Sliders with more positions than this become number boxes (e.g. the number of practices, the region seed).
 MAX_SLIDER_POSITIONS = 1000
-#: How often Play redraws: months per update.
-MONTHS_PER_UPDATE = [1, 2, 3, 6, 12]
-#: Pause between updates while playing (seconds).
-SPEEDS = {"fast": 0.05, "steady": 0.4, "slow": 1.0}
-#: Parameters shown first in the Region panel (the rest follow).
-REGION_FIRST = ("region", "n_practices", "n_ccgs", "years")
-#: Set to 1 to show how many sessions and models the server holds (tests use it to prove closed sessions are freed).
+#: How many months each Play update runs.
+MONTHS_PER_UPDATE = [1, 3, 6, 12]
+#: Pause between updates while playing (seconds); Play also waits for the page to draw each update.
+SPEEDS = {"fast": 0.0, "steady": 0.4, "slow": 1.0}
+#: Set to 1 to show developer figures (timings, and how many sessions and models the server holds).
 ENV_DEBUG = "GPSIM_UI_DEBUG"
 
-#: What each group of settings is about, for a GP partner or practice manager (the settings themselves come from
-#: the one parameter declaration, gpsim.SPECS; the short technical summary is gpsim.params.GROUP_HELP).
+#: What each group of Advanced settings is about, for a GP partner or practice manager (the settings themselves
+#: come from the one parameter declaration, gpsim.SPECS).
 GROUP_GUIDE = {
-    "Region & time": "Which patch you are looking at, and for how long. Pick a real area (CCGs from the 2021 NHS "
-    "register) or a made-up one whose size you set here. The run goes forward a month at a time.",
+    "Region & time": "The make-up of a made-up area (real areas come from the NHS register), hospitals' catchments "
+    "and the calendar. The run goes forward a month at a time.",
     "Practices & workload": "The day job. How many appointments patients want and how fast that grows, how many GPs "
     "there are and how easily you can recruit, what a practice earns and spends. When demand outstrips what its GPs "
     "can offer for months on end, or the money runs out, a practice closes or merges with a neighbour.",
     "Trust": "Whether practices trust each other and the people leading their organisation. Trust grows slowly when "
     "an organisation delivers and falls fast when it lets members down; a difficult local history makes everything "
     "harder. When members stop trusting their leaders they leave, and the organisation can fall apart.",
-    "Money": "Who pays for working at scale: one-off pump-priming from outside, joining fees and subscriptions from "
+    "Money": "Who pays for working at scale: one-off money from outside, joining fees and subscriptions from "
     "member practices, recurrent per-patient payments (like the PCN contract) and contracts from hospitals or CCGs, "
     "set against what the organisation costs to run. Watch what happens when the one-off money stops.",
     "Leadership": "Somebody has to build the organisation on top of their clinics. These settings say how much spare "
@@ -54,19 +68,50 @@ GROUP_GUIDE = {
     "trust an organisation enough to give it contracts.",
 }
 
+#: One plain sentence for each Basic setting.
+BASIC_HELP = {
+    "pump_priming_per_patient": "Money from outside (e.g. the CCG) paid to new organisations of 20,000+ patients.",
+    "pump_priming_months": "After this the one-off money stops.",
+    "subscription_per_patient": "What member practices pay their organisation each year.",
+    "recurrent_funding_per_patient": "A payment that keeps coming to network-sized organisations, from month 24.",
+    "distributed_leadership_share": "The rest rely on one driven leader, who can burn out.",
+    "heroic_leader_share": "Practices with a partner who has lots of spare drive to start something.",
+    "difficult_history": "Old rivalries make practices slower to trust each other.",
+    "ccg_supportiveness": "How much the CCGs back general practice working at scale.",
+    "target_org_size": "Practices dislike joining an organisation much bigger than this.",
+    "years": "How long the run is.",
+}
+
 CSS = """
+.gpsim-page { padding: 8px 14px; max-width: 100vw; box-sizing: border-box; }
 .gpsim-title { font-size: 1.45rem; font-weight: 600; margin: 0; }
 .gpsim-sub { color: #555; margin: 0 0 6px 0; }
-.gpsim-param { margin: 0 0 6px 0; padding: 6px 0 0 0; border-top: 1px solid #eee; }
+.gpsim-main { display: grid; grid-template-columns: minmax(260px, 330px) minmax(0, 1fr); gap: 12px;
+  align-items: start; }
+.gpsim-presenting .gpsim-main { grid-template-columns: minmax(0, 1fr); }
+@media (max-width: 760px) {
+  .gpsim-main { grid-template-columns: minmax(0, 1fr); }
+  .gpsim-page { padding: 6px 8px; }
+  .gpsim-title { font-size: 1.2rem; }
+}
+.gpsim-side { min-width: 0; }
+@media (min-width: 761px) { .gpsim-side { max-height: calc(100vh - 80px); overflow-y: auto; padding-right: 4px; } }
+.gpsim-step-title { font-weight: 700; margin: 8px 0 2px 0; }
+.gpsim-param { margin: 0 0 4px 0; padding: 6px 0 0 0; border-top: 1px solid #eee; min-width: 0; }
 .gpsim-param-label { font-size: 0.86rem; font-weight: 600; color: #222; }
-.gpsim-param-label .gpsim-value { font-weight: 700; color: #1565c0; }
-.gpsim-param-label .gpsim-unit { font-weight: 400; color: #555; }
-.gpsim-param-label .gpsim-changed { color: #e65100; font-weight: 600; font-size: 0.75rem; margin-left: 4px; }
+.gpsim-param-label .gpsim-value { font-weight: 700; color: #1565c0; white-space: nowrap; }
+.gpsim-changed { color: #e65100; font-weight: 600; font-size: 0.75rem; margin-left: 4px; }
 .gpsim-param .v-input__slot { margin-bottom: 0; }
 .gpsim-param .v-messages { display: none; }
+.gpsim-param .v-input { margin-top: 0; padding-top: 0; }
+.gpsim-range { font-size: 0.72rem; color: #777; display: flex; justify-content: space-between; gap: 6px;
+  flex-wrap: wrap; }
+.gpsim-back { font-size: 0.72rem !important; height: 20px !important; padding: 0 4px !important;
+  text-transform: none !important; }
 .gpsim-help { font-size: 0.76rem; color: #666; line-height: 1.2; margin: 1px 0 0 0; }
 .gpsim-group-help { font-size: 0.82rem; color: #333; margin-bottom: 8px; line-height: 1.3; background: #f3f6fa;
   border-left: 3px solid #1565c0; padding: 6px 8px; }
+.gpsim-group-name { font-weight: 700; margin-top: 10px; color: #1565c0; }
 .gpsim-status { font-size: 1.05rem; font-weight: 600; }
 .gpsim-chart-key { font-size: 0.85rem; color: #1565c0; font-weight: 600; }
 .gpsim-chart-title { font-size: 0.82rem; font-weight: 600; color: #333; padding: 2px 4px 0 4px; line-height: 1.2; }
@@ -76,207 +121,271 @@ CSS = """
   margin-right: 4px; }
 .gpsim-chart-note { font-size: 0.72rem; color: #666; padding: 0 4px 2px 4px; line-height: 1.2; }
 .gpsim-timing { font-size: 0.75rem; color: #888; }
-.gpsim-panel { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px; margin-bottom: 8px; }
-.gpsim-map { width: 100%; aspect-ratio: 1 / 1; }
-.gpsim-orgs table { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
-.gpsim-orgs th, .gpsim-orgs td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: right; }
-.gpsim-orgs th:nth-child(-n+3), .gpsim-orgs td:nth-child(-n+3) { text-align: left; white-space: nowrap; }
+.gpsim-panel { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px; margin-bottom: 8px;
+  min-width: 0; box-sizing: border-box; }
 .gpsim-swatch { display: inline-block; width: 11px; height: 11px; border-radius: 50%; vertical-align: middle; }
 .gpsim-legend { font-size: 0.78rem; color: #555; }
+.gpsim-controls { display: flex; flex-wrap: wrap; gap: 6px 8px; align-items: center; padding-top: 6px; }
 .gpsim-controls .v-input { margin-top: 0; padding-top: 0; }
-.gpsim-side { max-height: calc(100vh - 90px); overflow-y: auto; padding-right: 4px; }
+.gpsim-control-box { width: 120px; }
+@media (max-width: 760px) { .gpsim-control-box { width: calc(50% - 8px); } }
+.gpsim-below { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; }
+@media (max-width: 900px) { .gpsim-below { grid-template-columns: minmax(0, 1fr); } }
+.gpsim-story { background: #fff8e1; border: 1px solid #ffcc80; border-radius: 6px; padding: 8px 10px;
+  margin: 6px 0; }
+.gpsim-story-text { font-size: 1rem; line-height: 1.35; margin: 4px 0; }
+.gpsim-presenting .gpsim-story-text { font-size: 1.6rem; }
+.gpsim-room-bar { background: #e8f5e9; border: 1px solid #a5d6a7; border-radius: 6px; padding: 4px 10px;
+  margin: 4px 0; font-size: 0.9rem; }
+.gpsim-room-code { font-size: 4rem; font-weight: 800; letter-spacing: 0.4rem; color: #1565c0; line-height: 1; }
+.gpsim-room-url { font-size: 1.3rem; font-weight: 600; word-break: break-all; }
+.gpsim-room-count { font-size: 1.6rem; font-weight: 700; }
+.gpsim-multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 8px; }
+.gpsim-multiple-label { font-size: 0.75rem; color: #333; line-height: 1.2; min-height: 2.4em; }
+.gpsim-room-top { display: flex; flex-wrap: wrap; gap: 12px 32px; align-items: center; }
+.gpsim-story-panel { max-width: 100%; }
 """
 
 
-def format_value(spec: ParamSpec, value) -> str:
-    if spec.kind is float:
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:g}"
-    if spec.kind is int:
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    return str(value)
+def _debug(query: dict) -> bool:
+    return os.environ.get(ENV_DEBUG) == "1" or query.get("debug") == "1"
 
 
-def unit_text(unit: str) -> str:
-    """Units as people write them: "GBP per patient" -> "£ per patient"."""
-    return unit.replace("GBP", "£")
+# --- one setting ------------------------------------------------------------------------------------
+def positions(spec) -> float:
+    s = labels.shown(spec)
+    step = s.step or (1 if spec.kind is int else (s.high - s.low) / 100)
+    return (s.high - s.low) / step
 
 
-def slider_step(spec: ParamSpec) -> float:
-    return spec.step or (1 if spec.kind is int else (spec.high - spec.low) / 100)
+def slider_step(s: labels.Shown) -> float:
+    return s.step or (1 if s.spec.kind is int else (s.high - s.low) / 100)
 
 
-def is_snap(spec: ParamSpec, value, new) -> bool:
-    """True when ``new`` is only ``value`` rounded to the slider's grid (a slider does this when it first shows a
-    value between its positions, and would otherwise change a setting nobody touched)."""
-    if spec.kind not in (int, float) or spec.choices is not None or spec.low is None or value == new:
+def is_snap(s: labels.Shown, value, new) -> bool:
+    """True when ``new`` (shown units) is only ``value`` (shown units) rounded to the slider's grid (a slider does
+    this when it first shows a value between its positions, and would otherwise change a setting nobody touched)."""
+    if s.spec.kind not in (int, float) or s.spec.choices is not None or s.low is None or value == new:
         return False
-    step = slider_step(spec)
-    grid = spec.low + round((value - spec.low) / step) * step
+    step = slider_step(s)
+    grid = s.low + round((value - s.low) / step) * step
     return not math.isclose(value, grid, rel_tol=1e-9, abs_tol=1e-12) and math.isclose(
         new, grid, rel_tol=1e-9, abs_tol=1e-9
     )
 
 
-def positions(spec: ParamSpec) -> float:
-    step = spec.step or (1 if spec.kind is int else (spec.high - spec.low) / 100)
-    return (spec.high - spec.low) / step
+_JARGON = re.compile(r"\s*\([^)]*(Beta|logit|log|utility|sigma|DES-like)[^)]*\)")
 
 
-# --- parameter panels ------------------------------------------------------------------------------
+def plain_meaning(name: str) -> str:
+    """A setting's meaning without formulae in brackets."""
+    return BASIC_HELP.get(name) or _JARGON.sub("", SPECS_BY_NAME[name].meaning)
+
+
 @solara.component
-def ParamControl(session: Session, spec: ParamSpec, pending_version: solara.Reactive, form_version: solara.Reactive):
-    """One parameter: a bold label with its value and unit, a slider (or box or list), and its meaning."""
-    _ = form_version.value  # re-read the session when a preset replaces every value
-    value = session.pending[spec.name]
-    _local, set_local = solara.use_state(0)
-    applied = getattr(session.applied, spec.name)
+def ParamControl(session: Session, name: str, pending_version: solara.Reactive, form_version: solara.Reactive):
+    """One setting: its label and value in plain units, a slider (or box or list) with its range shown, what it
+    means, and "back to the preset" when it differs from the preset."""
+    _ = form_version.value, pending_version.value
+    spec = SPECS_BY_NAME[name]
+    sh = labels.shown(spec)
+    value = session.pending[name]
+    applied = getattr(session.applied, name)
+    preset = session.preset_value(name)
+    high = sh.high
+    if name == "n_ccgs":  # never offer more CCGs than practices
+        high = min(high, int(session.pending["n_practices"]))
 
     def change(v):
         if v is None:
             return
-        if is_snap(spec, value, v):
-            return  # the slider rounding a value that is off its grid (e.g. 10,577 to 10,600): not a visitor's move
-        session.set_value(spec.name, v)
-        set_local(lambda n: n + 1)
+        if is_snap(sh, sh.to_shown(value), v):
+            return  # the slider rounding a value that is off its grid: not a visitor's move
+        session.set_value(name, sh.from_shown(v))
         pending_version.value += 1
 
-    changed = value != applied
-    label = (
-        f'<span>{html.escape(nice_name(spec.name))}: </span><span class="gpsim-value">'
-        f"{html.escape(format_value(spec, value))}</span> "
-        f'<span class="gpsim-unit">{html.escape(unit_text(spec.unit))}</span>'
-        + (
-            f'<span class="gpsim-changed">changed (was {html.escape(format_value(spec, applied))})</span>'
-            if changed
-            else ""
-        )
+    def back():
+        session.set_value(name, preset)
+        pending_version.value += 1
+        form_version.value += 1
+
+    changed = labels.differs(value, applied)
+    head = f"<span>{html.escape(sh.label)}: </span><span class='gpsim-value'>{html.escape(sh.text(value))}</span>" + (
+        f"<span class='gpsim-changed'>changed (was {html.escape(sh.text(applied))}): applies on Reset</span>"
+        if changed
+        else ""
     )
-    help_text = spec.meaning
-    if spec.name == "region":
-        help_text = f"Now: {region_description(value)} Other choices: a named area, or 'england' (all of it)."
-    elif spec.kind in (int, float) and spec.choices is None and positions(spec) > MAX_SLIDER_POSITIONS:
-        help_text += f" (allowed {spec.range_text})"
-    with solara.Column(gap="0px", classes=["gpsim-param", f"gpsim-param-{spec.name}"]):
-        solara.HTML(tag="div", unsafe_innerHTML=label, classes=["gpsim-param-label"])
-        solara.HTML(tag="div", unsafe_innerHTML=html.escape(help_text), classes=["gpsim-help"])
-        if spec.name == "region":
-            values = [r for r in region_choices(value) if r in session.allowed_regions]
-            solara.Select(label="", values=values, value=value, on_value=change, dense=True)
-        elif spec.choices is not None:
+    with solara.Column(gap="0px", classes=["gpsim-param", f"gpsim-param-{name}"]):
+        solara.HTML(tag="div", unsafe_innerHTML=head, classes=["gpsim-param-label"])
+        if spec.choices is not None:
             solara.Select(label="", values=list(spec.choices), value=value, on_value=change, dense=True)
         elif spec.kind is bool:
             solara.Checkbox(label="on", value=value, on_value=change)
         elif spec.kind is str:
             solara.InputText(label="", value=value, on_value=change)
         elif positions(spec) > MAX_SLIDER_POSITIONS:
-            if spec.kind is int:
-                solara.InputInt(label="", value=value, on_value=change, dense=True)
-            else:
-                solara.InputFloat(label="", value=value, on_value=change, dense=True)
+            box = solara.InputInt if spec.kind is int else solara.InputFloat
+            box(label="", value=sh.to_shown(value), on_value=change, dense=True)
         elif spec.kind is int:
             solara.SliderInt(
-                label="", value=value, min=int(spec.low), max=int(spec.high), step=int(spec.step or 1), on_value=change
+                label="", value=int(value), min=int(sh.low), max=int(high), step=int(sh.step or 1), on_value=change
             )
         else:
-            step = spec.step or (spec.high - spec.low) / 100
-            solara.SliderFloat(label="", value=value, min=spec.low, max=spec.high, step=step, on_value=change)
+            solara.SliderFloat(
+                label="", value=sh.to_shown(value), min=sh.low, max=high, step=slider_step(sh), on_value=change
+            )
+        with solara.Div(classes=["gpsim-range"]):
+            if sh.low is not None and spec.choices is None:
+                lo = sh.text(sh.from_shown(sh.low))
+                hi = sh.text(sh.from_shown(high))
+                solara.HTML(tag="span", unsafe_innerHTML=html.escape(f"from {lo} to {hi}"))
+            if labels.differs(value, preset) and name not in AREA_SETTINGS:
+                solara.Button(
+                    f"back to the preset ({sh.text(preset)})",
+                    on_click=back,
+                    text=True,
+                    small=True,
+                    classes=["gpsim-back"],
+                )
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(plain_meaning(name)), classes=["gpsim-help"])
 
 
+# --- the settings column ----------------------------------------------------------------------------
 @solara.component
-def ParamPanels(session: Session, pending_version: solara.Reactive, form_version: solara.Reactive):
-    """One expandable panel per parameter group, each opening with a plain-words explanation."""
+def AreaAndPreset(session: Session, pending_version, form_version):
+    _ = form_version.value, pending_version.value
     v = solara.v
-    with v.ExpansionPanels(multiple=True, accordion=True, class_="gpsim-groups"):
-        for group in GROUPS:
-            specs = [s for s in SPECS if s.group == group]
-            if group == GROUPS[0]:
-                specs.sort(key=lambda s: REGION_FIRST.index(s.name) if s.name in REGION_FIRST else 99)
-            with v.ExpansionPanel(class_="gpsim-group"):
-                v.ExpansionPanelHeader(children=[f"{group} ({len(specs)})"], class_="gpsim-group-header")
-                with v.ExpansionPanelContent():
-                    solara.HTML(
-                        tag="div",
-                        unsafe_innerHTML=html.escape(GROUP_GUIDE.get(group) or GROUP_HELP[group]),
-                        classes=["gpsim-group-help"],
-                    )
-                    for s in specs:
-                        ParamControl(session, s, pending_version, form_version).key(s.name)
+
+    def choose_area(value):
+        if value:
+            session.choose_area(value)
+            pending_version.value += 1
+            form_version.value += 1
+
+    def choose_preset(value):
+        if value:
+            session.choose_scenario(value)
+            pending_version.value += 1
+            form_version.value += 1
+
+    area = session.pending["region"]
+    areas = [r for r in region_choices(area) if r in session.allowed_regions]
+    solara.HTML(tag="div", unsafe_innerHTML="1. Choose the area", classes=["gpsim-step-title"])
+    v.Select(
+        label="Area",
+        items=[dict(text=region_title(r), value=r) for r in areas],
+        v_model=area,
+        on_v_model=choose_area,
+        dense=True,
+        outlined=True,
+        hide_details=True,
+        class_="gpsim-area",
+    )
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(region_description(area)), classes=["gpsim-help"])
+    solara.HTML(tag="div", unsafe_innerHTML="2. Start from a preset", classes=["gpsim-step-title"])
+    v.Select(
+        label="Preset",
+        items=[dict(text=name, value=name) for name in SCENARIOS],
+        v_model=session.scenario,
+        on_v_model=choose_preset,
+        dense=True,
+        outlined=True,
+        hide_details=True,
+        class_="gpsim-preset",
+    )
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=html.escape(preset_text(session.scenario) + " The area stays as you chose it."),
+        classes=["gpsim-help", "gpsim-preset-text"],
+    )
 
 
 @solara.component
-def PendingBanner(session: Session, pending_version: solara.Reactive, run_version: solara.Reactive):
-    _ = pending_version.value  # Reset bumps it too
+def PendingBanner(session: Session, pending_version: solara.Reactive):
+    _ = pending_version.value
     changes = session.pending_changes()
     if session.error:
-        solara.Error(f"Could not apply these settings: {session.error}", classes=["gpsim-error"])
+        solara.Error(f"Could not start a run with these settings: {session.error}", classes=["gpsim-error"])
     if changes:
-        names = ", ".join(nice_name(c) for c in changes[:6]) + (" ..." if len(changes) > 6 else "")
+        names = ", ".join(labels.label(c) for c in changes[:4]) + (" ..." if len(changes) > 4 else "")
         solara.Warning(
-            f"{len(changes)} setting(s) changed ({names}). Changes apply when you press Reset.",
+            f"{len(changes)} setting(s) changed ({names}). They apply when you press Reset.",
             classes=["gpsim-pending"],
+            dense=True,
         )
     else:
-        solara.Info("Move any slider, then press Reset to start a new run with it. Changes apply on Reset.", dense=True)
+        solara.Info("Move a slider, then press Reset to start a new run with it.", dense=True)
 
 
 @solara.component
-def Settings(session: Session, pending_version, form_version, run_version):
-    def choose(name):
-        session.choose_scenario(name)
-        form_version.value += 1
-        pending_version.value += 1
-
+def Settings(session: Session, pending_version, form_version):
     _ = form_version.value
-    with solara.Column(gap="4px", classes=["gpsim-side"]):
-        solara.HTML(tag="div", unsafe_innerHTML="<b>1. Start from a preset</b>")
-        solara.Select(
-            label="Scenario preset",
-            values=list(SCENARIOS),
-            value=session.scenario,
-            on_value=choose,
-            classes=["gpsim-preset"],
+    advanced_open = solara.use_reactive(False)
+    real = session.pending["region"] != "synthetic"
+    with solara.Column(gap="2px", classes=["gpsim-side"]):
+        AreaAndPreset(session, pending_version, form_version)
+        solara.HTML(tag="div", unsafe_innerHTML="3. Change what you want to try", classes=["gpsim-step-title"])
+        PendingBanner(session, pending_version)
+        with solara.Column(gap="0px", classes=["gpsim-basic"]):
+            for name in labels.BASIC:
+                if name != "region":
+                    ParamControl(session, name, pending_version, form_version).key(name)
+        advanced = [s for s in SPECS if s.name not in labels.BASIC and not (real and s.name in labels.SYNTHETIC_ONLY)]
+        solara.Button(
+            ("Hide the advanced settings" if advanced_open.value else f"Advanced: {len(advanced)} more settings"),
+            icon_name="mdi-chevron-up" if advanced_open.value else "mdi-chevron-down",
+            on_click=lambda: advanced_open.set(not advanced_open.value),
+            text=True,
+            classes=["gpsim-advanced-header"],
         )
-        solara.HTML(
-            tag="div", unsafe_innerHTML=html.escape(SCENARIOS[session.scenario].description), classes=["gpsim-help"]
-        )
-        solara.HTML(
-            tag="div", unsafe_innerHTML="<b>2. Change the settings</b> (open a panel: each setting says what it means)"
-        )
-        PendingBanner(session, pending_version, run_version)
-        ParamPanels(session, pending_version, form_version)
+        if advanced_open.value:  # built only when opened (most people never do)
+            with solara.Column(gap="0px", classes=["gpsim-advanced"]):
+                for group in GROUPS:
+                    specs = [s for s in advanced if s.group == group]
+                    if not specs:
+                        continue
+                    solara.HTML(tag="div", unsafe_innerHTML=html.escape(group), classes=["gpsim-group-name"])
+                    solara.HTML(
+                        tag="div", unsafe_innerHTML=html.escape(GROUP_GUIDE[group]), classes=["gpsim-group-help"]
+                    )
+                    for s in specs:
+                        ParamControl(session, s.name, pending_version, form_version).key(s.name)
 
 
-# --- the run area ----------------------------------------------------------------------------------
+# --- the run area -----------------------------------------------------------------------------------
 @solara.component
-def RunControls(
-    session: Session, run_version, pending_version, form_version, playing, months_per_update, speed, version: int
-):
-    _ = pending_version.value
+def RunControls(session: Session, state: dict, pending_version, form_version, run_version):
+    _ = pending_version.value, run_version.value
+    playing, mpu, speed = state["playing"], state["mpu"], state["speed"]
 
     def reset():
-        playing.value = False
+        stop(playing, session)
         session.reset()
         run_version.value += 1
         pending_version.value += 1
-        form_version.value += 1  # the "changed" marks on the sliders clear
+        form_version.value += 1
 
     def step():
-        session.step(months_per_update.value)
-        run_version.value += 1
+        if playing.value:
+            return
+        session.step(1)
+        if session.finished:
+            run_version.value += 1
 
-    def set_seed(v):
-        if v is not None:
-            session.pending_seed = int(v)
+    def play_pause():
+        if playing.value:
+            stop(playing, session)
+        else:
+            state["until"].value = None
+            playing.value = True
+
+    def set_seed(value):
+        if value is not None:
+            session.pending_seed = max(0, int(value))
             pending_version.value += 1
 
     pending = bool(session.pending_changes())
-    with solara.Row(
-        gap="8px",
-        style={"align-items": "center", "flex-wrap": "wrap", "padding-top": "12px"},
-        classes=["gpsim-controls"],
-    ):
+    with solara.Div(classes=["gpsim-controls"]):
         solara.Button(
             "Reset" + (" (apply changes)" if pending else ""),
             icon_name="mdi-restart",
@@ -291,153 +400,103 @@ def RunControls(
             "Pause" if playing.value else "Play",
             icon_name="mdi-pause" if playing.value else "mdi-play",
             color="primary",
-            on_click=lambda: setattr(playing, "value", not playing.value),
+            on_click=play_pause,
             disabled=session.finished and not playing.value,
             classes=["gpsim-play"],
         )
-        with solara.Div(style={"width": "150px"}):
+        with solara.Div(classes=["gpsim-control-box"]):
             solara.Select(
-                label="Months per update",
-                values=MONTHS_PER_UPDATE,
-                value=months_per_update,
-                dense=True,
-                classes=["gpsim-mpu"],
+                label="Months per update", values=MONTHS_PER_UPDATE, value=mpu, dense=True, classes=["gpsim-mpu"]
             )
-        with solara.Div(style={"width": "110px"}):
+        with solara.Div(classes=["gpsim-control-box"]):
             solara.Select(label="Play speed", values=list(SPEEDS), value=speed, dense=True, classes=["gpsim-speed"])
-        with solara.Div(style={"width": "110px"}):
+        with solara.Div(classes=["gpsim-control-box"]):
             solara.InputInt(
                 label="Random seed", value=session.pending_seed, on_value=set_seed, dense=True, classes=["gpsim-seed"]
             )
 
 
+def stop(playing: solara.Reactive, session: Session) -> None:
+    """Pause now: the session stops before its next step; the button turns back into Play."""
+    session.pause()
+    playing.value = False
+
+
 @solara.component
-def Status(session: Session, version: int):
-    p = session.applied
-    month = session.month
-    y, m = divmod(p.start_month - 1 + month, 12)
-    date = (
-        f"{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][m]} {p.start_year + y}"
+def RunArea(session: Session, state: dict, pending_version, form_version, run_version, debug: bool):
+    playing = state["playing"]
+    picked = solara.use_reactive(-1)
+
+    def play(cancel: threading.Event):
+        if not playing.value:
+            return
+        until = state["until"].value
+
+        def running() -> bool:
+            return playing.value and not cancel.is_set() and (until is None or session.month < until)
+
+        session.play(
+            months=lambda: state["mpu"].value if until is None else min(state["mpu"].value, until - session.month),
+            delay=lambda: SPEEDS.get(state["speed"].value, 0.4),
+            running=running,
+        )
+        if playing.value and not cancel.is_set():
+            playing.value = False  # the end of the run (or of a story step)
+            run_version.value += 1
+
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def pick(org: int):
+        picked.value = org
+        session.highlight(org)
+
+    live = LiveView.element(
+        on_hello=session.attach,
+        on_ack=session.acked,
+        on_pick=pick,
+        debug=debug,
+        presenter=state["presenter"].value,
+        show=state["show"].value,
+        query=state["query"],
     )
-    done = " (end of run: press Reset to run again)" if session.finished else ""
-    with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}, gap="12px"):
-        solara.HTML(
-            tag="span",
-            unsafe_innerHTML=f"Month <span class='gpsim-month'>{month}</span> of {session.n_months} ({date}){done}",
-            classes=["gpsim-status"],
-        )
-        solara.HTML(
-            tag="span",
-            unsafe_innerHTML=html.escape(
-                f"Area: {session.model.region.name.split(' (')[0]}, {session.model.region.n_practices:,} practices, "
-                f"{session.model.region.n_hospitals} hospitals, {session.model.region.n_ccgs} CCGs. "
-                f"Settings: {session.describe(p)}. Random seed {session.seed}."
-            ),
-            classes=["gpsim-legend"],
-        )
-        solara.HTML(tag="span", unsafe_innerHTML=html.escape(session.timing_text()), classes=["gpsim-timing"])
+
+    def detach():
+        widget = solara.get_widget(live)
+        return lambda: session.detach(widget)
+
+    solara.use_effect(detach, [])
+    with solara.Column(gap="4px", style={"min-width": "0"}):
+        RunControls(session, state, pending_version, form_version, run_version)
+        StoryBar(session, state, pending_version, form_version, run_version)
+        CompareKey(session, run_version)
+        solara.display(live)
+        if picked.value >= 0 and not state["presenter"].value:
+            OrgStory(session, picked, run_version)
+        if not state["presenter"].value:
+            with solara.Div(classes=["gpsim-below"]):
+                Compare(session, state, run_version, pending_version)
+                Downloads(session, run_version)
 
 
 @solara.component
-def Views(session: Session, run_version, version: int):
-    """The map, the charts and the organisations table (rebuilt after every step)."""
-    t0 = time.perf_counter()
-    model = session.model
-    agg = session.aggregated
-    map_opt = views.map_option(model, aggregated=agg)
-    steps = session.steps_frame()
+def CompareKey(session: Session, run_version):
+    _ = run_version.value
     a = session.pinned
-    p = session.applied
-    charts = views.chart_options(
-        steps,
-        start=(p.start_year, p.start_month),
-        n_months=session.n_months,
-        compare=a.steps if a else None,
-        compare_start=(a.params.start_year, a.params.start_month) if a else None,
-        compare_months=a.params.n_months if a else None,
-    )
-    rows, n_alive, n_failed = views.org_rows(model)
-    session.note_draw((time.perf_counter() - t0) * 1000)
-    solara.use_effect(session.note_rendered, None)  # after every render: the whole update has been sent
-
-    if a is not None:
-        solara.HTML(
-            tag="div",
-            unsafe_innerHTML=html.escape(f"Charts: dashed lines = {a.label}; solid lines = this run."),
-            classes=["gpsim-chart-key"],
-        )
-    with solara.Columns([6, 6], gutters_dense=True):
-        with solara.Div(classes=["gpsim-panel"]):
-            with solara.Div(classes=["gpsim-map-wrap"]):
-                solara.FigureEcharts(
-                    option=map_opt, attributes={"style": "width: 100%; aspect-ratio: 1 / 1;"}, responsive=True
-                )
-            legend = (
-                "One circle per CCG (too many practices to draw one by one): size = patients, darker blue = more "
-                "of them in organisations. Small red squares: hospitals. Hover a circle for its patients, share in "
-                "organisations and practices closed."
-                if agg
-                else "Each dot is a practice (size = list size). Grey: not in an organisation; a colour: one "
-                "organisation. Black x: closed or merged. Red H: hospital. Dark diamond: CCG hub (dashed outline: "
-                "its practices). Faint lines: working relationships. Hover for details."
-            )
-            solara.HTML(tag="div", unsafe_innerHTML=html.escape(legend), classes=["gpsim-legend"])
-        with solara.Column(gap="0px"):
-            for key in ("share", "relationships", "orgs"):
-                Chart(key, charts[key], a is not None, 170)
-    with solara.Columns([1, 1, 1], gutters_dense=True):
-        for key in ("money", "closed", "pressure"):
-            Chart(key, charts[key], a is not None, 180)
-    with solara.Columns([7, 5], gutters_dense=True):
-        with solara.Div(classes=["gpsim-panel", "gpsim-orgs"]):
-            OrgTable(rows, n_alive, n_failed)
-        with solara.Column(gap="6px"):
-            Compare(session, run_version, version)
-            Downloads(session, version)
-
-
-@solara.component
-def Chart(key: str, option: dict, compare: bool, height: int):
-    """A chart with its title and key above it (page text, so they wrap rather than cover the lines)."""
-    legend = "".join(
-        f"<span><span class='gpsim-line' style='border-top: 2px {'dashed' if e['dashed'] else 'solid'} "
-        f"{e['colour']}'></span>{html.escape(e['label'])}</span>"
-        for e in views.chart_legend(key, compare)
-    )
-    with solara.Div(classes=["gpsim-panel", f"gpsim-chart-{key}"]):
-        solara.HTML(tag="div", unsafe_innerHTML=html.escape(views.CHARTS[key]), classes=["gpsim-chart-title"])
-        solara.HTML(tag="div", unsafe_innerHTML=legend, classes=["gpsim-chart-legend"])
-        solara.FigureEcharts(option=option, attributes={"style": f"height: {height}px;"}, responsive=True)
-        if key in views.NOTES:
-            solara.HTML(tag="div", unsafe_innerHTML=html.escape(views.NOTES[key]), classes=["gpsim-chart-note"])
-
-
-@solara.component
-def OrgTable(rows, n_alive: int, n_failed: int):
-    head = f"<b>Organisations</b>: {n_alive} alive, {n_failed} failed so far"
-    if not rows:
-        solara.HTML(tag="div", unsafe_innerHTML=head + ". None yet: press Step or Play.")
+    if a is None:
         return
-    body = "".join(
-        "<tr>"
-        f"<td><span class='gpsim-swatch' style='background:{r['colour']}'></span> {r['org']}</td>"
-        f"<td>{html.escape(r['form'])}</td><td>{html.escape(r['status'])}</td>"
-        f"<td>{r['members']}</td><td>{r['population']:,}</td><td>{r['age']}</td>"
-        f"<td>{r['reserves'] / 1000:,.0f}</td><td>{r['cohesion']:.2f}</td>"
-        "</tr>"
-        for r in rows
+    text = f"Dashed lines = run A ({a.label})"
+    if a.months < a.n_months:
+        text += f", kept at month {a.months} of {a.n_months}: its lines stop there"
+    solara.HTML(
+        tag="div", unsafe_innerHTML=html.escape(text + ". Solid lines = this run."), classes=["gpsim-chart-key"]
     )
-    table = (
-        f"<div>{head} (largest first, then the latest failures)</div><table><thead><tr>"
-        "<th>#</th><th>kind</th><th>status</th><th>practices</th><th>patients</th><th>age (months)</th>"
-        "<th>reserves (£k)</th><th>members' trust in leaders (0-1)</th>"
-        f"</tr></thead><tbody>{body}</tbody></table>"
-    )
-    solara.HTML(tag="div", unsafe_innerHTML=table)
 
 
 @solara.component
-def Compare(session: Session, run_version, version: int):
+def Compare(session: Session, state: dict, run_version, pending_version):
+    _ = run_version.value, pending_version.value
+    busy = solara.use_reactive(False)
+    progress = solara.use_reactive("")
 
     def pin():
         session.pin()
@@ -447,113 +506,402 @@ def Compare(session: Session, run_version, version: int):
         session.unpin()
         run_version.value += 1
 
+    def seeds():
+        busy.value = True
+
+    def run_seeds(cancel: threading.Event):
+        if not busy.value:
+            return
+
+        def tell(done, total):
+            progress.value = f"Running seed {done} of {total}..."
+
+        session.run_seeds(progress=tell, cancel=cancel)
+        progress.value = ""
+        busy.value = False
+        run_version.value += 1
+
+    solara.use_thread(run_seeds, dependencies=[busy.value], intrusive_cancel=False)
     with solara.Div(classes=["gpsim-panel", "gpsim-compare"]):
-        solara.HTML(tag="div", unsafe_innerHTML="<b>Compare two settings</b>")
-        with solara.Row(gap="6px"):
-            solara.Button("Pin this run as A", icon_name="mdi-pin", on_click=pin, outlined=True, classes=["gpsim-pin"])
+        solara.HTML(tag="div", unsafe_innerHTML="<b>Compare, and chance vs difference</b>")
+        with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
+            solara.Button("Keep this run as A", icon_name="mdi-pin", on_click=pin, outlined=True, classes=["gpsim-pin"])
             if session.pinned is not None:
-                solara.Button("Clear A", icon_name="mdi-pin-off", on_click=unpin, text=True, classes=["gpsim-unpin"])
-        if session.pinned is None:
+                solara.Button("Forget A", icon_name="mdi-pin-off", on_click=unpin, text=True, classes=["gpsim-unpin"])
+            solara.Button(
+                "Run 10 seeds",
+                icon_name="mdi-chart-bell-curve",
+                on_click=seeds,
+                outlined=True,
+                disabled=busy.value,
+                classes=["gpsim-seeds"],
+            )
+        if busy.value:
+            solara.ProgressLinear(True)
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(progress.value), classes=["gpsim-legend"])
+        a = session.pinned
+        if a is None:
             text = (
-                "Pin a run as A, change some settings, press Reset and run again: the charts show A dashed and "
-                "this run solid."
+                "Keep a run as A, change a setting, press Reset and run again: the charts show A dashed and this run "
+                "solid. Keep A at the end of a run to compare whole runs."
             )
         else:
-            a = session.pinned
             diffs = session.compare_differences()
+            if session.applied.region != "synthetic" and a.params.region != "synthetic":
+                diffs = [d for d in diffs if d[0] not in labels.SYNTHETIC_ONLY]
             what = (
-                "; ".join(f"{nice_name(n)}: {_fmt(va)} in A, {_fmt(vb)} now" for n, va, vb in diffs[:5])
+                "; ".join(
+                    f"{labels.label(n)}: {_value(n, va)} in A, {_value(n, vb)} in this run" for n, va, vb in diffs[:5]
+                )
                 if diffs
-                else "no settings differ yet (change some and press Reset)"
+                else "none yet (change a setting and press Reset)"
             )
-            text = f"A (dashed) = {a.label}, {int(a.steps['step'].iloc[-1])} months. Differences: {what}."
+            text = f"What differs from A: {what}."
         solara.HTML(tag="div", unsafe_innerHTML=html.escape(text), classes=["gpsim-legend", "gpsim-compare-text"])
+        if session.bands:
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML="Shaded bands: the middle 80% of 10 runs with different random seeds (dotted: their "
+                "median). If A's and this run's bands overlap, the difference may be luck.",
+                classes=["gpsim-legend", "gpsim-bands-text"],
+            )
 
 
-def _fmt(v) -> str:
-    return f"{v:,g}" if isinstance(v, float) else str(v)
+def _value(name: str, value) -> str:
+    return str(value) if name == "seed" else labels.shown(name).text(value)
 
 
 @solara.component
-def Downloads(session: Session, version: int):
+def OrgStory(session: Session, picked: solara.Reactive, run_version):
+    """One organisation: members, reserves and trust month by month; how and when it ended."""
+    _ = run_version.value
+    story = session.org_story(picked.value)
+
+    def close():
+        picked.value = -1
+        session.highlight(-1)
+
+    with solara.Div(classes=["gpsim-panel", "gpsim-org-story"]):
+        if story is None:
+            solara.HTML(tag="div", unsafe_innerHTML="That organisation is not in this run.")
+            solara.Button("Close", on_click=close, text=True)
+            return
+        row = story["row"]
+        dissolved = row.get("dissolved_step")
+        ended = dissolved is not None and not (isinstance(dissolved, float) and math.isnan(dissolved))
+        try:
+            ended = ended and int(dissolved) >= 0
+        except (TypeError, ValueError):
+            ended = False
+        fate = (
+            f"It failed in month {int(dissolved)}: {row.get('cause', 'unknown reason')}."
+            if ended
+            else "It is still going."
+        )
+        extra = []
+        for col, words in (
+            ("n_contracts", "contracts won"),
+            ("leaders_burnt_out", "leaders burnt out"),
+            ("n_asks", "hospital asks taken on"),
+            ("n_asks_delivered", "asks delivered"),
+        ):
+            if col in row and row[col] is not None:
+                extra.append(f"{words}: {int(row[col])}")
+        text = (
+            f"Organisation {picked.value} ({row.get('form', '')}, {row.get('leadership', '')} leadership), founded in "
+            f"month {int(row.get('founded_step', 0))}. {fate} " + ("; ".join(extra) + "." if extra else "")
+        )
+        solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>", classes=["gpsim-org-story-text"])
+        months = story["months"]
+        option = dict(
+            animation=False,
+            grid=dict(left=44, right=44, top=28, bottom=24),
+            legend=dict(top=0, textStyle=dict(fontSize=10)),
+            tooltip=dict(trigger="axis"),
+            xAxis=dict(type="value", name="month", min=0, max=session.n_months),
+            yAxis=[dict(type="value", name="practices", minInterval=1), dict(type="value", name="£k / %")],
+            series=[
+                dict(type="line", name="member practices", data=list(zip(months, story["members"], strict=True))),
+                dict(
+                    type="line",
+                    name="reserves (£k)",
+                    yAxisIndex=1,
+                    data=[[m, round(r / 1000, 1)] for m, r in zip(months, story["reserves"], strict=True)],
+                ),
+                dict(
+                    type="line",
+                    name="members' trust in leaders (%)",
+                    yAxisIndex=1,
+                    data=[[m, round(t * 100, 1)] for m, t in zip(months, story["trust"], strict=True)],
+                ),
+            ],
+        )
+        solara.FigureEcharts(option=option, attributes={"style": "height: 200px; width: 100%;"}, responsive=True)
+        solara.Button("Close", on_click=close, text=True, small=True, classes=["gpsim-org-story-close"])
+
+
+@solara.component
+def Downloads(session: Session, run_version):
+    _ = run_version.value
 
     def charts_png() -> bytes:
-        p = session.applied
-        a = session.pinned
-        fig = figures.charts_figure(
-            session.steps_frame(),
-            start_year=p.start_year,
-            start_month=p.start_month,
-            n_months=session.n_months,
-            compare=a.steps if a else None,
-            compare_start=(a.params.start_year, a.params.start_month) if a else None,
-            compare_months=a.params.n_months if a else None,
-        )
-        return figures.to_png(fig, dpi=110)
+        return figures.session_charts(session)
 
     def map_png() -> bytes:
         return figures.to_png(figures.map_figure(session.model, aggregated=session.aggregated), dpi=110)
 
+    stem = session.file_stem()
     with solara.Div(classes=["gpsim-panel", "gpsim-downloads"]):
         solara.HTML(tag="div", unsafe_innerHTML="<b>Take it home</b>")
         with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
             solara.FileDownload(
+                lambda: report.html_report(session).encode(),
+                filename=f"{stem}.html",
+                label="One-page report (HTML)",
+                mime_type="text/html",
+            )
+            solara.FileDownload(
                 lambda: session.steps_csv().encode(),
-                filename="gpsim-steps.csv",
-                label="Steps table (CSV)",
+                filename=f"{stem}.csv",
+                label="Month-by-month table (CSV)",
                 mime_type="text/csv",
             )
-            solara.FileDownload(charts_png, filename="gpsim-charts.png", label="Charts (PNG)", mime_type="image/png")
-            solara.FileDownload(map_png, filename="gpsim-map.png", label="Map (PNG)", mime_type="image/png")
+            solara.FileDownload(charts_png, filename=f"{stem}-charts.png", label="Charts (PNG)", mime_type="image/png")
+            solara.FileDownload(map_png, filename=f"{stem}-map.png", label="Map (PNG)", mime_type="image/png")
+
+
+# --- stories ----------------------------------------------------------------------------------------
+@solara.component
+def StoryBar(session: Session, state: dict, pending_version, form_version, run_version):
+    story_key, index = state["story"], state["story_step"]
+    chosen = solara.use_reactive(next(iter(STORIES)))
+
+    def go(k: int):
+        stop(state["playing"], session)
+        key = story_key.value
+        step = session.story_prepare(key, k)
+        index.value = k
+        state["until"].value = step.run_to
+        state["mpu"].value = 3
+        pending_version.value += 1
+        form_version.value += 1
+        run_version.value += 1
+        if session.month < step.run_to:
+            state["playing"].value = True
+
+    def start():
+        story_key.value = chosen.value
+        go(0)
+
+    def leave():
+        stop(state["playing"], session)
+        story_key.value = None
+        index.value = 0
+        state["until"].value = None
+
+    if story_key.value is None:
+        if state["presenter"].value:
+            return
+        with solara.Row(gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}, classes=["gpsim-story-pick"]):
+            with solara.Div(style={"width": "330px", "max-width": "100%"}):
+                StorySelect("Guided story", chosen, "gpsim-story-select")
+            solara.Button(
+                "Start the story",
+                icon_name="mdi-book-open-variant",
+                on_click=start,
+                outlined=True,
+                classes=["gpsim-story-start"],
+            )
+        return
+    story = STORIES[story_key.value]
+    k = index.value
+    with solara.Div(classes=["gpsim-story"]):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>{html.escape(story.title)}</b> (step {k + 1} of {len(story.steps)})",
+            classes=["gpsim-story-head"],
+        )
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(story.steps[k].text), classes=["gpsim-story-text"])
+        with solara.Row(gap="6px"):
+            solara.Button(
+                "Back",
+                icon_name="mdi-chevron-left",
+                on_click=lambda: go(k - 1),
+                disabled=k == 0,
+                classes=["gpsim-story-back"],
+            )
+            solara.Button(
+                "Next",
+                icon_name="mdi-chevron-right",
+                on_click=lambda: go(k + 1),
+                disabled=k + 1 >= len(story.steps),
+                color="primary",
+                classes=["gpsim-story-next"],
+            )
+            solara.Button("End the story", on_click=leave, text=True, classes=["gpsim-story-end"])
 
 
 @solara.component
-def RunArea(session: Session, run_version, pending_version, form_version):
-    playing = solara.use_reactive(False)
-    months_per_update = solara.use_reactive(1)
-    speed = solara.use_reactive("steady")
-
-    def play(cancel: threading.Event):
-        while playing.value and not cancel.is_set():
-            done = session.step(months_per_update.value)
-            run_version.value += 1
-            if not done or session.finished:
-                playing.value = False
-                return
-            cancel.wait(SPEEDS.get(speed.value, 0.4))
-
-    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
-    # Only this component listens to run_version and hands the number down: one render pass per update (each
-    # listener of a reactive value would otherwise re-render the page once; with six that made a Step 6x slower).
-    version = run_version.value
-    with solara.Column(gap="6px"):
-        RunControls(session, run_version, pending_version, form_version, playing, months_per_update, speed, version)
-        Status(session, version)
-        Views(session, run_version, version)
+def StorySelect(label: str, chosen: solara.Reactive, css: str):
+    solara.v.Select(
+        label=label,
+        items=[dict(text=s.title, value=k) for k, s in STORIES.items()],
+        v_model=chosen.value,
+        on_v_model=chosen.set,
+        dense=True,
+        hide_details=True,
+        class_=css,
+    )
 
 
+# --- the participant's page -------------------------------------------------------------------------
 @solara.component
-def Page():
-    session = solara.use_memo(Session.from_environment, [])  # one run per browser session
-    run_version = solara.use_reactive(0)
+def Home():
+    router = solara.use_router()
+    first_query = solara.use_memo(lambda: router.search or "", [])
+    query = dict(parse_qsl(first_query))
+    debug = _debug(query)
+    session = solara.use_memo(lambda: _new_session(first_query), [])
     pending_version = solara.use_reactive(0)
     form_version = solara.use_reactive(0)
-    solara.Title("gpsim: GP practices working at scale")
-    solara.Style(CSS)
-    with solara.Column(gap="0px", style={"padding": "8px 14px"}):
+    run_version = solara.use_reactive(0)
+    state = dict(
+        playing=solara.use_reactive(False),
+        mpu=solara.use_reactive(1),
+        speed=solara.use_reactive("steady"),
+        until=solara.use_reactive(None),
+        presenter=solara.use_reactive(query.get("presenter") == "1"),
+        show=solara.use_reactive("all"),
+        story=solara.use_reactive(None),
+        story_step=solara.use_reactive(0),
+    )
+    _ = run_version.value
+    extra = {k: query[k] for k in ("room", "debug") if k in query}
+    state["query"] = session.query() + "".join(f"&{k}={v}" for k, v in extra.items())
+    room = solara.use_memo(lambda: rooms.find(query.get("room")), [])
+    presenting = state["presenter"].value
+    with solara.Div(classes=["gpsim-page"] + (["gpsim-presenting"] if presenting else [])):
+        Header(session, state, room)
+        for note in session.notes:
+            solara.Warning(note, dense=True, classes=["gpsim-note"])
+        if query.get("room") and room is None:
+            solara.Warning(
+                f"There is no room {query['room']!r} on this server (ask the facilitator for the code).", dense=True
+            )
+        if room is not None:
+            RoomMember(room, session, state, pending_version, form_version, run_version)
+        with solara.Div(classes=["gpsim-main"]):
+            if not presenting:
+                Settings(session, pending_version, form_version)
+            RunArea(session, state, pending_version, form_version, run_version, debug)
+        if debug:
+            DebugCounts()
+
+
+def _new_session(query: str) -> Session:
+    """A tab's session, told when Solara closes the tab's kernel (so Play and room threads stop at once)."""
+    session = Session.from_environment(query, browser=_browser_id())
+    session.closed = _closed_event()
+    return session
+
+
+def _closed_event() -> threading.Event:
+    try:
+        from solara.lifecycle import kernel_closed_event
+
+        return kernel_closed_event()
+    except (ImportError, RuntimeError):  # outside a server (tests), or an older Solara
+        return threading.Event()
+
+
+def _browser_id() -> str | None:
+    try:
+        return solara.get_session_id()
+    except Exception:  # noqa: BLE001 - outside a server (tests) there is no browser cookie
+        return None
+
+
+@solara.component
+def Header(session: Session, state: dict, room):
+    presenter, show = state["presenter"], state["show"]
+    with solara.Row(gap="10px", style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.HTML(tag="p", unsafe_innerHTML="gpsim: GP practices working at scale", classes=["gpsim-title"])
+        solara.Button(
+            "Leave presenter mode" if presenter.value else "Presenter mode",
+            icon_name="mdi-projector-screen",
+            on_click=lambda: presenter.set(not presenter.value),
+            text=True,
+            classes=["gpsim-presenter-toggle"],
+        )
+        if presenter.value:
+            with solara.Div(style={"width": "180px"}):
+                solara.v.Select(
+                    label="Show",
+                    items=[
+                        dict(text="map and charts", value="all"),
+                        dict(text="the map", value="map"),
+                        dict(text="the charts", value="charts"),
+                    ],
+                    v_model=show.value,
+                    on_v_model=show.set,
+                    dense=True,
+                    hide_details=True,
+                    class_="gpsim-show",
+                )
+    if not presenter.value:
         solara.HTML(
             tag="p",
-            unsafe_innerHTML="Pick a preset, move the sliders, press Reset, then Play. Watch practices join "
-            "organisations (coloured dots), organisations fail, and how many relationships each hospital has to keep "
-            "with general practice.",
+            unsafe_innerHTML="Choose an area and a preset, change a setting, press Reset, then Play. Watch practices "
+            "join organisations (coloured dots), organisations fail, and how many relationships each hospital has "
+            "to keep with general practice.",
             classes=["gpsim-sub"],
         )
-        with solara.Columns([3, 9], gutters_dense=True):
-            Settings(session, pending_version, form_version, run_version)
-            RunArea(session, run_version, pending_version, form_version)
-        if os.environ.get(ENV_DEBUG) == "1":
-            DebugCounts()
+
+
+@solara.component
+def RoomMember(room: rooms.Room, session: Session, state: dict, pending_version, form_version, run_version):
+    """In a room: join on load, leave on close, and follow what the facilitator pushes."""
+    seen = solara.use_reactive(room.push[0] if room.push else 0)
+    frozen = solara.use_reactive(room.frozen)
+
+    def join():
+        pid = room.join(session)
+        return lambda: room.leave(pid)
+
+    solara.use_effect(join, [])
+
+    def listen(cancel: threading.Event):
+        version = -1
+        while not cancel.is_set() and not session.closed.is_set():
+            version = room.wait(version, 1.0)
+            frozen.value = room.frozen
+            push = room.push
+            if push and push[0] > seen.value:
+                seen.value = push[0]
+                stop(state["playing"], session)
+                if push[1] == "preset":
+                    state["story"].value = None
+                    session.choose_scenario(push[2])
+                    session.reset()
+                    pending_version.value += 1
+                    form_version.value += 1
+                    run_version.value += 1
+                elif push[1] == "story" and push[2] in STORIES:
+                    state["story"].value = push[2]
+                    step = session.story_prepare(push[2], 0)
+                    state["story_step"].value = 0
+                    state["until"].value = step.run_to
+                    state["mpu"].value = 3
+                    pending_version.value += 1
+                    form_version.value += 1
+                    run_version.value += 1
+                    state["playing"].value = True
+
+    solara.use_thread(listen, dependencies=[], intrusive_cancel=False)
+    text = f"You are in room {room.code}: your runs appear on the facilitator's screen."
+    if frozen.value:
+        text += " The facilitator has frozen the room for a moment (your runs carry on)."
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(text), classes=["gpsim-room-bar"])
 
 
 @solara.component
@@ -568,10 +916,231 @@ def DebugCounts():
     )
 
 
+# --- the facilitator's page -------------------------------------------------------------------------
+@solara.component
+def RoomPage():
+    router = solara.use_router()
+    query = solara.use_memo(lambda: dict(parse_qsl(router.search or "")), [])
+    room = solara.use_memo(lambda: rooms.find(query.get("code")) or rooms.new_room(), [])
+    closed = solara.use_memo(_closed_event, [])
+    version = solara.use_reactive(0)
+    setting = solara.use_reactive(None)
+    outcome = solara.use_reactive("orgs_going")
+    preset = solara.use_reactive("funding-cliff")
+    story = solara.use_reactive(next(iter(STORIES)))
+    big = solara.use_reactive(False)
+
+    def watch(cancel: threading.Event):
+        seen = -1
+        while not cancel.is_set() and not closed.is_set():
+            new = room.wait(seen, 2.0)
+            if new != seen or room.has_news():
+                seen = new
+                version.value += 1
+            cancel.wait(0.7)  # at most about one redraw a second, however busy the room
+
+    solara.use_thread(watch, dependencies=[], intrusive_cancel=False)
+    _ = version.value
+    runs = room.runs()
+    differing = rooms.differing_settings(runs)
+    chosen = setting.value if setting.value in differing else (differing[0] if differing else None)
+    with solara.Div(classes=["gpsim-page", "gpsim-room"]):
+        with solara.Div(classes=["gpsim-room-top"]):
+            with solara.Column(gap="2px"):
+                solara.HTML(tag="div", unsafe_innerHTML="Room code")
+                solara.HTML(tag="div", unsafe_innerHTML=html.escape(room.code), classes=["gpsim-room-code"])
+            with solara.Column(gap="2px"):
+                solara.HTML(tag="div", unsafe_innerHTML="Everyone opens")
+                RoomAddress.element(code=room.code)
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML=html.escape(
+                        f"{len(room.participants)} people in the room" + (" (frozen)" if room.frozen else "")
+                    ),
+                    classes=["gpsim-legend", "gpsim-room-people"],
+                )
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=f"<span class='gpsim-room-count'>{len(runs)} run{'s' * (len(runs) != 1)}</span>",
+                classes=["gpsim-room-runs"],
+            )
+        with solara.Row(
+            gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}, classes=["gpsim-room-controls"]
+        ):
+            with solara.Div(style={"width": "190px"}):
+                solara.Select(
+                    label="Preset", values=list(SCENARIOS), value=preset, dense=True, classes=["gpsim-room-preset"]
+                )
+            solara.Button(
+                "Send preset to everyone",
+                on_click=lambda: room.push_preset(preset.value),
+                outlined=True,
+                classes=["gpsim-push-preset"],
+            )
+            with solara.Div(style={"width": "300px"}):
+                StorySelect("Story", story, "gpsim-room-story")
+            solara.Button(
+                "Start story for everyone",
+                on_click=lambda: room.push_story(story.value),
+                outlined=True,
+                classes=["gpsim-push-story"],
+            )
+            solara.Button(
+                "Unfreeze" if room.frozen else "Freeze",
+                icon_name="mdi-snowflake",
+                on_click=lambda: room.set_frozen(not room.frozen),
+                outlined=True,
+                classes=["gpsim-freeze"],
+            )
+            solara.Button(
+                "Clear the runs", icon_name="mdi-delete-sweep", on_click=room.clear, text=True, classes=["gpsim-clear"]
+            )
+            solara.Button("Bigger" if not big.value else "Smaller", on_click=lambda: big.set(not big.value), text=True)
+        SharedChart(runs, differing, chosen, setting, outcome, big.value)
+        with solara.Div(classes=["gpsim-multiples"]):
+            for r in runs:
+                Multiple(r).key(f"p{r['pid']}")
+
+
+@solara.component
+def SharedChart(runs: list[dict], differing: list[str], chosen, setting, outcome, big: bool):
+    with solara.Div(classes=["gpsim-panel", "gpsim-shared"]):
+        if not runs:
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML="No runs yet: when participants press Reset or Play, their runs appear here.",
+            )
+            return
+        with solara.Row(gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}):
+            with solara.Div(style={"width": "320px"}):
+                solara.v.Select(
+                    label="Across: the setting that differs",
+                    items=[dict(text=labels.label(n), value=n) for n in differing]
+                    or [dict(text="(all runs alike)", value="")],
+                    v_model=chosen or "",
+                    on_v_model=setting.set,
+                    dense=True,
+                    hide_details=True,
+                    class_="gpsim-room-setting",
+                )
+            with solara.Div(style={"width": "320px"}):
+                solara.v.Select(
+                    label="Up: the outcome",
+                    items=[dict(text=t, value=k) for k, t in rooms.OUTCOMES.items()],
+                    v_model=outcome.value,
+                    on_v_model=outcome.set,
+                    dense=True,
+                    hide_details=True,
+                )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=html.escape(
+                f"Every run: {rooms.OUTCOMES[outcome.value]} against "
+                f"{labels.label(chosen) if chosen else 'participant'}"
+            ),
+            classes=["gpsim-chart-title", "gpsim-shared-title"],
+        )
+        points = []
+        for r in runs:
+            y = r["outcomes"].get(outcome.value)
+            if y is None:
+                continue
+            if chosen == "seed":
+                x = r["seed"]
+            elif chosen:
+                x = labels.shown(chosen).to_shown(r["values"][chosen])
+            else:
+                x = r["pid"]
+            if not isinstance(x, int | float):
+                continue
+            points.append(dict(name=f"{r['name']} (month {r['month']})", value=[x, round(float(y), 2)]))
+        xname = (
+            (
+                labels.label(chosen)
+                + (
+                    f" ({labels.shown(chosen).unit})"
+                    if chosen and chosen != "seed" and labels.shown(chosen).unit
+                    else ""
+                )
+            )
+            if chosen
+            else "participant"
+        )
+        option = dict(
+            animation=False,
+            grid=dict(left=60, right=20, top=30, bottom=50),
+            tooltip=dict(trigger="item"),
+            textStyle=dict(fontSize=16 if big else 12),
+            xAxis=dict(type="value", name=xname, nameLocation="middle", nameGap=30, scale=True),
+            yAxis=dict(type="value"),
+            series=[dict(type="scatter", symbolSize=16 if big else 11, data=points)],
+        )
+        solara.FigureEcharts(
+            option=option, attributes={"style": f"height: {560 if big else 320}px; width: 100%;"}, responsive=True
+        )
+
+
+@solara.component
+def Multiple(run: dict):
+    """One participant's run: settings in words, relationships per hospital and organisations still going."""
+    option = solara.use_memo(
+        lambda: dict(
+            animation=False,
+            grid=dict(left=32, right=32, top=8, bottom=18),
+            tooltip=dict(trigger="axis"),
+            xAxis=dict(type="value", min=0, max=run["n_months"], axisLabel=dict(fontSize=9)),
+            yAxis=[
+                dict(type="value", min=0, axisLabel=dict(fontSize=9)),
+                dict(type="value", min=0, max=100, axisLabel=dict(fontSize=9)),
+            ],
+            series=[
+                dict(
+                    type="line",
+                    name="relationships per hospital",
+                    showSymbol=False,
+                    color="#d62728",
+                    data=run["relationships"],
+                ),
+                dict(
+                    type="line",
+                    name="organisations still going (%)",
+                    yAxisIndex=1,
+                    showSymbol=False,
+                    color="#1f77b4",
+                    data=run["survival"],
+                ),
+            ],
+        ),
+        [run["month"], run["label"], run["seed"], len(run["relationships"])],
+    )
+    with solara.Div(classes=["gpsim-panel", "gpsim-multiple"]):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>{html.escape(run['name'])}</b>: {html.escape(run['label'])}, seed {run['seed']}, "
+            f"month {run['month']}",
+            classes=["gpsim-multiple-label"],
+        )
+        solara.FigureEcharts(option=option, attributes={"style": "height: 120px; width: 100%;"}, responsive=True)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML="<span style='color:#d62728'>relationships per hospital</span> · "
+            "<span style='color:#1f77b4'>organisations still going (%)</span>",
+            classes=["gpsim-chart-note"],
+        )
+
+
 @solara.component
 def Layout(children=[]):  # noqa: B006 - Solara's layout signature
     """No app bar or sidebar: the page is the whole app."""
     with solara.Column(gap="0px", style={"background": "#f6f7f9", "min-height": "100vh"}) as main:
+        solara.Title("gpsim: GP practices working at scale")
+        solara.Style(CSS)
         for child in children:
             solara.display(child)
     return main
+
+
+routes = [
+    solara.Route(path="/", component=Home, label="Run", layout=Layout),
+    solara.Route(path="room", component=RoomPage, label="Room"),
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
 from gpsim.plots import LARGE_BAND, NEIGHBOURHOOD_BAND
-from gpsim.state import PracticeStatus
+from gpsim.ui import observe
 
 #: Organisation colours: distinct, none of them grey (grey means "not in an organisation").
 ORG_COLOURS = [
@@ -66,7 +67,8 @@ def map_figure(model, *, aggregated: bool = False, size: float = 6.0) -> Figure:
     """Practices at their positions, coloured by organisation and sized by list; closed ones marked with x;
     hospitals (red squares) and CCG hubs (labelled diamonds, with a faint outline of each CCG's practices);
     faint lines for working relationships. ``aggregated`` draws one circle per CCG instead (all England)."""
-    reg, pr = model.region, model.practices
+    reg = model.region
+    state = observe.practices(model)
     fig = Figure(figsize=(size, size), layout="constrained")
     ax = fig.add_subplot()
     ax.set_aspect("equal", adjustable="box")
@@ -76,25 +78,29 @@ def map_figure(model, *, aggregated: bool = False, size: float = 6.0) -> Figure:
         side.set_color("0.85")
     month = int(model.steps)
     if aggregated:
-        _draw_aggregated(ax, model)
+        _draw_aggregated(ax, model, state)
     else:
-        _draw_practices(ax, model)
+        _draw_practices(ax, model, state)
     hx, hy = reg.hospital_xy[:, 0], reg.hospital_xy[:, 1]
-    ax.scatter(hx, hy, marker="s", s=90, c="#c0392b", edgecolors="white", linewidths=1.2, zorder=5)
-    if len(hx) <= 40:
+    many = aggregated or len(hx) > 40
+    if many:  # all England has ~200 hospitals: small dots under the CCG circles, not a sheet of squares
+        ax.scatter(hx, hy, marker="o", s=5, c="#c0392b", alpha=0.7, linewidths=0, zorder=2)
+    else:
+        ax.scatter(hx, hy, marker="s", s=90, c="#c0392b", edgecolors="white", linewidths=1.2, zorder=5)
         for k in range(len(hx)):
             ax.annotate(
                 "H", (hx[k], hy[k]), ha="center", va="center", fontsize=7, color="white", weight="bold", zorder=6
             )
-    n_open = int((pr.status == PracticeStatus.OPEN).sum())
-    in_org = int(((pr.status == PracticeStatus.OPEN) & (pr.org >= 0)).sum())
-    n_orgs = int(model.orgs.alive.sum())
+    n_open = int(state.open.sum())
+    in_org = int((state.open & (state.org >= 0)).sum())
+    n_orgs = int(model.records[-1].get("n_orgs", 0))
     year = model.p.start_year + (model.p.start_month - 1 + month) // 12
-    ax.set_title(
-        f"{reg.name}: month {month} ({year}), {n_orgs} organisations, {in_org} of {n_open} open practices in one",
-        fontsize=9,
-        loc="left",
+    title = (
+        f"{reg.name.split(' (')[0]}: month {month} ({year}). {n_orgs} organisations; {in_org} of {n_open} open "
+        "practices are in one"
     )
+    # wrapped to the figure's width (a long area name would otherwise run off the edge)
+    ax.set_title("\n".join(textwrap.wrap(title, width=int(size * 11))), fontsize=9, loc="left")
     handles = [
         Line2D([], [], ls="", marker="o", color=NO_ORG, label="practice, no organisation"),
         Line2D([], [], ls="", marker="o", color=ORG_COLOURS[0], label="practice in an organisation (colour)"),
@@ -103,7 +109,8 @@ def map_figure(model, *, aggregated: bool = False, size: float = 6.0) -> Figure:
         Line2D([], [], ls="", marker="D", color="#34495e", label="CCG hub"),
     ]
     if aggregated:
-        handles = handles[3:] + [
+        handles[3] = Line2D([], [], ls="", marker="o", ms=3, color="#c0392b", label="hospital")
+        handles = handles[3:4] + [
             Line2D([], [], ls="", marker="o", color="#3182bd", label="CCG (size: patients; colour: share in orgs)")
         ]
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, borderpad=0.4)
@@ -134,20 +141,20 @@ def _ccg_outlines(reg) -> list[np.ndarray]:
     return outlines
 
 
-def _draw_practices(ax, model) -> None:
-    reg, pr = model.region, model.practices
+def _draw_practices(ax, model, state) -> None:
+    reg = model.region
     x, y = reg.x, reg.y
     for poly in _ccg_outlines(reg):
         ax.add_patch(Polygon(poly, closed=True, fc="#34495e", alpha=0.04, ec="#34495e", lw=0.6, zorder=0))
-    e = model.peers.edges
+    e = observe.peer_edges(model)
     if len(e):
         seg = np.stack([np.column_stack([x[e[:, 0]], y[e[:, 0]]]), np.column_stack([x[e[:, 1]], y[e[:, 1]]])], axis=1)
         ax.add_collection(LineCollection(seg, colors=[(0.3, 0.3, 0.3, 0.10)], linewidths=0.5, zorder=1))
-    is_open = pr.status == PracticeStatus.OPEN
+    is_open = state.open
     # size by list: area proportional to patients (a 7,300 list is about 30 points^2)
     ref = max(float(np.median(reg.list_size)), 1.0)
-    sizes = 30.0 * np.clip(pr.list_size / ref, 0.15, 8.0)
-    org = pr.org
+    sizes = 30.0 * np.clip(state.list_size / ref, 0.15, 8.0)
+    org = state.org
     colours = np.array([to_rgba(NO_ORG)] * len(x))
     member = is_open & (org >= 0)
     if member.any():
@@ -177,15 +184,36 @@ def _draw_practices(ax, model) -> None:
     ax.set_ylim(y.min() - pad, y.max() + pad)
 
 
-def _draw_aggregated(ax, model) -> None:
-    """One circle per (starting) CCG at its hub: area = open patients, colour = share of them in organisations."""
-    reg, pr = model.region, model.practices
+def ccg_shares(reg, state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per starting CCG: patients in open practices, the share of them in organisations, practices closed."""
     c = reg.n_ccgs
-    is_open = pr.status == PracticeStatus.OPEN
-    pop = np.bincount(reg.ccg, pr.list_size * is_open, minlength=c).astype(float)
-    in_org = np.bincount(reg.ccg, pr.list_size * (is_open & (pr.org >= 0)), minlength=c)
+    is_open = state.open
+    pop = np.bincount(reg.ccg, state.list_size * is_open, minlength=c).astype(float)
+    in_org = np.bincount(reg.ccg, state.list_size * (is_open & (state.org >= 0)), minlength=c)
     share = np.divide(in_org, pop, out=np.zeros(c), where=pop > 0)
-    closed = np.bincount(reg.ccg, ~is_open, minlength=c)
+    return pop, share, np.bincount(reg.ccg, ~is_open, minlength=c)
+
+
+def session_charts(session, dpi: int = 110) -> bytes:
+    """The six charts of a page's run (and its run A, dashed) as PNG bytes."""
+    p = session.applied
+    a = session.pinned
+    fig = charts_figure(
+        session.steps_frame(),
+        start_year=p.start_year,
+        start_month=p.start_month,
+        n_months=session.n_months,
+        compare=a.steps if a else None,
+        compare_start=a.start if a else None,
+        compare_months=a.n_months if a else None,
+    )
+    return to_png(fig, dpi=dpi)
+
+
+def _draw_aggregated(ax, model, state) -> None:
+    """One circle per (starting) CCG at its hub: area = open patients, colour = share of them in organisations."""
+    reg = model.region
+    pop, share, closed = ccg_shares(reg, state)
     hub = reg.ccg_xy()
     ref = max(float(np.median(pop[pop > 0])) if (pop > 0).any() else 1.0, 1.0)
     ax.scatter(

@@ -1,24 +1,32 @@
-"""One browser session's run: the parameters being edited, the model, the pinned run "A", and timings.
+"""One browser tab's run: the settings being edited, the model, the pinned run "A", bands, and the live feed.
 
 Nothing here knows about Solara, so it can be tested and timed directly. The page builds one
-:class:`Session` per browser session (never at module level: that would be shared by every visitor).
+:class:`Session` per browser tab (never at module level: that would be shared by every visitor). The
+session feeds a :class:`~gpsim.ui.live.LiveView` (``attach``): the fixed layers once per run, then each update
+only what changed, and Play waits for the page to say it has drawn a frame before sending the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
+import numpy as np
 import pandas as pd
 
 from gpsim.errors import GpsimError
 from gpsim.params import SPECS, SPECS_BY_NAME, Params
 from gpsim.scenarios import SCENARIOS
+from gpsim.ui import frames, labels, observe
 
 #: Environment variables ``gpsim ui`` uses to pass its options to the app it serves.
 ENV_SCENARIO = "GPSIM_UI_SCENARIO"
@@ -27,11 +35,20 @@ ENV_SEED = "GPSIM_UI_SEED"
 
 #: Regions with more practices than this are drawn aggregated (one circle per CCG).
 AGGREGATE_ABOVE = 1500
+#: How long Play waits for the page to draw a frame before it sends the next anyway (a page that went away).
+ACK_TIMEOUT_S = 5.0
+#: How many seeds "Run 10 seeds" runs.
+N_SEEDS = 10
 
 #: Every live Session and model, held weakly: a debug count that proves closed sessions are freed (the app keeps
 #: no per-session state at module level; these sets do not keep anything alive).
 _LIVE_SESSIONS: weakref.WeakSet = weakref.WeakSet()
 _LIVE_MODELS: weakref.WeakSet = weakref.WeakSet()
+
+#: Run A per browser (Solara's session cookie), so a reload keeps it; the oldest are dropped past the limit.
+_PINNED_BY_BROWSER: OrderedDict[str, Pinned] = OrderedDict()
+PINNED_KEPT = 200
+_PINNED_LOCK = threading.Lock()
 
 
 def live_counts(collect: bool = True) -> tuple[int, int]:
@@ -41,19 +58,13 @@ def live_counts(collect: bool = True) -> tuple[int, int]:
     return len(_LIVE_SESSIONS), len(_LIVE_MODELS)
 
 
-#: Words in parameter names that read better spelled out.
-_WORDS = {"n": "number of", "ccg": "CCG", "ccgs": "CCGs", "gp": "GP", "fte": "FTE", "org": "organisation"}
-
-
 def nice_name(name: str) -> str:
-    """A parameter name as a heading: ``gp_fte_per_1000`` -> "GP FTE per 1000"."""
-    words = [_WORDS.get(w, w) for w in name.split("_")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
+    """The plain label of a setting (kept for callers of the earlier name)."""
+    return labels.label(name)
 
 
 def region_choices(current: str | None = None) -> list[str]:
-    """Values for the region selector: 'synthetic', then the named real regions and 'england' when the real
+    """Values for the area selector: 'synthetic', then the named real regions and 'england' when the real
     register is part of this installation, then ``current`` if it is something else (e.g. CCG codes)."""
     values = ["synthetic"]
     try:
@@ -67,9 +78,28 @@ def region_choices(current: str | None = None) -> list[str]:
     return values
 
 
+#: How the area menu names the areas.
+REGION_TITLES = {
+    "synthetic": "A made-up area (you set its size)",
+    "england": "All England (6,600 practices)",
+    "north-east-workshop": "North East workshop area (4 CCGs)",
+    "north-east-and-north-cumbria": "The North East and North Cumbria",
+    "west-yorkshire": "West Yorkshire",
+    "greater-manchester": "Greater Manchester",
+    "london": "London",
+}
+
+
+def region_title(name: str) -> str:
+    """The area as a menu shows it: "North East workshop area (4 CCGs)"."""
+    if name in REGION_TITLES:
+        return REGION_TITLES[name]
+    return name.replace("-", " ").capitalize() if name.replace("-", "").isalpha() else f"CCGs {name}"
+
+
 def region_description(name: str) -> str:
     if name == "synthetic":
-        return "A made-up region built from the region sliders below (number of practices, CCGs, list sizes)."
+        return "A made-up area built from the settings under Advanced (number of practices, CCGs, list sizes)."
     if name == "england":
         return "Every practice in England, drawn as one circle per CCG. Takes a few seconds to load."
     try:
@@ -82,6 +112,32 @@ def region_description(name: str) -> str:
     return "CCG codes from the NHS register."
 
 
+def preset_text(name: str) -> str:
+    """What a preset changes, without describing an area (the area is chosen separately)."""
+    sc = SCENARIOS[name]
+    base = Params().to_dict()
+    changed = [k for k, v in sc.params.to_dict().items() if labels.differs(base[k], v) and k not in AREA_SETTINGS]
+    what = labels.describe(sc.params.to_dict(), changed) if changed else "the standard settings"
+    return f"{PRESET_STORIES.get(name, '')} Sets: {what}.".strip()
+
+
+#: One sentence per preset, in the words of the room (the area is a separate choice).
+PRESET_STORIES = {
+    "baseline": "Modest one-off money for three years, nothing recurrent.",
+    "funding-cliff": "Generous one-off money that stops after two years: do the organisations outlive it?",
+    "recurrent-funding": "The funding cliff, but a recurrent network payment starts as the one-off money ends.",
+    "distributed-leadership": "Most new organisations are led by a team rather than one heroic leader.",
+    "low-trust-history": "An area with a difficult history between practices.",
+    "neighbourhood-scale": "Commissioners aim for neighbourhood organisations of about 40,000 patients.",
+    "large-scale": "Commissioners aim for large federations of about 250,000 patients.",
+    "england-2013": "England's national policy timeline from 2013 to 2021 (Challenge Fund, Vanguards, PCNs).",
+    "england-2021": "Starting in 2021 with the recurrent network payment in place.",
+}
+
+#: Settings that choose the area or its make-up: a preset never changes them (the area is its own choice).
+AREA_SETTINGS = ("region", *labels.SYNTHETIC_ONLY)
+
+
 @dataclass
 class Pinned:
     """A run kept for comparison: its monthly table and what it was run with."""
@@ -90,6 +146,24 @@ class Pinned:
     params: Params
     seed: int
     label: str
+    months: int = 0
+    bands: dict | None = None
+
+    @property
+    def start(self) -> tuple[int, int]:
+        return (self.params.start_year, self.params.start_month)
+
+    @property
+    def n_months(self) -> int:
+        return int(self.params.n_months)
+
+
+@dataclass
+class OrgHistory:
+    """Each organisation month by month (members, patients, reserves, trust) while the run goes on."""
+
+    months: list[int] = field(default_factory=list)
+    tables: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
 class Session:
@@ -100,11 +174,20 @@ class Session:
     step the same model at once.
     """
 
-    def __init__(self, scenario: str = "baseline", region: str | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: str = "baseline",
+        region: str | None = None,
+        seed: int = 0,
+        *,
+        overrides: dict[str, Any] | None = None,
+        browser: str | None = None,
+    ) -> None:
         self.lock = threading.RLock()
         #: The only areas a visitor may choose: the named ones and the one the server was started with. Anything
         #: else (e.g. ``00L@/some/path``, which would read a file) is refused, whatever the browser sends.
         self.allowed_regions = set(region_choices(region)) | {sc.params.region for sc in SCENARIOS.values()}
+        self.server_region = region
         self.scenario = scenario if scenario in SCENARIOS else "baseline"
         base = SCENARIOS[self.scenario].params
         if region:
@@ -114,26 +197,86 @@ class Session:
         self.applied: Params = base
         self.seed = int(seed)
         self.error: str | None = None
+        self.notes: list[str] = []
+        self.browser = browser
         self.pinned: Pinned | None = None
         self.model = None
-        self.step_ms: list[float] = []  # model time of recent Step clicks / Play frames
-        self.draw_ms: list[float] = []
-        self.render_ms: list[float] = []  # model done -> page updated and sent (server side), per update
-        self.stepped_at: float | None = None
-        self.reset()
+        self.bands: dict | None = None
+        self.bands_progress: tuple[int, int] | None = None
+        self.history = OrgHistory()
+        self.step_ms: list[float] = []
+        self.frame_ms: list[float] = []
+        self.paint_ms: list[float] = []
+        # the live feed
+        self._view = None
+        self._run_id = 0
+        self._seq = 0
+        self._acked = 0
+        self._sent_at: dict[int, float] = {}
+        self._ack = threading.Condition(self.lock)
+        self._sent_rows = 0
+        self._sent_codes: np.ndarray | None = None
+        self._ccg_names: list[str] | None = None
+        self.stop_play = threading.Event()
+        #: Set when the tab's connection is gone for good (the page passes Solara's kernel-closed event).
+        self.closed = threading.Event()
+        self.listeners: list[Callable[[Session, str], None]] = []
+        if overrides:
+            self.apply_overrides(overrides)
+        if browser:
+            with _PINNED_LOCK:
+                self.pinned = _PINNED_BY_BROWSER.get(browser)
+        if not self.reset():  # settings from a link that cannot run: fall back to the preset, say why
+            note = self.error
+            self.pending = base.to_dict()
+            self.pending_seed = int(seed)
+            self.reset()
+            self.notes.append(f"The link's settings could not be used ({note}); showing the preset instead.")
         _LIVE_SESSIONS.add(self)
 
     @classmethod
-    def from_environment(cls) -> Session:
-        """A session configured by ``gpsim ui``'s options (passed through the environment)."""
+    def from_environment(cls, query: str | None = None, browser: str | None = None) -> Session:
+        """A session configured by ``gpsim ui``'s options (passed through the environment) and the page's
+        address (``?preset=...&area=...&seed=...&<setting>=<value>``)."""
         seed = os.environ.get(ENV_SEED, "0")
-        return cls(
-            scenario=os.environ.get(ENV_SCENARIO, "baseline"),
-            region=os.environ.get(ENV_REGION) or None,
-            seed=int(seed) if seed.lstrip("-").isdigit() else 0,
-        )
+        scenario = os.environ.get(ENV_SCENARIO, "baseline")
+        region = os.environ.get(ENV_REGION) or None
+        values = dict(parse_qsl(query or "", keep_blank_values=False))
+        seed = int(seed) if seed.lstrip("-").isdigit() else 0
+        notes = []
+        if values.get("preset") in SCENARIOS:
+            scenario = values.pop("preset")
+        elif "preset" in values:
+            notes.append(f"There is no preset called '{values.pop('preset')}'.")
+        if "seed" in values:
+            text = values.pop("seed")
+            if text.isdigit():
+                seed = int(text)
+            else:
+                notes.append(f"The random seed must be a whole number (the link had '{text}').")
+        overrides = {k: v for k, v in values.items() if k in SPECS_BY_NAME}
+        if "area" in values:
+            overrides["region"] = values["area"]
+        session = cls(scenario=scenario, region=region, seed=seed, overrides=overrides, browser=browser)
+        session.notes[:0] = notes
+        return session
 
     # --- editing -----------------------------------------------------------------------------------
+    def apply_overrides(self, overrides: dict[str, Any]) -> None:
+        """Settings from a link (text values): each is checked, and a bad one is named and skipped."""
+        for name, value in overrides.items():
+            spec = SPECS_BY_NAME[name]
+            try:
+                v = spec.parse(value) if isinstance(value, str) and spec.kind is not str else value
+                spec.check(v)
+            except (GpsimError, ValueError) as err:
+                self.notes.append(f"Skipped {labels.label(name)}: {labels.plain_error(str(err))}")
+                continue
+            if name == "region" and v not in self.allowed_regions:
+                self.notes.append(f"Skipped the area '{v}': it is not one of this server's areas.")
+                continue
+            self.pending[name] = v
+
     def set_value(self, name: str, value: Any) -> None:
         spec = SPECS_BY_NAME[name]
         if spec.kind is int and isinstance(value, float) and value.is_integer():
@@ -142,26 +285,58 @@ class Session:
             return  # never a path or code list the server was not started with
         with self.lock:
             self.pending[name] = value
+            if name == "n_practices" and self.pending["n_ccgs"] > value:
+                self.pending["n_ccgs"] = max(1, int(value))
+
+    def preset_value(self, name: str) -> Any:
+        """What the chosen preset says for ``name`` (the area the visitor chose for ``region``)."""
+        if name in AREA_SETTINGS:
+            return self.area_defaults().get(name)
+        return getattr(SCENARIOS[self.scenario].params, name)
+
+    def area_defaults(self) -> dict[str, Any]:
+        return {n: getattr(Params(), n) for n in AREA_SETTINGS} | {"region": self.pending.get("region")}
 
     def choose_scenario(self, name: str) -> None:
-        """Set every slider to the preset's values (the region choice is kept). Applies on Reset."""
+        """Set every setting to the preset's values, except the area (a separate choice). Applies on Reset."""
         with self.lock:
             if name not in SCENARIOS:
                 return
-            region = self.pending.get("region", "synthetic")
+            keep = {k: self.pending[k] for k in AREA_SETTINGS}
             self.scenario = name
             values = SCENARIOS[name].params.to_dict()
-            if region != "synthetic" and values.get("region", "synthetic") == "synthetic":
-                values["region"] = region
+            values.update(keep)
             self.pending = values
+
+    def choose_area(self, region: str) -> None:
+        self.set_value("region", region)
 
     def pending_changes(self) -> list[str]:
         """Names of the settings changed since the last Reset (what Reset will apply)."""
         applied = self.applied.to_dict()
-        names = [s.name for s in SPECS if self.pending.get(s.name) != applied[s.name]]
+        names = [s.name for s in SPECS if labels.differs(self.pending.get(s.name), applied[s.name])]
         if self.pending_seed != self.seed:
             names.append("seed")
         return names
+
+    def changed_from_preset(self, params: Params | None = None) -> list[str]:
+        """Settings (other than the area) that differ from the chosen preset."""
+        values = (params or self.applied).to_dict()
+        pre = SCENARIOS[self.scenario].params.to_dict()
+        return [s.name for s in SPECS if s.name not in AREA_SETTINGS and labels.differs(values[s.name], pre[s.name])]
+
+    def query(self) -> str:
+        """The page address's query for the current run: preset, area, seed and each changed setting."""
+        values = self.applied.to_dict()
+        q: dict[str, Any] = {"preset": self.scenario, "area": values["region"], "seed": self.seed}
+        defaults = self.area_defaults()
+        for s in SPECS:
+            if s.name == "region":
+                continue
+            ref = defaults[s.name] if s.name in AREA_SETTINGS else getattr(SCENARIOS[self.scenario].params, s.name)
+            if labels.differs(values[s.name], ref):
+                q[s.name] = values[s.name]
+        return urlencode(q)
 
     # --- running -----------------------------------------------------------------------------------
     def reset(self) -> bool:
@@ -175,15 +350,22 @@ class Session:
                 params = Params.from_mapping(self.pending)
                 model = GPModel(params, rng=self.pending_seed)  # regions are cached by the core
             except (GpsimError, ValueError) as err:
-                self.error = str(err)
+                self.error = labels.plain_error(str(err))
                 return False
             self.error = None
+            same = self.model is not None and params == self.applied and self.pending_seed == self.seed
+            if not same:
+                self.bands = None
             self.applied, self.seed, self.model = params, self.pending_seed, model
             _LIVE_MODELS.add(model)
+            self.history = OrgHistory()
             self.step_ms.clear()
-            self.draw_ms.clear()
-            self.render_ms.clear()
-            return True
+            self.frame_ms.clear()
+            self.paint_ms.clear()
+            self._ccg_names = None
+            self._publish_base()
+        self._tell("reset")
+        return True
 
     @property
     def month(self) -> int:
@@ -201,7 +383,11 @@ class Session:
     def aggregated(self) -> bool:
         return self.model.region.n_practices > AGGREGATE_ABOVE
 
-    def step(self, months: int = 1) -> int:
+    @property
+    def start(self) -> tuple[int, int]:
+        return (self.applied.start_year, self.applied.start_month)
+
+    def step(self, months: int = 1, *, send: bool = True) -> int:
         """Advance up to ``months`` months (never past the end of the run); return how many were run."""
         with self.lock:
             t0 = time.perf_counter()
@@ -210,79 +396,344 @@ class Session:
                 self.model.step()
                 done += 1
             if done:
-                self.stepped_at = time.perf_counter()
-                self.step_ms.append((self.stepped_at - t0) * 1000)
+                self.step_ms.append((time.perf_counter() - t0) * 1000)
                 del self.step_ms[:-50]
-            return done
+                self._note_history()
+                if send:
+                    self.send_frame()
+        if done:
+            self._tell("step")
+        return done
 
-    def note_draw(self, ms: float) -> None:
-        self.draw_ms.append(ms)
-        del self.draw_ms[:-50]
+    def _note_history(self) -> None:
+        table = observe.orgs(self.model)
+        keep = [c for c in ("org", "members", "reserves", "cohesion") if c in table]
+        alive = table["dissolved_step"].isna().to_numpy() if "dissolved_step" in table else slice(None)
+        self.history.months.append(self.month)
+        self.history.tables.append({c: table[c].to_numpy()[alive].copy() for c in keep})
 
-    def note_rendered(self) -> None:
-        """The page has been updated after a step: record the server's drawing time since the model finished."""
-        if self.stepped_at is not None:
-            self.render_ms.append((time.perf_counter() - self.stepped_at) * 1000)
-            del self.render_ms[:-50]
-            self.stepped_at = None
+    def play(self, months: Callable[[], int], delay: Callable[[], float], running: Callable[[], bool]) -> None:
+        """Play: step, send, wait until the page has drawn it, wait ``delay()``, until ``running()`` is False,
+        Pause (``stop_play``) or the end of the run. Pause takes effect before the next step."""
+        self.stop_play.clear()
 
+        def go_on() -> bool:
+            return running() and not self.stop_play.is_set() and not self.closed.is_set()
+
+        while go_on() and not self.finished:
+            self.step(months())
+            with self._ack:
+                self._ack.wait_for(self._drawn_or(go_on), ACK_TIMEOUT_S)
+            end = time.monotonic() + delay()
+            while go_on() and time.monotonic() < end:
+                self.stop_play.wait(min(0.02, max(0.0, end - time.monotonic())))
+
+    def _drawn_or(self, go_on: Callable[[], bool]) -> Callable[[], bool]:
+        seq = self._seq
+        return lambda: self._acked >= seq or not go_on() or self._view is None
+
+    def pause(self) -> None:
+        self.stop_play.set()
+        with self._ack:
+            self._ack.notify_all()
+
+    # --- the live feed -----------------------------------------------------------------------------
+    def attach(self, view) -> None:
+        """Feed ``view`` (a LiveView that has loaded its drawing code): the fixed layers, then a whole frame."""
+        with self.lock:
+            self._view = view
+            view.base = self._base
+            self._sent_rows = 0
+            self._sent_codes = None
+            self.send_frame()
+
+    def detach(self, view) -> None:
+        with self.lock:
+            if self._view is view:
+                self._view = None
+
+    def acked(self, seq: int) -> None:
+        with self._ack:
+            if seq > self._acked:
+                self._acked = seq
+                sent = self._sent_at.pop(seq, None)
+                if sent is not None:
+                    self.paint_ms.append((time.perf_counter() - sent) * 1000)
+                    del self.paint_ms[:-50]
+                for k in [k for k in self._sent_at if k < seq]:
+                    del self._sent_at[k]
+            self._ack.notify_all()
+
+    def _publish_base(self) -> None:
+        self._run_id += 1
+        model = self.model
+        recs = observe.records(model)
+        cols = frames.chart_columns(recs)
+        a = self.pinned
+        self._base = dict(
+            run=self._run_id,
+            n_months=self.n_months,
+            start=list(self.start),
+            area_text=self.area_text(),
+            map_title=f"Map: {self.area_name()}",
+            palette=frames.ORG_COLOURS,
+            no_org=frames.NO_ORG,
+            cross=frames.CROSS,
+            map=frames.map_base(model, aggregated=self.aggregated),
+            charts=frames.charts_base(
+                cols,
+                start=self.start,
+                n_months=self.n_months,
+                pinned=a,
+                bands=self.bands,
+                bands_a=a.bands if a else None,
+            ),
+        )
+        self._columns = cols
+        self._sent_rows = 0
+        self._sent_codes = None
+        if self._view is not None:
+            self._view.base = self._base
+            self.send_frame()
+
+    def send_frame(self) -> dict | None:
+        """Send the page what changed since the last frame (everything after a reset or a reload)."""
+        with self.lock:
+            t0 = time.perf_counter()
+            model = self.model
+            recs = observe.records(model)
+            state = observe.practices(model)
+            frame: dict[str, Any] = dict(
+                run=self._run_id,
+                month=self.month,
+                date=frames.month_text(self.start, self.month),
+                finished=self.finished,
+                rows=frames.rows_delta(recs, self._sent_rows, self.start, self._columns),
+                orgs=frames.org_rows(observe.orgs(model), self.month),
+            )
+            if self.aggregated:
+                if self._ccg_names is None:
+                    from gpsim.ui.mapdata import ccg_names
+
+                    self._ccg_names = ccg_names(model.region)
+                frame["ccgs"] = frames.ccg_frame(model, state, self._ccg_names)
+            else:
+                codes = frames.practice_codes(state)
+                old = self._sent_codes
+                changed = np.arange(len(codes)) if old is None else np.flatnonzero(codes != old)
+                frame["prac"] = [[int(i), int(codes[i]), int(state.org[i])] for i in changed]
+                self._sent_codes = codes
+            self._sent_rows = len(recs)
+            self._seq += 1
+            frame["seq"] = self._seq
+            self.frame_ms.append((time.perf_counter() - t0) * 1000)
+            del self.frame_ms[:-50]
+            frame["timing"] = self.timing_text()
+            if self._view is not None:
+                self._sent_at[self._seq] = time.perf_counter()
+                self._view.frame = frame
+            return frame
+
+    # --- the monthly table -------------------------------------------------------------------------
     def steps_frame(self) -> pd.DataFrame:
         """The run so far, one row per month (the same columns as ``Results.steps``)."""
         with self.lock:
-            steps = pd.DataFrame.from_records(self.model.records)
-        p = self.applied
-        start = pd.Timestamp(year=p.start_year, month=p.start_month, day=1)
+            steps = pd.DataFrame.from_records(observe.records(self.model))
+        start = pd.Timestamp(year=self.applied.start_year, month=self.applied.start_month, day=1)
         steps.insert(1, "date", [start + pd.DateOffset(months=int(s)) for s in steps["step"]])
         return steps
 
     def steps_csv(self) -> str:
-        return self.steps_frame().to_csv(index=False)
+        """The monthly table with the settings in a header block (lines starting with #), a row of plain names
+        and then the usual column names, so a spreadsheet shows words and a script can skip to the data."""
+        steps = self.steps_frame()
+        lines = [
+            f"# gpsim run: {self.area_name()}, preset '{self.scenario}', random seed {self.seed}, "
+            f"{self.month} of {self.n_months} months, saved {time.strftime('%Y-%m-%d %H:%M')}",
+        ]
+        values = self.applied.to_dict()
+        for s in SPECS:
+            lines.append(f"# {labels.label(s.name)} ({s.name}): {labels.shown(s).text(values[s.name])}")
+        lines.append("# The first row below gives each column in words; the second row its name in gpsim.")
+        plain = [frames.COLUMN_NAMES.get(c, c.replace("_", " ")) for c in steps.columns]
+        body = pd.DataFrame([plain], columns=steps.columns).to_csv(index=False, header=False)
+        return "\n".join(lines) + "\n" + body + steps.to_csv(index=False)
+
+    def file_stem(self) -> str:
+        """File names that say the scenario, the area and the date: gpsim-funding-cliff-west-yorkshire-2026-12-01."""
+        area = str(self.applied.region).replace(",", "-").replace("@", "-").replace("/", "-")[:40]
+        return f"gpsim-{self.scenario}-{area}-{time.strftime('%Y-%m-%d')}"
 
     # --- compare -----------------------------------------------------------------------------------
     def pin(self) -> Pinned:
-        """Keep the current run as "A" for the charts to overlay."""
+        """Keep the current run (as far as it has gone) as "A" for the charts to overlay."""
         with self.lock:
-            self.pinned = Pinned(self.steps_frame(), self.applied, self.seed, f"A: {self.describe(self.applied)}")
+            changed = self.changed_from_preset()
+            what = labels.describe(self.applied.to_dict(), changed) if changed else "no settings changed"
+            self.pinned = Pinned(
+                self.steps_frame(),
+                self.applied,
+                self.seed,
+                f"{self.scenario} ({what}), seed {self.seed}",
+                months=self.month,
+                bands=self.bands,
+            )
+            if self.browser:
+                with _PINNED_LOCK:
+                    _PINNED_BY_BROWSER[self.browser] = self.pinned
+                    _PINNED_BY_BROWSER.move_to_end(self.browser)
+                    while len(_PINNED_BY_BROWSER) > PINNED_KEPT:
+                        _PINNED_BY_BROWSER.popitem(last=False)
+            self._publish_base()
             return self.pinned
 
     def unpin(self) -> None:
         with self.lock:
             self.pinned = None
-
-    def describe(self, params: Params) -> str:
-        """A short label: the scenario if the values match one, else the chosen preset and what differs from it."""
-        for name, sc in SCENARIOS.items():
-            if sc.params.replace(region=params.region) == params:
-                return name
-        base = SCENARIOS[self.scenario].params.replace(region=params.region).to_dict()
-        changed = {k: v for k, v in params.to_dict().items() if base[k] != v}
-        text = ", ".join(f"{nice_name(k)} {_short(v)}" for k, v in list(changed.items())[:4])
-        return f"{self.scenario} with {text}" + (" ..." if len(changed) > 4 else "")
+            if self.browser:
+                with _PINNED_LOCK:
+                    _PINNED_BY_BROWSER.pop(self.browser, None)
+            self._publish_base()
 
     def compare_differences(self) -> list[tuple[str, Any, Any]]:
         """(name, value in A, value in the current run) for each setting that differs."""
         if self.pinned is None:
             return []
         a, b = self.pinned.params.to_dict(), self.applied.to_dict()
-        out = [(s.name, a[s.name], b[s.name]) for s in SPECS if a[s.name] != b[s.name]]
+        out = [(s.name, a[s.name], b[s.name]) for s in SPECS if labels.differs(a[s.name], b[s.name])]
         if self.pinned.seed != self.seed:
             out.append(("seed", self.pinned.seed, self.seed))
         return out
 
-    # --- timings -----------------------------------------------------------------------------------
+    # --- chance vs difference ----------------------------------------------------------------------
+    def run_seeds(self, progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None):
+        """Run the current settings (and A's, when comparing) over ten seeds; keep the median and the middle 80%
+        of each charted line as bands. Runs in the calling thread (the page calls it from a worker)."""
+        import gpsim
+
+        jobs = [("run", self.applied, self.seed)]
+        if self.pinned is not None and self.pinned.bands is None:
+            jobs.append(("A", self.pinned.params, self.pinned.seed))
+        total = len(jobs) * N_SEEDS
+        done = 0
+        out: dict[str, dict] = {}
+        for which, params, seed in jobs:
+            runs = []
+            for k in range(N_SEEDS):
+                if cancel is not None and cancel.is_set():
+                    return
+                runs.append(gpsim.run(params, seed=seed + k).steps)
+                done += 1
+                self.bands_progress = (done, total)
+                if progress:
+                    progress(done, total)
+            out[which] = _bands(runs, (params.start_year, params.start_month), self._columns)
+        with self.lock:
+            if "run" in out:
+                self.bands = out["run"]
+            if "A" in out and self.pinned is not None:
+                self.pinned.bands = out["A"]
+            self.bands_progress = None
+            self._publish_base()
+
+    # --- an organisation's story -------------------------------------------------------------------
+    def org_story(self, org: int) -> dict | None:
+        """What happened to one organisation: its row now and its members, patients, reserves and trust by month."""
+        with self.lock:
+            table = observe.orgs(self.model)
+            if "org" not in table or org not in set(table["org"]):
+                return None
+            row = table[table["org"] == org].iloc[0].to_dict()
+            months, members, reserves, trust = [], [], [], []
+            for m, t in zip(self.history.months, self.history.tables, strict=True):
+                hit = np.flatnonzero(t["org"] == org) if "org" in t else []
+                if len(hit):
+                    k = hit[0]
+                    months.append(m)
+                    members.append(int(t["members"][k]) if "members" in t else 0)
+                    reserves.append(float(t["reserves"][k]) if "reserves" in t else 0.0)
+                    trust.append(float(t["cohesion"][k]) if "cohesion" in t else 0.0)
+            return dict(row=row, months=months, members=members, reserves=reserves, trust=trust)
+
+    # --- guided stories ------------------------------------------------------------------------------
+    def story_prepare(self, key: str, k: int):
+        """Set up step ``k`` of a story: replay steps 0..k-1 to their months (quickly, one frame), then apply
+        step k's settings (keeping the run so far as A first if the step says so). Returns the step; the page
+        then plays to its month."""
+        from gpsim.ui.stories import STORIES
+
+        steps = STORIES[key].steps
+        k = max(0, min(k, len(steps) - 1))
+        with self.lock:
+            self.pinned = None
+            for j in range(k + 1):
+                st = steps[j]
+                if st.pin_first and j > 0:
+                    self.pin()
+                if st.new_run or j == 0:
+                    if st.preset:
+                        self.choose_scenario(st.preset)
+                    for name, value in st.settings.items():
+                        self.set_value(name, value)
+                    self.reset()
+                if j < k:
+                    self.step(max(0, st.run_to - self.month), send=False)
+            self.send_frame()
+            return steps[k]
+
+    def highlight(self, org: int) -> None:
+        if self._view is not None:
+            self._view.highlight = int(org)
+
+    # --- words -------------------------------------------------------------------------------------
+    def area_name(self) -> str:
+        reg = self.model.region
+        if reg.source == "synthetic":
+            return "a made-up area"
+        if self.applied.region in region_choices():
+            return region_title(self.applied.region).split(" (")[0]
+        return reg.name.split(" (")[0]
+
+    def area_text(self) -> str:
+        reg = self.model.region
+        return (
+            f"{self.area_name()}: {reg.n_practices:,} practices, {reg.n_hospitals} hospitals, {reg.n_ccgs} CCGs. "
+            f"Preset: {self.scenario}"
+            + (f", with {len(self.changed_from_preset())} setting(s) changed" if self.changed_from_preset() else "")
+            + f". Random seed {self.seed}."
+        )
+
+    def describe(self, params: Params) -> str:
+        """A short label: the preset, and what differs from it."""
+        changed = self.changed_from_preset(params)
+        return self.scenario + (f" with {labels.describe(params.to_dict(), changed[:3])}" if changed else "")
+
     def timing_text(self) -> str:
-        if not self.step_ms and not self.draw_ms:
-            return ""
         parts = []
         if self.step_ms:
             parts.append(f"model {self.step_ms[-1]:.0f} ms")
-        drawing = self.render_ms or self.draw_ms  # whole page update when known (the previous one), else the views
-        if drawing:
-            parts.append(f"drawing {drawing[-1]:.0f} ms")
-        return "last update: " + ", ".join(parts)
+        if self.frame_ms:
+            parts.append(f"frame {self.frame_ms[-1]:.0f} ms")
+        if self.paint_ms:
+            parts.append(f"sent and drawn {self.paint_ms[-1]:.0f} ms")
+        return ("last update: " + ", ".join(parts)) if parts else ""
+
+    # --- listeners (the room) -------------------------------------------------------------------------
+    def _tell(self, what: str) -> None:
+        for fn in list(self.listeners):
+            with contextlib.suppress(Exception):  # a room's trouble never stops a participant's run
+                fn(self, what)
 
 
-def _short(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+def _bands(runs: list[pd.DataFrame], start: tuple[int, int], columns) -> dict:
+    """column -> (dates, 10th percentile, median, 90th percentile) over runs of equal length."""
+    n = min(len(r) for r in runs)
+    dates = [frames.month_date(start, m) for m in range(n)]
+    out = {}
+    for col in columns:
+        if not all(col in r for r in runs):
+            continue
+        vals = np.vstack([r[col].to_numpy(dtype=float)[:n] for r in runs])
+        lo, med, hi = np.percentile(vals, [10, 50, 90], axis=0)
+        out[col] = (dates, lo.tolist(), med.tolist(), hi.tolist())
+    return out
