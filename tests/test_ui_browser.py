@@ -132,6 +132,17 @@ def browser(server):
         b.close()
 
 
+OPEN_TABS: list[Tab] = []
+
+
+@pytest.fixture(autouse=True)
+def close_leftover_tabs():
+    """A failed test leaves no tab open behind it (an open tab keeps its run on the server)."""
+    yield
+    while OPEN_TABS:
+        OPEN_TABS.pop().close()
+
+
 class Tab:
     """One browser context + page with the network guard and error collection."""
 
@@ -143,6 +154,7 @@ class Tab:
             viewport={"width": width, "height": height}, accept_downloads=True
         )
         self.page = self.context.new_page()
+        OPEN_TABS.append(self)
         self.external: list[str] = []
         self.errors: list[str] = []
         self.failed: list[str] = []
@@ -211,6 +223,8 @@ class Tab:
         assert self.failed == [], f"failed responses: {self.failed[:5]}"
 
     def close(self) -> None:
+        if self in OPEN_TABS:
+            OPEN_TABS.remove(self)
         if self.own_context:
             self.context.close()
         else:

@@ -25,6 +25,7 @@ from gpsim.params import GROUPS, SPECS, SPECS_BY_NAME
 from gpsim.scenarios import SCENARIOS
 from gpsim.ui import figures, labels, report
 from gpsim.ui import room as rooms
+from gpsim.ui.frames import whole
 from gpsim.ui.live import LiveView, RoomAddress
 from gpsim.ui.session import (
     AREA_SETTINGS,
@@ -185,8 +186,12 @@ def plain_meaning(name: str) -> str:
 @solara.component
 def ParamControl(session: Session, name: str, pending_version: solara.Reactive, form_version: solara.Reactive):
     """One setting: its label and value in plain units, a slider (or box or list) with its range shown, what it
-    means, and "back to the preset" when it differs from the preset."""
-    _ = form_version.value, pending_version.value
+    means, and "back to the preset" when it differs from the preset.
+
+    It re-renders when its own value changes or when many change at once (``form_version``: a preset, a Reset),
+    not on every other slider's move (with 80 settings that made each move redraw them all)."""
+    _ = form_version.value
+    _tick, set_tick = solara.use_state(0)
     spec = SPECS_BY_NAME[name]
     sh = labels.shown(spec)
     value = session.pending[name]
@@ -202,12 +207,15 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
         if is_snap(sh, sh.to_shown(value), v):
             return  # the slider rounding a value that is off its grid: not a visitor's move
         session.set_value(name, sh.from_shown(v))
+        set_tick(lambda t: t + 1)
         pending_version.value += 1
+        if name == "n_practices":  # the CCG slider's top follows it
+            form_version.value += 1
 
     def back():
         session.set_value(name, preset)
+        set_tick(lambda t: t + 1)
         pending_version.value += 1
-        form_version.value += 1
 
     changed = labels.differs(value, applied)
     head = f"<span>{html.escape(sh.label)}: </span><span class='gpsim-value'>{html.escape(sh.text(value))}</span>" + (
@@ -236,9 +244,7 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
             )
         with solara.Div(classes=["gpsim-range"]):
             if sh.low is not None and spec.choices is None:
-                lo = sh.text(sh.from_shown(sh.low))
-                hi = sh.text(sh.from_shown(high))
-                solara.HTML(tag="span", unsafe_innerHTML=html.escape(f"from {lo} to {hi}"))
+                solara.HTML(tag="span", unsafe_innerHTML=html.escape(labels.range_words(sh, high)))
             if labels.differs(value, preset) and name not in AREA_SETTINGS:
                 solara.Button(
                     f"back to the preset ({sh.text(preset)})",
@@ -587,15 +593,10 @@ def OrgStory(session: Session, picked: solara.Reactive, run_version):
             solara.Button("Close", on_click=close, text=True)
             return
         row = story["row"]
-        dissolved = row.get("dissolved_step")
-        ended = dissolved is not None and not (isinstance(dissolved, float) and math.isnan(dissolved))
-        try:
-            ended = ended and int(dissolved) >= 0
-        except (TypeError, ValueError):
-            ended = False
+        dissolved = whole(row.get("dissolved_step"))
         fate = (
-            f"It failed in month {int(dissolved)}: {row.get('cause', 'unknown reason')}."
-            if ended
+            f"It failed in month {dissolved}: {row.get('cause', 'unknown reason')}."
+            if dissolved >= 0
             else "It is still going."
         )
         extra = []
@@ -605,11 +606,11 @@ def OrgStory(session: Session, picked: solara.Reactive, run_version):
             ("n_asks", "hospital asks taken on"),
             ("n_asks_delivered", "asks delivered"),
         ):
-            if col in row and row[col] is not None:
-                extra.append(f"{words}: {int(row[col])}")
+            if whole(row.get(col)) >= 0:
+                extra.append(f"{words}: {whole(row[col])}")
         text = (
             f"Organisation {picked.value} ({row.get('form', '')}, {row.get('leadership', '')} leadership), founded in "
-            f"month {int(row.get('founded_step', 0))}. {fate} " + ("; ".join(extra) + "." if extra else "")
+            f"month {whole(row.get('founded_step'), 0)}. {fate} " + ("; ".join(extra) + "." if extra else "")
         )
         solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>", classes=["gpsim-org-story-text"])
         months = story["months"]

@@ -479,6 +479,24 @@ def chart_columns(records: list[dict]) -> list[str]:
 
 
 # --- the organisations table ---------------------------------------------------------------------------
+def whole(value: Any, default: int = -1) -> int:
+    """A whole number from a table cell that may be missing (None, NaN or pandas' NA)."""
+    try:
+        if value is None or pd.isna(value):
+            return default
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _num(value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return v if math.isfinite(v) else 0.0
+
+
 def org_rows(orgs: pd.DataFrame, month: int, limit: int = 12) -> dict:
     """The largest organisations still going first, then the most recent failures; plus counts."""
     if orgs is None or len(orgs) == 0:
@@ -496,15 +514,14 @@ def org_rows(orgs: pd.DataFrame, month: int, limit: int = 12) -> dict:
 
     for k in (live + [int(k) for k in dead])[:limit]:
         org = int(col("org", k, k))
-        founded = int(col("founded_step", k, 0))
+        founded = whole(col("founded_step", k, 0), 0)
         if alive[k]:
-            fb = col("first_benefit_step", k, -1)
-            status = "delivering for its members" if fb is not None and int(fb) >= 0 else "building up"
-            members, population, age = int(col("members", k)), int(col("population", k)), month - founded
+            status = "delivering for its members" if whole(col("first_benefit_step", k)) >= 0 else "building up"
+            members, population, age = whole(col("members", k), 0), whole(col("population", k), 0), month - founded
         else:
             status = f"failed in month {int(d[k])}: {col('cause', k, 'unknown')}"
-            members = int(col("peak_members", k, col("members", k)))
-            population = int(col("peak_population", k, col("population", k)))
+            members = whole(col("peak_members", k, col("members", k)), 0)
+            population = whole(col("peak_population", k, col("population", k)), 0)
             age = int(d[k]) - founded
         rows.append(
             dict(
@@ -515,8 +532,8 @@ def org_rows(orgs: pd.DataFrame, month: int, limit: int = 12) -> dict:
                 members=members,
                 population=f"{population:,}",
                 age=age,
-                reserves=f"{float(col('reserves', k)) / 1000:,.0f}",
-                trust=f"{float(col('cohesion', k)) * 100:.0f}%",
+                reserves=f"{_num(col('reserves', k)) / 1000:,.0f}",
+                trust=f"{_num(col('cohesion', k)) * 100:.0f}%",
             )
         )
     return dict(rows=rows, alive=len(live), failed=len(dead))

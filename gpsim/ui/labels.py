@@ -33,7 +33,7 @@ BASIC = (
 SYNTHETIC_ONLY = ("n_practices", "n_ccgs", "mean_list_size", "list_size_sigma", "region_seed")
 
 #: The most practices the page offers for a made-up area (more is possible from the command line).
-UI_MAX_PRACTICES = 10_000
+UI_MAX_PRACTICES = 3_000
 
 #: A plain label for every setting (the code name stays in the tooltip-free help line for modellers).
 LABELS = {
@@ -117,6 +117,46 @@ LABELS = {
     "join_consideration_rate": "Chance an independent practice thinks about joining each month",
     "contract_rate": "Chance of a contract offer each month",
     "contract_trust_threshold": "Hospital trust needed before contracts are offered",
+    "peer_graph": "Relationships between practices (nearest neighbours, or a file)",
+    "partner_share": "Share of GP time given by partners",
+    "salaried_gp_income": "What a partner could earn as a salaried GP",
+    "partner_income_memory_months": "Months over which partners judge their income",
+    "merge_trust": "Trust a neighbour needs to take over a failing practice",
+    "recruitment_boost_in_org": "Easier recruiting in a delivering organisation",
+    "max_service_relief": "Most workload relief an organisation's services can bring",
+    "benefit_scale": "Benefit that counts as a lot",
+    "benefit_memory_months": "Months over which members get used to a benefit",
+    "cofounder_trust": "Trust needed to be asked to start an organisation together",
+    "unproven_discount": "How much a new organisation's promises are believed",
+    "support_weight": "How much commissioner support draws practices in",
+    "pressure_weight": "How much workload pushes practices to join",
+    "cross_ccg_cost": "Dislike of joining an organisation in another CCG",
+    "peer_trust_gain_share": "How fast fellow members grow closer",
+    "leave_trust_damage_share": "Trust lost with the members a practice leaves",
+    "leave_sharpness": "How sharply members leave as trust falls",
+    "collapse_months": "Months of low trust before an organisation ends",
+    "form_federation_cutoff": "How readily founders choose a federation",
+    "form_super_partnership_cutoff": "How readily founders choose a super-partnership",
+    "form_size_weight": "How much a bigger target pushes towards tighter organisations",
+    "form_choice_noise": "How unpredictable the choice of kind of organisation is",
+    "ask_follow_pressure_weight": "How much workload stops members following through on hospital asks",
+    "ask_delivery_share": "Share of patients covered for an ask to count as delivered",
+    "commit_memory_asks": "How many recent asks the track record reflects",
+    "willingness_to_pay_per_patient": "Subscription members accept without evidence of benefit",
+    "benefit_share_paid": "Share of the benefit members will pay back",
+    "org_reserve_target_months": "Reserves an organisation saves before spending on members",
+    "local_services_margin_per_patient": "Margin from local services commissioned from an organisation",
+    "extended_access_per_patient": "Extended-access money (evening and weekend appointments)",
+    "leadership_pressure_onset": "Workload at which leadership time starts to drain",
+    "leader_effort": "Leadership time one leader gives the organisation",
+    "setup_work_base": "Work to set up an organisation before it delivers",
+    "setup_work_per_member": "Extra set-up work for each member practice",
+    "team_coordination_overhead": "Coordination cost of a leadership team",
+    "leader_load_reference_size": "Size of organisation that loads a leader fully",
+    "leadership_development_share": "Chance a supportive CCG funds a leadership team",
+    "ccg_support_concentration": "How alike the CCGs are in their support",
+    "ask_rate": "Chance a hospital asks an organisation for something each month",
+    "cross_ccg_contract_factor": "Contracts for organisations spanning several CCGs",
 }
 
 #: Units that are a share of something between 0 and 1: shown as a percentage.
@@ -159,7 +199,7 @@ class Shown:
     def range_text(self) -> str:
         if self.spec.choices is not None or self.low is None:
             return ""
-        return f"from {value_text(self, self.from_shown(self.low))} to {value_text(self, self.from_shown(self.high))}"
+        return range_words(self, self.high)
 
 
 def _unit(spec: ParamSpec) -> str:
@@ -172,28 +212,37 @@ def shown(spec: ParamSpec | str) -> Shown:
     """How ``spec`` (or the setting of that name) is shown on the page."""
     if isinstance(spec, str):
         spec = SPECS_BY_NAME[spec]
-    label = LABELS.get(spec.name, spec.name.replace("_", " ").capitalize())
+    name = LABELS.get(spec.name, spec.name.replace("_", " ").capitalize())
     unit = _unit(spec)
     scale = 1.0
-    if (
-        spec.kind is float
-        and spec.low is not None
-        and spec.low >= 0
-        and spec.high is not None
-        and spec.high <= 1.0
-        and (spec.unit in _SHARE_UNITS or spec.unit in _RATE_UNITS)
-    ):
+    u = spec.unit
+    shares = u in _SHARE_UNITS or u.startswith(("share", "probability")) or u in _RATE_UNITS
+    in_unit_range = spec.low is not None and spec.low >= 0 and spec.high is not None and spec.high <= 1.0
+    if spec.kind is float and in_unit_range and shares:
         scale = 100.0
-        unit = {"per month": "a month", "per year": "a year"}.get(spec.unit, "")
-        if spec.unit in ("per GP per year", "per practice per month"):
-            unit = spec.unit.replace("per year", "a year").replace("per month", "a month")
+        if u.startswith("share of "):
+            unit = "of " + u[len("share of ") :]
+        elif u in _RATE_UNITS:
+            unit = u.replace("per year", "a year").replace("per month", "a month")
+        else:
+            unit = ""
+    unit = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b", lambda m: label(m.group(0)).lower(), unit)
     low, high, step = spec.low, spec.high, spec.step
     if spec.name == "n_practices":
         high = min(high, UI_MAX_PRACTICES)
     if low is not None and scale != 1.0:
         low, high = low * scale, high * scale
         step = (step or (spec.high - spec.low) / 100) * scale
-    return Shown(spec, label, unit, scale, low, high, step)
+    return Shown(spec, name, unit, scale, low, high, step)
+
+
+def range_words(s: Shown, high: float) -> str:
+    """ "from £0 to £40 per patient a year": the shown range, the unit said once."""
+    lo, hi = value_text(s, s.from_shown(s.low)), value_text(s, s.from_shown(high))
+    unit = lo.split(" ", 1)[1] if " " in lo else ""
+    if unit and hi.endswith(" " + unit):
+        lo = lo[: -len(unit) - 1]
+    return f"from {lo} to {hi}"
 
 
 def value_text(s: Shown, value: Any) -> str:
