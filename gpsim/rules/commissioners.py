@@ -325,21 +325,27 @@ def merge_ccgs(model, share: float) -> None:
     n_start = model.region.n_ccgs
     target = max(1, round(n_start * share))
     month = model.steps + 1  # the merger takes effect from the next month
+    w = pr.list_size * pr.open
+    # patients and population-weighted position sums per CCG, kept up to date as CCGs merge
+    weight = np.bincount(pr.ccg, w, minlength=n_start).astype(float)
+    sx = np.bincount(pr.ccg, w * model.region.x, minlength=n_start)
+    sy = np.bincount(pr.ccg, w * model.region.y, minlength=n_start)
+    alive = np.bincount(pr.ccg[pr.open], minlength=n_start) > 0
     while True:
-        live = np.unique(pr.ccg[pr.open])
+        live = np.flatnonzero(alive)
         if len(live) <= target:
             return
-        w = pr.list_size * pr.open
-        tot = np.bincount(pr.ccg, w, minlength=n_start)[live]
-        cx = np.bincount(pr.ccg, w * model.region.x, minlength=n_start)[live] / np.maximum(tot, 1)
-        cy = np.bincount(pr.ccg, w * model.region.y, minlength=n_start)[live] / np.maximum(tot, 1)
-        d = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
-        np.fill_diagonal(d, np.inf)
-        # merge the smallest CCG into its nearest neighbour, one pair at a time
+        tot = weight[live]
+        cx, cy = sx[live] / np.maximum(tot, 1), sy[live] / np.maximum(tot, 1)
+        # merge the smallest CCG into its nearest neighbour (population-weighted centres), one pair at a time
         small = int(np.argmin(tot))
-        near = int(np.argmin(d[small]))
+        d = np.hypot(cx - cx[small], cy - cy[small])
+        d[small] = np.inf
+        near = int(np.argmin(d))
         a, b = int(live[near]), int(live[small])
         wa, wb = tot[near], tot[small]
+        weight[a], sx[a], sy[a] = weight[a] + weight[b], sx[a] + sx[b], sy[a] + sy[b]
+        alive[b] = False
         pooled = (model.ccg_support[a] * wa + model.ccg_support[b] * wb) / max(wa + wb, 1)
         fresh = draw_support(1, p, model.rng)[0]
         model.ccg_support[a] = (1 - p.merger_stance_renewal) * pooled + p.merger_stance_renewal * fresh
@@ -349,11 +355,10 @@ def merge_ccgs(model, share: float) -> None:
         cs.has_plan[a] |= cs.has_plan[b]
         cs.ea_from[a] = min(cs.ea_from[a], cs.ea_from[b])
         cs.paused_until[a] = month + p.merger_pause_months - 1
-        moved = np.flatnonzero(pr.ccg == b)
+        moved = np.flatnonzero(pr.ccg == b).tolist()
         pr.ccg[moved] = a
-        for i in moved:
-            model.graph.remove_edge(model.ids.ccg(b), int(i))
-            model.graph.add_edge(model.ids.ccg(a), int(i), kind="commissions")
+        model.graph.remove_edges_from((model.ids.ccg(b), i) for i in moved)
+        model.graph.add_edges_from(((model.ids.ccg(a), i) for i in moved), kind="commissions")
         home = model.orgs.view("home_ccg")
         for k in np.flatnonzero(home == b):
             node = model.ids.org(int(k))
