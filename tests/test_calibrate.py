@@ -126,7 +126,7 @@ def test_report_is_one_self_contained_page(quick):
     assert "http://" not in page and "https://" not in page and "<script" not in page
     table = pd.read_csv(out / "targets.csv")
     assert ("not available in this model version" in page) == (table["status"] != "ok").any()
-    assert ("UNINFORMATIVE" in page) == (table["informative"] == "uninformative").any()  # marked in the plots
+    assert ("<td class=l>uninformative</td>" in page) == (table["informative"] == "uninformative").any()
     meta = json.loads((out / "calibration.json").read_text())
     assert meta["complete"] and len(meta["waves"]) == 1
     assert 0.0 <= meta["waves"][0]["nroy_share_of_prior"] <= 1.0
