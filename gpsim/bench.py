@@ -7,6 +7,11 @@ Cases (``--only`` picks some; ``--quick`` makes each smaller and shorter -- a sm
 * ``england-2013`` -- synthetic England 2013 (8,100 practices), 108 months.
 * ``mesa`` -- practice-steps per second of all England against agent-steps per second of Mesa's own
   Boltzmann wealth example (no data collection) with as many agents, for as many steps, in this process.
+* ``calibration`` -- england-2013 runs as a calibration makes them (sweep-engine tasks, serially, one warm
+  process): runs per hour on all CPUs of this machine.
+* ``ensemble`` -- ``gpsim.replicates`` of one setting over 10 seeds on a ~300-practice area (the UI's bands).
+* ``cli`` -- whole command-line processes: the listings (``--help``, ``params``, ``scenarios``, ``regions``),
+  and ``gpsim run --region england --years 10 --out`` less ``python -c "import gpsim"``.
 * ``scaling`` -- synthetic regions of 1k to 100k practices (100 per CCG), 120 months: time against N, the
   fitted log-log exponent, and memory per practice (tracemalloc peak of one extra run).
 * ``sweep`` -- a 40-run sweep (``gpsim.sweep``) serially and on a local Dask cluster of 2 workers; the Dask
