@@ -143,6 +143,7 @@ def map_base(model, *, aggregated: bool) -> dict:
                 z=6,
                 itemStyle=dict(color="#555"),
                 label=dict(show=True, position="top", formatter="{b}", color="#333", fontWeight="bold", fontSize=11),
+                labelLayout=dict(hideOverlap=True),
                 data=[dict(name=t, value=[_r(x), _r(y)]) for t, x, y in towns],
             )
         )
@@ -250,6 +251,7 @@ def _practice_layers(model, ccg_names: list[str]) -> list[dict]:
             z=5,
             itemStyle=dict(color=HUB, borderColor="#fff", borderWidth=1),
             label=dict(show=reg.n_ccgs <= 12, position="right", formatter="{b}", color=HUB, fontSize=10),
+            labelLayout=dict(hideOverlap=True),
             data=[dict(name=ccg_names[c], value=[_r(hub[c, 0]), _r(hub[c, 1])]) for c in range(reg.n_ccgs)],
         )
     )
