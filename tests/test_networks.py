@@ -195,6 +195,13 @@ def test_practices_sign_up_in_the_des_month_and_networks_stay_within_the_rule():
     assert (pr.pcn[c.view("director")] == np.arange(c.size)).all()
 
 
+def test_coverage_follows_the_opt_out_share_either_way():
+    for share, low, high in ((0.0, 1.0, 1.0), (0.5, 0.35, 0.65), (1.0, 0.0, 0.0)):
+        m = _model_after(3, pcn_opt_out_share=share)
+        covered = m.records[-1]["share_practices_in_pcn"]
+        assert low <= covered <= high, (share, covered)
+
+
 def test_no_networks_without_the_des():
     r = gpsim.run(gpsim.scenario("baseline").replace(**SMALL), seed=1)
     assert (r.steps["n_pcns"] == 0).all() and (r.steps["share_practices_in_pcn"] == 0).all()
