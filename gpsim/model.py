@@ -205,7 +205,7 @@ class GPModel(mesa.Model):
         self._des = networks.Start(self)
         if self.des_start is not None:
             self._at(self.des_start, self._des.fire)
-        self.datacollector: mesa.DataCollector | None = None
+        self._datacollector: mesa.DataCollector | None = None
         self.record()
 
     # --- set-up helpers --------------------------------------------------------------------------
@@ -671,12 +671,23 @@ class GPModel(mesa.Model):
         )  # fmt: skip
 
     def record(self) -> None:
-        """Append this month's model-level figures (one row of ``Results.steps``; also Mesa's
-        ``model.datacollector``)."""
+        """Append this month's model-level figures (one row of ``Results.steps``)."""
         self.records.append(metrics.monthly(self))
-        if self.datacollector is None:
-            self.datacollector = mesa.DataCollector(model_reporters={k: partial(_recorded, k) for k in self.records[0]})
-        self.datacollector.collect(self)
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """Mesa's ``DataCollector`` over the monthly figures (one model reporter per ``steps`` column), for Mesa
+        tools such as ``mesa.batch_run``. Built from the recorded months when asked for, not collected every month:
+        the figures are the same and the model does not pay for a second copy of them while it runs."""
+        dc = self._datacollector
+        if dc is None or len(dc._collection_steps) != len(self.records):
+            dc = mesa.DataCollector(model_reporters={k: partial(_recorded, k) for k in self.records[0]})
+            dc._validated = True
+            for name in dc.model_vars:
+                dc.model_vars[name] = [row[name] for row in self.records]
+            dc._collection_steps = [float(row["step"]) for row in self.records]
+            self._datacollector = dc
+        return dc
 
 
 def _recorded(column: str, model: GPModel):
