@@ -772,7 +772,7 @@ def write_plots(rows: list[Row], reps: list[Replicate], out: Path) -> list[Path]
     axes[2].set_xlabel("months from founding to first delivered benefit")
     axes[0].legend(fontsize=7)
     axes[2].legend(fontsize=7)
-    fig.suptitle("The calibrated scenario, every replicate")
+    fig.suptitle("england-2013 with the parameters validated, every replicate")
     fig.tight_layout()
     path = out / "series.png"
     fig.savefig(path, dpi=80)
