@@ -634,13 +634,18 @@ class GPModel(mesa.Model):
         """Counterparts each hospital keeps in general practice (see
         :func:`gpsim.metrics.relationships_per_hospital`; ``members_only`` gives the first version's count, in
         which an organisation that cannot commit its members adds nothing)."""
+        return self._relationships(self.practices.hospital, self.region.n_hospitals, members_only)
+
+    def _relationships(self, area: np.ndarray, n_areas: int, members_only: bool = False) -> np.ndarray:
+        """The counting rule of :func:`gpsim.metrics.relationships_per_hospital` over any areas (hospital
+        catchments, community trusts)."""
         pr = self.practices
         committable = self.committable_orgs()
         if len(committable) == 0:
             committable = np.zeros(1, dtype=bool)
         c = self.pcns
         return metrics.relationships_per_hospital(
-            pr.hospital, pr.org, pr.open, committable, self.region.n_hospitals, uncommitted_adds=not members_only,
+            area, pr.org, pr.open, committable, n_areas, uncommitted_adds=not members_only,
             pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive,
         )  # fmt: skip
 
@@ -660,15 +665,7 @@ class GPModel(mesa.Model):
 
     def relationships_by_community_trust(self) -> np.ndarray:
         """Counterparts each community trust keeps in general practice (the hospitals' counting rule)."""
-        pr = self.practices
-        committable = self.committable_orgs()
-        if len(committable) == 0:
-            committable = np.zeros(1, dtype=bool)
-        c = self.pcns
-        return metrics.relationships_per_hospital(
-            self.community.trust, pr.org, pr.open, committable, len(self.community.name),
-            pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive,
-        )  # fmt: skip
+        return self._relationships(self.community.trust, len(self.community.name))
 
     def record(self) -> None:
         """Append this month's model-level figures (one row of ``Results.steps``)."""
