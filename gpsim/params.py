@@ -579,6 +579,28 @@ class Params:
         PW,
         step=0.1,
     )
+    recruitment_pay_floor: float = param(
+        0.5,
+        "times",
+        0.0,
+        1.0,
+        "Least weight what a practice can pay has in winning a GP (partner income over 'salaried_gp_income' is "
+        "counted no lower than this): 0 lets a practice that pays nothing win no one",
+        "assumption",
+        PW,
+        step=0.05,
+    )
+    recruitment_pay_cap: float = param(
+        2.0,
+        "times",
+        1.0,
+        10.0,
+        "Most weight what a practice can pay has in winning a GP (partner income over 'salaried_gp_income' is "
+        "counted no higher than this): higher lets rich practices outbid the rest",
+        "assumption",
+        PW,
+        step=0.1,
+    )
     recruitment_boost_in_org: float = param(
         1.2,
         "times",
@@ -1267,8 +1289,8 @@ class Params:
         "per CCG per month",
         0.0,
         1.0,
-        "Chance a CCG without a plan for GP Forward View money makes one in a month (times 0.5 + its "
-        "supportiveness); until then the money waits",
+        "Chance a CCG without a plan for GP Forward View money makes one in a month (times "
+        "'commissioner_support_base' + its supportiveness); until then the money waits",
         "facts #16 (about half of CCGs had plans in the first months)",
         MO,
         step=0.01,
@@ -1625,11 +1647,22 @@ class Params:
         "score per unit",
         0.0,
         5.0,
-        "Weight of a bidder's maturity (half for delivering benefits, half for being able to commit its members) in "
-        "a commissioner's or a national programme's choice of bids",
+        "Weight of a bidder's maturity (see 'bid_delivering_share') in "
+        "a commissioner's or a national programme's choice of bids (see 'bid_delivering_share')",
         "assumption; facts #10 (Vanguards chosen from 269 bids)",
         CH,
         step=0.1,
+    )
+    bid_delivering_share: float = param(
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "How a bidder's maturity is made up: this share for delivering benefits, the rest for being able to "
+        "commit its members",
+        "assumption",
+        CH,
+        step=0.05,
     )
     bid_size_weight: float = param(
         0.5,
@@ -1762,10 +1795,22 @@ class Params:
         0.0,
         1.0,
         "Chance a CCG with no whole-population (MCP/PACS) contract tries to procure one in a year of the Vanguard "
-        "era (times 0.5 + its supportiveness)",
+        "era (times 'commissioner_support_base' + its supportiveness)",
         "assumption; facts #19 (8% in 2016, 25% planned by 2017/18)",
         CH,
         step=0.01,
+    )
+    commissioner_support_base: float = param(
+        0.5,
+        "times",
+        0.0,
+        2.0,
+        "How much goes on where the CCG is not supportive, as a multiple of the usual rate: practices founding "
+        "organisations, contracts offered, GP Forward View plans made and MCP/PACS contracts procured all run at "
+        "(this + the CCG's supportiveness) times their rate (0 = nothing happens without support)",
+        "assumption",
+        CH,
+        step=0.05,
     )
     mcp_min_foundation_share: float = param(
         0.2,

@@ -33,7 +33,23 @@ def test_bids_score_higher_when_mature_large_and_trusted():
     base = commissioners.bid_score(np.array([0.0]), np.array([50_000.0]), np.array([0.5]), P)[0]
     for m, pop, rel in ((1.0, 50_000.0, 0.5), (0.0, 200_000.0, 0.5), (0.0, 50_000.0, 0.9)):
         assert commissioners.bid_score(np.array([m]), np.array([pop]), np.array([rel]), P)[0] > base
-    assert commissioners.maturity(np.array([True, False]), np.array([True, False])).tolist() == [1.0, 0.0]
+    assert commissioners.maturity(np.array([True, False]), np.array([True, False]), P).tolist() == [1.0, 0.0]
+
+
+def test_maturity_weighs_delivering_against_committing_by_the_declared_share():
+    delivering, committable = np.array([True, False]), np.array([False, True])
+    assert commissioners.maturity(delivering, committable, P).tolist() == [0.5, 0.5]
+    only_delivery = P.replace(bid_delivering_share=1.0)
+    assert commissioners.maturity(delivering, committable, only_delivery).tolist() == [1.0, 0.0]
+
+
+def test_without_a_support_base_nothing_is_founded_where_no_ccg_supports_it():
+    def organisations(base):
+        run = gpsim.run(P.replace(ccg_supportiveness=0.0, ccg_support_concentration=100.0,
+                                  commissioner_support_base=base, years=3), seed=4)  # fmt: skip
+        return len(run.orgs)
+
+    assert organisations(0.0) < organisations(1.0)
 
 
 def test_sites_are_scaled_to_the_region_and_a_fractional_site_is_won_with_its_chance():

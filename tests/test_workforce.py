@@ -141,3 +141,14 @@ def test_closed_practices_gps_return_to_the_pool():
     practices.exit_practice(model, i, ExitCause.WORKLOAD, unavailable, 1)
     assert model.gp_pool.available == before + gps
     check_invariants(model)
+
+
+def test_what_a_practice_can_pay_counts_only_between_the_declared_floor_and_cap():
+    pressure, no_org = np.ones(3), np.zeros(3, bool)
+    income = np.array([0.0, 1.0, 100.0]) * P.salaried_gp_income
+    weight = workforce.attractiveness(pressure, no_org, income, P)
+    assert weight.tolist() == pytest.approx([P.recruitment_pay_floor, 1.0, P.recruitment_pay_cap])
+    wide = workforce.attractiveness(
+        pressure, no_org, income, P.replace(recruitment_pay_floor=0.0, recruitment_pay_cap=10.0)
+    )
+    assert wide.tolist() == pytest.approx([0.0, 1.0, 10.0])

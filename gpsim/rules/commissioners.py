@@ -77,9 +77,11 @@ class Commissioners:
 
 
 # --- bids ---------------------------------------------------------------------------------------------
-def maturity(delivering: np.ndarray, committable: np.ndarray) -> np.ndarray:
-    """How mature an organisation is, 0-1: half for delivering benefits, half for being able to commit."""
-    return 0.5 * delivering.astype(float) + 0.5 * committable.astype(float)
+def maturity(delivering: np.ndarray, committable: np.ndarray, p) -> np.ndarray:
+    """How mature an organisation is, 0-1: ``bid_delivering_share`` for delivering benefits, the rest for being
+    able to commit its members."""
+    share = p.bid_delivering_share
+    return share * delivering.astype(float) + (1.0 - share) * committable.astype(float)
 
 
 def bid_score(maturity_: np.ndarray, population: np.ndarray, relationship: np.ndarray, p) -> np.ndarray:
@@ -224,7 +226,7 @@ def update(model, month: int, issued: np.ndarray, delivered: np.ndarray) -> None
     free = active(model, month + 1)
     if gpfv:
         planning = free & ~cs.has_plan & (cs.gpfv_left > 0)
-        chance = p.ccg_plan_rate * (0.5 + model.ccg_support)
+        chance = p.ccg_plan_rate * (p.commissioner_support_base + model.ccg_support)
         cs.has_plan |= planning & (model.rng.random(len(planning)) < chance)
     procure_mcp(model, month, ccg_pop)
     if calendar_month(p, month + 1) == 4:
@@ -255,7 +257,7 @@ def mcp_foundation(model, area: int, area_pop: float) -> int:
 def procure_mcp(model, month: int, ccg_pop: np.ndarray) -> None:
     """End contracts whose term is over, whose holder dissolved, or whose holder can no longer commit its
     members at the break clause; then, in the MCP/PACS era, each area without a running contract tries to
-    procure one with chance ``mcp_procurement_rate / 12 x (0.5 + supportiveness)`` a month."""
+    procure one with chance ``mcp_procurement_rate / 12 x (commissioner_support_base + supportiveness)`` a month."""
     p, o, cs, pr = model.p, model.orgs, model.commissioners, model.practices
     ct = cs.contracts
     for j in ct.running().tolist():
@@ -273,7 +275,7 @@ def procure_mcp(model, month: int, ccg_pop: np.ndarray) -> None:
     running = ct.running()
     if len(running):
         covered[np.asarray(ct.area, dtype=np.int64)[running]] = True
-    chance = p.mcp_procurement_rate / 12.0 * (0.5 + model.ccg_support[live])
+    chance = p.mcp_procurement_rate / 12.0 * (p.commissioner_support_base + model.ccg_support[live])
     draw = model.rng.random(len(live))
     free = active(model, month + 1)[live]
     for c in live[(draw < chance) & ~covered[live] & free].tolist():

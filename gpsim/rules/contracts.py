@@ -18,14 +18,14 @@ def offers(
 
     Eligible organisations (alive, delivering, able to commit their members, no contract running) whose main
     hospital trusts them at least ``contract_trust_threshold`` win one with chance
-    ``contract_rate x (0.5 + CCG supportiveness) x effort_share``, times ``cross_ccg_contract_factor`` for
-    organisations spanning several CCGs. ``effort_share`` is the leadership's effort as a share of a heroic
-    leader's at full strength (bids are work: heroic leaders win more). The 0.5 centres the support term, so
-    a CCG of average supportiveness (0.5) leaves ``contract_rate`` unchanged.
+    ``contract_rate x (commissioner_support_base + CCG supportiveness) x effort_share``, times
+    ``cross_ccg_contract_factor`` for organisations spanning several CCGs. ``effort_share`` is the leadership's
+    effort as a share of a heroic leader's at full strength (bids are work: heroic leaders win more). At the
+    default base of 0.5, a CCG of average supportiveness (0.5) leaves ``contract_rate`` unchanged.
     """
     chance = (
         p.contract_rate
-        * (0.5 + support)
+        * (p.commissioner_support_base + support)
         * np.where(spans_ccgs > 1, p.cross_ccg_contract_factor, 1.0)
         * np.clip(effort_share, 0.0, 1.0)
     )

@@ -123,10 +123,10 @@ def found_choices(
     """Practices that decide to found an organisation this month (ascending id).
 
     Founding needs spare leadership (``found_leadership_need``) and at least one trusted independent neighbour
-    with time to join. The chance is ``founding_rate x drive x (0.5 + CCG support) x logistic((U_found - U_none) /
-    noise)``, where drive is the practice's spare leadership over ``found_leadership_need`` (the more drive, the
-    likelier to take the first step: heroic leaders found more often)
-    (the 0.5 centres the support term: a CCG of average supportiveness leaves ``founding_rate`` unchanged)
+    with time to join. The chance is ``founding_rate x drive x (commissioner_support_base + CCG support) x
+    logistic((U_found - U_none) / noise)``, where drive is the practice's spare leadership over
+    ``found_leadership_need`` (the more drive, the likelier to take the first step: heroic leaders found more
+    often). At the default base of 0.5, a CCG of average supportiveness (0.5) leaves ``founding_rate`` unchanged;
     where U_found is built like the joining utility for a new federation with the founder's co-founders.
     """
     p, pr = model.p, model.practices
@@ -137,7 +137,7 @@ def found_choices(
     z = np.clip((utility - p.independence_value) / p.choice_noise, -50, 50)
     support = model.ccg_support[pr.ccg]
     drive = spare_leadership / p.found_leadership_need if p.found_leadership_need > 0 else np.ones(pr.n)
-    chance = np.clip(p.founding_rate * drive * (0.5 + support) / (1.0 + np.exp(-z)), 0.0, 1.0)
+    chance = np.clip(p.founding_rate * drive * (p.commissioner_support_base + support) / (1.0 + np.exp(-z)), 0.0, 1.0)
     return np.flatnonzero(eligible & (count > 0) & (rng.random(pr.n) < chance))
 
 

@@ -76,7 +76,7 @@ def area_bids(model, requires_delivery: bool = False):
     home = o.view("home_ccg")[in_bid]
     w = pop[in_bid]
     bid_pop = np.bincount(home, w, minlength=n)[:n]
-    mature = commissioners.maturity(delivering, o.view("committable"))[in_bid]
+    mature = commissioners.maturity(delivering, o.view("committable"), model.p)[in_bid]
     mat = np.divide(np.bincount(home, w * mature, minlength=n)[:n], bid_pop, out=np.zeros(n), where=bid_pop > 0)
     rel = o.view("ccg_relationship")[in_bid]
     rel = np.divide(np.bincount(home, w * rel, minlength=n)[:n], bid_pop, out=np.zeros(n), where=bid_pop > 0)
@@ -161,7 +161,7 @@ def payments(model, population: np.ndarray, alive: np.ndarray, delivering: np.nd
                 if prog.months_per_org < FOREVER:
                     amount *= o.view("ccg_grant_months") < prog.months_per_org
                 score = commissioners.bid_score(
-                    commissioners.maturity(delivering, o.view("committable")), population,
+                    commissioners.maturity(delivering, o.view("committable"), p), population,
                     o.view("ccg_relationship"), p,
                 )  # fmt: skip
                 amount = commissioners.ration(amount * free[home], home, score, cs.budget)

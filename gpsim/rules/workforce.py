@@ -88,11 +88,11 @@ def attractiveness(pressure: np.ndarray, in_delivering_org: np.ndarray, partner_
     """How attractive a practice is to a GP looking for a post (relative weight).
 
     (``recruitment_boost_in_org`` in a delivering organisation, else 1) x what it can pay (partner income over
-    ``salaried_gp_income``, between 0.5 and 2) x pressure^``recruitment_pressure_pull``: with a positive pull
-    the practices that need a GP most try hardest (locum rates, golden hellos), with a negative one GPs avoid
-    hard-pressed practices as hard places to work.
+    ``salaried_gp_income``, between ``recruitment_pay_floor`` and ``recruitment_pay_cap``) x
+    pressure^``recruitment_pressure_pull``: with a positive pull the practices that need a GP most try hardest
+    (locum rates, golden hellos), with a negative one GPs avoid hard-pressed practices as hard places to work.
     """
-    pay = np.clip(partner_income / p.salaried_gp_income, 0.5, 2.0)
+    pay = np.clip(partner_income / p.salaried_gp_income, p.recruitment_pay_floor, p.recruitment_pay_cap)
     boost = np.where(in_delivering_org, p.recruitment_boost_in_org, 1.0)
     return boost * pay * np.maximum(pressure, 1e-9) ** p.recruitment_pressure_pull
 
