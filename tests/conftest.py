@@ -101,3 +101,52 @@ def check_invariants(model) -> None:
     assert not np.isin(pr.org, dissolved).any()
     assert (o.view("reserves")[dissolved] == 0).all()
     assert set(model._org_agents) == set(np.flatnonzero(o.alive).tolist())
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_ui(port: int, log: Path, env: dict, extra: tuple[str, ...] = (), ready: str = "/", wait: float = 90):
+    """Start ``gpsim ui`` on a loopback port and wait until ``ready`` answers; fails the test if it never does."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "gpsim.cli", "ui", "--port", str(port), *extra]
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + wait
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"gpsim ui exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"gpsim ui did not answer within {wait:.0f} s")
+        time.sleep(0.3)
+
+
+def stop_ui(proc) -> None:
+    """Stop a server started by :func:`start_ui` by its PID (SIGTERM, then SIGKILL after 15 s)."""
+    import signal
+    import subprocess
+
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)

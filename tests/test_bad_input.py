@@ -639,9 +639,13 @@ def _no_server(*args):
 
 
 UI_OPTION_CASES = {
-    "negative seed": (["--seed", "-1"], ["--seed", "seed -1 is out of range"]),
-    "huge seed": (["--seed", str(2**130)], ["--seed", "out of range"]),
-    "unknown host": (["--host", "no-such-host.invalid"], ["--host no-such-host.invalid"]),
+    "negative seed": (["--seed", "-1"], ["--seed", "seed -1 is out of range"], {}),
+    "huge seed": (["--seed", str(2**130)], ["--seed", "out of range"], {}),
+    "unknown host": (["--host", "no-such-host.invalid"], ["--host no-such-host.invalid"], {}),
+    "no tabs": (["--max-tabs", "0"], ["--max-tabs 0", "at least 1"], {}),
+    "reconnect window not a duration": ([], ["CULL_TIMEOUT='soon'"], {"SOLARA_KERNEL_CULL_TIMEOUT": "soon"}),
+    "negative reconnect window": ([], ["SOLARA_KERNEL_CULL_TIMEOUT='-5m'"], {"SOLARA_KERNEL_CULL_TIMEOUT": "-5m"}),
+    "abandon delay not a duration": ([], ["GPSIM_UI_ABANDONED_AFTER='1e400'"], {"GPSIM_UI_ABANDONED_AFTER": "1e400"}),
 }
 
 
@@ -649,7 +653,9 @@ UI_OPTION_CASES = {
 def test_ui_options_are_checked_at_start(case, tmp_path, capsys, monkeypatch):
     pytest.importorskip("solara")
     monkeypatch.setattr(os, "execve", _no_server)
-    extra, needles = UI_OPTION_CASES[case]
+    extra, needles, env = UI_OPTION_CASES[case]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     expect_refusal(["ui", *extra], needles, capsys, tmp_path)
     _count("ui options")
 

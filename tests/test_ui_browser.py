@@ -14,17 +14,13 @@ import io
 import json
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from conftest import free_port, start_ui, stop_ui
 
 pytestmark = pytest.mark.browser
 
@@ -79,46 +75,15 @@ def _need_browser():
         pytest.skip("playwright is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     _need_browser()
-    port = _free_port()
-    log = OUT / "server.log"
-    OUT.mkdir(parents=True, exist_ok=True)
+    port = free_port()
     env = dict(os.environ, GPSIM_UI_DEBUG="1", SOLARA_KERNEL_CULL_TIMEOUT=CULL)
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gpsim.cli", "ui", "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"gpsim ui exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("gpsim ui did not answer within 90 s")
-        time.sleep(0.3)
-    assert "serving on http://127.0.0.1:" in log.read_text()
-    yield proc, url
-    os.kill(proc.pid, signal.SIGTERM)  # stop the server by its PID
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+    proc = start_ui(port, OUT / "server.log", env)
+    assert "serving on http://127.0.0.1:" in (OUT / "server.log").read_text()
+    yield proc, f"http://127.0.0.1:{port}/"
+    stop_ui(proc)
     assert proc.poll() is not None
 
 

@@ -23,7 +23,7 @@ import solara
 
 from gpsim.params import GROUPS, SPECS, SPECS_BY_NAME
 from gpsim.scenarios import SCENARIOS
-from gpsim.ui import figures, labels, report
+from gpsim.ui import figures, guard, labels, report
 from gpsim.ui import room as rooms
 from gpsim.ui.frames import whole
 from gpsim.ui.live import LiveView, RoomAddress
@@ -37,6 +37,8 @@ from gpsim.ui.session import (
     region_title,
 )
 from gpsim.ui.stories import STORIES
+
+guard.install()  # in a server: never-shown connections let go soon, tabs per computer capped, /resourcez local
 
 #: Sliders with more positions than this become number boxes (e.g. the number of practices, the region seed).
 MAX_SLIDER_POSITIONS = 1000

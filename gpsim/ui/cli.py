@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gpsim import DEFAULT_SCENARIO
 from gpsim.errors import ParameterError
+from gpsim.ui.guard import ENV_MAX_TABS, MAX_TABS
 
 UI_HELP = """Serve the workshop app: sliders, a map of the region and charts, one run per browser tab.
 Open the address it prints. It binds 127.0.0.1 (this machine only) unless --host says otherwise, e.g.
@@ -40,6 +41,14 @@ def register(subparsers) -> None:
     ui.add_argument("--region", help="starting area: synthetic, england, a named region or CCG codes")
     ui.add_argument("--scenario", default=DEFAULT_SCENARIO, help="starting preset (see 'gpsim scenarios')")
     ui.add_argument("--seed", type=int, default=0, help="starting random seed (default 0)")
+    ui.add_argument(
+        "--max-tabs",
+        type=int,
+        default=MAX_TABS,
+        metavar="N",
+        help=f"sessions one computer may hold at once (default {MAX_TABS}); a new tab beyond that frees that "
+        "computer's oldest disconnected one",
+    )
     ui.add_argument("--dev", action="store_true", help="development mode (auto-reload, error details in the page)")
     ui.set_defaults(func=cmd_ui)
 
@@ -51,6 +60,7 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
     env[ENV_SCENARIO] = args.scenario
     env[ENV_SEED] = str(args.seed)
+    env[ENV_MAX_TABS] = str(args.max_tabs)
     if args.region:
         env[ENV_REGION] = args.region
     else:
@@ -84,6 +94,9 @@ def check_options(args: argparse.Namespace) -> None:
         check_seed(args.seed)
     except ParameterError as err:
         raise ParameterError(f"--seed: {err}") from None
+    if args.max_tabs < 1:
+        raise ParameterError(f"--max-tabs {args.max_tabs}: must be a whole number of at least 1")
+    check_durations()
     check_listen_address(args.host, args.port)
     p = scenario(args.scenario)  # unknown names raise a one-line error
     if args.region:
@@ -91,6 +104,26 @@ def check_options(args: argparse.Namespace) -> None:
         import gpsim
 
         gpsim.region_for(p.replace(region=args.region))  # unknown regions fail here, before serving
+
+
+def check_durations() -> None:
+    """Refuse a reconnect window or abandon delay in the environment the server could not use."""
+    import math
+
+    from solara.util import parse_timedelta
+
+    from gpsim.ui.guard import ENV_ABANDONED_AFTER
+
+    for name in ("SOLARA_KERNEL_CULL_TIMEOUT", ENV_ABANDONED_AFTER):
+        text = os.environ.get(name)
+        if text is None:
+            continue
+        try:
+            seconds = parse_timedelta(text)
+        except ValueError:
+            seconds = math.nan
+        if not 0 <= seconds < math.inf:
+            raise ParameterError(f"{name}={text!r}: not a duration (seconds, or e.g. 30s, 15m, 2h)")
 
 
 def check_listen_address(host: str, port: int) -> None:
