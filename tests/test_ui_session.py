@@ -176,6 +176,30 @@ def test_extreme_sliders_do_not_crash(end):
     json.dumps(session.send_frame())
 
 
+def vuetify_round(value: float, low: float, high: float, step: float) -> float:
+    """What a Vuetify 2 slider sends for ``value`` (VSlider.roundValue): onto the step's grid from ``low``, then to
+    as many decimals as the step is written with."""
+    text = repr(float(step)) if not float(step).is_integer() else str(int(step))
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    offset = low % step
+    return round(min(round((value - offset) / step) * step + offset, high), decimals)
+
+
+def test_slider_ends_stay_in_range():
+    """The page's slider at either end gives a value its setting accepts (a range starting off the step's grid,
+    0.1% with 1% steps, used to arrive as 0% and Reset could not start a run)."""
+    from gpsim.ui.app import slider_step, within_range
+
+    for spec in slider_specs():
+        s = labels.shown(spec)
+        for end in (s.low, s.high):
+            sent = vuetify_round(end, s.low, s.high, slider_step(s))
+            spec.check(s.from_shown(within_range(s, sent, s.high)))
+    s = labels.shown("vanguard_population_share")
+    assert vuetify_round(s.low, s.low, s.high, slider_step(s)) < s.low  # the case this guards against
+    assert within_range(s, 0.0, s.high) == s.low
+
+
 def test_errors_name_settings_by_their_labels():
     session = Session()
     session.pending["n_ccgs"] = 1000  # what the page never offers, but a hand-made request could send

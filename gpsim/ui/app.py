@@ -177,6 +177,18 @@ def is_snap(s: labels.Shown, value, new) -> bool:
     )
 
 
+def within_range(s: labels.Shown, new, high):
+    """A slider's value (shown units) kept inside the setting's range.
+
+    Vuetify rounds a slider's value to as many decimals as its step has, so a range that starts off the step's
+    grid (0.1% with a step of 1%) gives 0 at its left end: a value the setting refuses, so Reset could not
+    start a run. The end of the range is what the visitor asked for.
+    """
+    if s.low is None or not isinstance(new, int | float) or isinstance(new, bool):
+        return new
+    return min(max(new, s.low), high)
+
+
 _JARGON = re.compile(r"\s*\([^)]*(Beta|logit|log|utility|sigma|DES-like)[^)]*\)")
 
 
@@ -206,6 +218,8 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
     def change(v):
         if v is None:
             return
+        if spec.choices is None and spec.kind in (int, float) and positions(spec) <= MAX_SLIDER_POSITIONS:
+            v = within_range(sh, v, high)  # a slider (number boxes are checked on Reset, and say why)
         if is_snap(sh, sh.to_shown(value), v):
             return  # the slider rounding a value that is off its grid: not a visitor's move
         session.set_value(name, sh.from_shown(v))
