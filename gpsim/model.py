@@ -20,7 +20,7 @@ from gpsim import metrics, network, policy
 from gpsim import region as region_mod
 from gpsim.agents import CCG, Hospital, Organisation, Practice
 from gpsim.arrays import distinct
-from gpsim.network import NodeIds, PeerEdges, build_graph, collection_paused
+from gpsim.network import DeferredGraph, NodeIds, PeerEdges, build_graph, collection_paused
 from gpsim.params import Params
 from gpsim.region import Region
 from gpsim.rules import (
@@ -158,8 +158,9 @@ class GPModel(mesa.Model):
         if given is not None:
             drawn = np.where(np.isnan(given), drawn, given)
         self.peers = PeerEdges(edges, drawn, n_nodes=n)
-        with collection_paused():  # tens of thousands of dicts, all kept: nothing for the collector to find
-            self.graph = build_graph(self.ids, self.region, self.peers)
+        # the networkx graph is built when first asked for (``graph``); structural changes reach it through
+        # ``graph_changes``, kept until then
+        self.graph_changes = DeferredGraph(partial(build_graph, self.ids, self.region, self.peers.edges, drawn.copy()))
         self._space: Network | None = None  # the Mesa cell space, built on first use (see ``space``)
 
         self.ledger = Ledger()
@@ -609,6 +610,19 @@ class GPModel(mesa.Model):
         self._space = None
 
     # --- views for faces and metrics -------------------------------------------------------------
+    @property
+    def graph(self) -> nx.Graph:
+        """The relationship graph (networkx): practices, CCGs, hospitals and organisations as nodes; peer,
+        commissioning, catchment and membership edges (see :mod:`gpsim.network`). Built on first use and kept
+        up to date from then on; peer edges carry the trust drawn at the start (current trust:
+        :meth:`relationship_graph`). Edit its practice-practice edges, then call :meth:`rebuild_peers`."""
+        return self.graph_changes.get()
+
+    @graph.setter
+    def graph(self, graph: nx.Graph) -> None:
+        self.graph_changes.set(graph)
+        self._space = None
+
     @property
     def space(self) -> Network:
         """The Mesa ``Network`` cell space over the practices' peer graph, each practice fixed to its cell.

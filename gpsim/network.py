@@ -4,7 +4,8 @@ The networkx graph is the model's graph API and the source of truth for structur
 (by default each practice's nearest neighbours; or a user's own graph, e.g. a patient-sharing network, read by
 :func:`read_peer_graph`), which practices belong to which organisation, which CCG commissions whom, which
 hospital serves whom and holds which contracts. Structure changes (joining, leaving, founding, dissolving,
-closing) are rare events applied to it directly. Peer trust changes every month for every edge, so it lives in
+closing) are rare events applied to it (through :class:`DeferredGraph`: the graph is built on first use and
+changes made before are replayed onto it). Peer trust changes every month for every edge, so it lives in
 an array aligned with :attr:`PeerEdges.edges` and is written into the graph's ``trust`` attributes on demand
 (:meth:`GPModel.relationship_graph`), keeping the monthly update O(edges) in numpy. The edge arrays are built
 from the graph, and :meth:`GPModel.rebuild_peers` rebuilds them when its peer edges change.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -183,9 +184,9 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def build_graph(ids: NodeIds, region, peers: PeerEdges) -> nx.Graph:
-    """The starting relationship graph: practices, CCGs and hospitals with peer, commissioning and
-    catchment edges. Organisations are added as they are founded."""
+def build_graph(ids: NodeIds, region, edges: np.ndarray, trust: np.ndarray) -> nx.Graph:
+    """The starting relationship graph: practices, CCGs and hospitals with peer (``edges``, their starting
+    ``trust``), commissioning and catchment edges. Organisations are added as they are founded."""
     g = nx.Graph()
     n = ids.n_practices
     g.add_nodes_from(
@@ -196,8 +197,82 @@ def build_graph(ids: NodeIds, region, peers: PeerEdges) -> nx.Graph:
     g.add_nodes_from(
         (ids.hospital(h), {"kind": "hospital", "name": str(region.hospital_name[h])}) for h in range(ids.n_hospitals)
     )
-    pairs = zip(peers.edges.tolist(), peers.trust.tolist(), strict=True)
+    pairs = zip(edges.tolist(), trust.tolist(), strict=True)
     g.add_edges_from((a, b, {"kind": "peer", "trust": t}) for (a, b), t in pairs)
     g.add_edges_from((ids.ccg(c), i, {"kind": "commissions"}) for i, c in enumerate(region.ccg))
     g.add_edges_from((ids.hospital(h), i, {"kind": "serves"}) for i, h in enumerate(region.hospital))
     return g
+
+
+class DeferredGraph:
+    """The relationship graph, built when it is first asked for.
+
+    Nothing in the monthly update reads the graph: the rules work on arrays, and every structural change is
+    also made to the graph so that it stays the model's public record of who is related to whom. Building
+    England's graph (tens of thousands of nodes and edges) and keeping it up to date costs more than a sixth of
+    a run, so the graph is built on first use: until then each change is kept, in order, and replayed onto
+    the starting graph when it is built; afterwards changes go straight to it. The graph a caller gets is the
+    same, node for node, edge for edge and in the same order, as one kept up to date all along.
+
+    Args:
+        build: makes the starting graph (called once, with the garbage collector paused).
+    """
+
+    def __init__(self, build: Callable[[], nx.Graph]) -> None:
+        self._build: Callable[[], nx.Graph] | None = build
+        self._graph: nx.Graph | None = None
+        self._changes: list[Callable[[nx.Graph], object]] = []
+
+    @property
+    def built(self) -> bool:
+        """Whether the graph exists yet."""
+        return self._graph is not None
+
+    def get(self) -> nx.Graph:
+        """The graph, built (and brought up to date) now if it was not yet."""
+        if self._graph is None:
+            assert self._build is not None
+            with collection_paused():  # tens of thousands of dicts, all kept: nothing for the collector to find
+                g = self._build()
+                for change in self._changes:
+                    change(g)
+            self._graph, self._build, self._changes = g, None, []
+        return self._graph
+
+    def set(self, graph: nx.Graph) -> None:
+        """Replace the graph (a caller's own); changes kept for the old one are dropped."""
+        self._graph, self._build, self._changes = graph, None, []
+
+    def change(self, fn: Callable[[nx.Graph], object]) -> None:
+        """Apply ``fn(graph)`` now if the graph exists, else when it is built. ``fn`` must capture plain
+        values (lists, ints), not arrays that may change before it runs."""
+        if self._graph is None:
+            self._changes.append(fn)
+        else:
+            fn(self._graph)
+
+    def add_edges_from(self, pairs, **attr) -> None:
+        """``nx.Graph.add_edges_from`` (``pairs`` is read now)."""
+        pairs = list(pairs)
+        self.change(lambda g: g.add_edges_from(pairs, **attr))
+
+    def remove_edges_from(self, pairs) -> None:
+        """``nx.Graph.remove_edges_from`` (``pairs`` is read now)."""
+        pairs = list(pairs)
+        self.change(lambda g: g.remove_edges_from(pairs))
+
+    def add_node(self, node: int, **attr) -> None:
+        """``nx.Graph.add_node``."""
+        self.change(lambda g: g.add_node(node, **attr))
+
+    def add_edge(self, u: int, v: int, **attr) -> None:
+        """``nx.Graph.add_edge``."""
+        self.change(lambda g: g.add_edge(u, v, **attr))
+
+    def remove_edge(self, u: int, v: int) -> None:
+        """``nx.Graph.remove_edge``."""
+        self.change(lambda g: g.remove_edge(u, v))
+
+    def set_node(self, node: int, key: str, value) -> None:
+        """``graph.nodes[node][key] = value``."""
+        self.change(lambda g: g.nodes[node].__setitem__(key, value))

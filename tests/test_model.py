@@ -181,3 +181,35 @@ def test_relationship_graph_carries_current_trust():
     assert g.edges[int(a), int(b)]["trust"] == pytest.approx(model.peers.trust[0])
     kinds = {d["kind"] for _, d in g.nodes(data=True)}
     assert kinds >= {"practice", "ccg", "hospital", "organisation"}
+
+
+def _graph_record(g):
+    """Everything about a networkx graph a user could see: nodes with data, and each node's neighbours with edge
+    data, in the graph's own order."""
+    return list(g.nodes(data=True)), [(u, list(g.adj[u].items())) for u in g]
+
+
+def test_the_graph_built_on_first_use_is_the_graph_kept_up_to_date_all_along():
+    # CCG mergers (2017-2021) re-point organisations; founding, joining, leaving, dissolving and closing all
+    # change the graph: one model builds its graph at the start, the other only after 108 months
+    params = gpsim.scenario("england-2013").replace(n_practices=400, n_ccgs=12)
+    early, late = gpsim.GPModel(params, rng=3), gpsim.GPModel(params, rng=3)
+    early.graph.number_of_nodes()
+    while early.running:
+        early.step()
+        late.step()
+    assert early.orgs.size > 0 and (early.orgs.view("dissolved") >= 0).any() and (early.practices.status > 0).any()
+    assert early.region.n_ccgs > int(np.count_nonzero(np.bincount(early.practices.ccg)))  # mergers happened
+    assert not late.graph_changes.built
+    assert _graph_record(late.graph) == _graph_record(early.graph)
+    assert late.graph_changes.built
+
+
+def test_a_run_does_not_build_the_graph_and_a_given_graph_replaces_it():
+    model = gpsim.GPModel(gpsim.Params(**SMALL), rng=0)
+    for _ in range(12):
+        model.step()
+    assert not model.graph_changes.built
+    mine = model.graph.copy()
+    model.graph = mine
+    assert model.graph is mine

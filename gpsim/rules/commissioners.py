@@ -12,6 +12,7 @@ A merger pools budgets and relationships, gives the merged body a new stance and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -317,6 +318,14 @@ def share_population_mcp(model) -> float:
 
 
 # --- mergers -------------------------------------------------------------------------------------------
+def _repoint(old: int, new: int, nodes: list[int], graph) -> None:
+    """On the graph, organisations ``nodes`` commissioned by CCG node ``old`` are commissioned by ``new``."""
+    for node in nodes:
+        if graph.has_edge(old, node):
+            graph.remove_edge(old, node)
+            graph.add_edge(new, node, kind="commissions")
+
+
 def merge_ccgs(model, share: float) -> None:
     """Merge neighbouring CCGs (nearest population-weighted centres first) until ``share`` of the starting
     number remain. The merged body pools its parts' budgets and money waiting to be released, takes a new
@@ -359,14 +368,11 @@ def merge_ccgs(model, share: float) -> None:
         cs.paused_until[a] = month + p.merger_pause_months - 1
         moved = np.flatnonzero(pr.ccg == b).tolist()
         pr.ccg[moved] = a
-        model.graph.remove_edges_from((model.ids.ccg(b), i) for i in moved)
-        model.graph.add_edges_from(((model.ids.ccg(a), i) for i in moved), kind="commissions")
+        model.graph_changes.remove_edges_from((model.ids.ccg(b), i) for i in moved)
+        model.graph_changes.add_edges_from(((model.ids.ccg(a), i) for i in moved), kind="commissions")
         home = model.orgs.view("home_ccg")
-        for k in np.flatnonzero(home == b):
-            node = model.ids.org(int(k))
-            if model.graph.has_edge(model.ids.ccg(b), node):
-                model.graph.remove_edge(model.ids.ccg(b), node)
-                model.graph.add_edge(model.ids.ccg(a), node, kind="commissions")
+        nodes = [model.ids.org(int(k)) for k in np.flatnonzero(home == b)]
+        model.graph_changes.change(partial(_repoint, model.ids.ccg(b), model.ids.ccg(a), nodes))
         home[home == b] = a
         ct = cs.contracts
         ct.area[:] = [a if c == b else c for c in ct.area]

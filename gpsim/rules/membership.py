@@ -164,7 +164,7 @@ def remove_member(model, i: int) -> None:
     model.practices.member_trust[i] = 0.0
     model.practices.benefit_reference[i] = 0.0
     model.practices.evidence[i] = 0.0
-    model.graph.remove_edge(i, model.ids.org(k))
+    model.graph_changes.remove_edge(int(i), model.ids.org(k))
 
 
 def leave_many(model, leavers: np.ndarray) -> None:
@@ -185,7 +185,7 @@ def leave_many(model, leavers: np.ndarray) -> None:
     pr.member_trust[leavers] = 0.0
     pr.benefit_reference[leavers] = 0.0
     pr.evidence[leavers] = 0.0
-    model.graph.remove_edges_from(zip(leavers.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True))
+    model.graph_changes.remove_edges_from(zip(leavers.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True))
 
 
 def join_many(model, joiners: np.ndarray, orgs: np.ndarray) -> None:
@@ -228,7 +228,8 @@ def join_many(model, joiners: np.ndarray, orgs: np.ndarray) -> None:
     pr.reserves[joiners] -= fee
     np.add.at(model.orgs.reserves, orgs, fee)  # in queue order
     model.ledger.add_each("joining_fees", fee)
-    model.graph.add_edges_from(zip(joiners.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True), kind="member")
+    edges = zip(joiners.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True)
+    model.graph_changes.add_edges_from(edges, kind="member")
 
 
 def found(
@@ -258,8 +259,8 @@ def found(
         last_review=month,
     )
     node = model.ids.org(k)
-    model.graph.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
-    model.graph.add_edge(model.ids.ccg(pr.ccg[founder]), node, kind="commissions")
+    model.graph_changes.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
+    model.graph_changes.add_edge(model.ids.ccg(pr.ccg[founder]), node, kind="commissions")
     model.register_organisation(k)
     if developed:
         commissioners.pay_leadership_development(model, k)

@@ -144,7 +144,7 @@ def dissolve(model, k: int, cause: DissolutionCause, month: int, members: np.nda
     o.dissolved[k] = month
     o.cause[k] = cause
     o.committable[k] = False
-    model.graph.nodes[model.ids.org(k)]["dissolved"] = month
+    model.graph_changes.set_node(model.ids.org(k), "dissolved", month)
     agent = model._org_agents.pop(k, None)
     if agent is not None:
         agent.remove()

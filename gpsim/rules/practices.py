@@ -136,4 +136,4 @@ def exit_practice(model, i: int, cause: ExitCause, unavailable: np.ndarray, mont
     pr.leadership[i] = 0.0
     pr.partner_income[i] = 0.0
     pr.evidence[i] = 0.0
-    model.graph.nodes[i]["status"] = PracticeStatus(pr.status[i]).name.lower()
+    model.graph_changes.set_node(int(i), "status", PracticeStatus(pr.status[i]).name.lower())
