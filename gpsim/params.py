@@ -1017,10 +1017,12 @@ class Params:
     network_des_start_month: int = param(
         0,
         "month of run",
-        0,
+        -480,
         480,
-        "Month the Network DES starts and practices sign up to primary care networks; 0 = only where the policy "
-        "timeline has it (england-2013: July 2019)",
+        "Month the Network DES starts and practices sign up to primary care networks (1 = the run's first month; "
+        "below 1 = it began before the run, e.g. -17 is 18 months earlier: networks are there from the first "
+        "month and the money as far up its ramp as that date implies); 0 = only where the policy timeline has it "
+        "(england-2013: July 2019)",
         "facts #11, #17 (July 2019)",
         MO,
     )

@@ -218,7 +218,7 @@ def network_des_month(params: Params) -> int | None:
     A month before the run's first means the DES was already in place when the run began (networks form in the
     first month, with the money as far up its ramp as that date implies).
     """
-    if params.network_des_start_month > 0:
+    if params.network_des_start_month != 0:
         start = params.network_des_start_month
     elif params.policy_timeline == "england-2013":
         start = month_of(params, 2019, 7)

@@ -97,14 +97,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "england-2021",
             "All England from the real January 2021 register (6,621 practices of 100+ patients, 135 CCGs, 202 "
-            "hospital catchments), starting from independent practices with the recurrent network payment in "
-            "place: what would emerge from today's list sizes? Choose a smaller area with --region.",
+            "hospital catchments), with primary care networks in place (the Network DES since July 2019) but no "
+            "federations yet: what would emerge from today's list sizes? Choose a smaller area with --region.",
             dict(
                 region="england",
                 start_year=2021,
                 start_month=1,
-                recurrent_funding_per_patient=6.0,
-                recurrent_funding_start_month=1,
+                network_des_start_month=-17,  # July 2019
             ),
         ),
     ]

@@ -305,3 +305,18 @@ def test_england_2013_puts_nearly_every_practice_in_one_of_about_1250_networks_b
     assert 1_000 <= last["n_pcns"] <= 1_500
     before = r.steps[r.steps["step"] < policy.network_des_month(p)]
     assert (before["n_pcns"] == 0).all()
+
+
+def test_a_des_that_began_before_the_run_has_networks_from_the_first_month():
+    # england-2021 starts in January 2021, 18 months after the DES began (July 2019): facts #17 has ~99% of
+    # practices in a network by April 2021, so a run from 2021 must not start with none.
+    early = P.replace(n_practices=120, network_des_start_month=-17, pcn_min_population=20_000, years=1.0)
+    run = gpsim.run(early, seed=3)
+    assert run.steps["share_practices_in_pcn"].iloc[1] > 0.8
+    ramp = early.network_des_ramp_months
+    rate = networks.des_rate(1, policy.network_des_month(early), early)
+    expected = early.network_des_per_patient + min(18 / ramp, 1.0) * (
+        early.network_des_per_patient_full - early.network_des_per_patient
+    )
+    assert rate == pytest.approx(expected)
+    assert gpsim.run(early.replace(network_des_start_month=0), seed=3).steps["share_practices_in_pcn"].max() == 0
