@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import mesa
 import networkx as nx
@@ -20,6 +21,7 @@ from gpsim import metrics, network, policy
 from gpsim import region as region_mod
 from gpsim.agents import CCG, Hospital, Organisation, Practice
 from gpsim.arrays import distinct
+from gpsim.money import OrgMoneyLog
 from gpsim.network import DeferredGraph, NodeIds, PeerEdges, build_graph, collection_paused
 from gpsim.params import Params
 from gpsim.region import Region
@@ -52,6 +54,9 @@ from gpsim.state import (
     PCNTable,
     PracticeArrays,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -164,6 +169,7 @@ class GPModel(mesa.Model):
         self._space: Network | None = None  # the Mesa cell space, built on first use (see ``space``)
 
         self.ledger = Ledger()
+        self.org_money_log = OrgMoneyLog()  # each organisation's monthly flows (Results.org_money)
         self.patients_added = 0
         self.leaders_burnt_out = 0
         self.asks_issued = 0
@@ -451,6 +457,7 @@ class GPModel(mesa.Model):
         p, pr, o = self.p, self.practices, self.orgs
         pr.pressure[:], pr.leadership[:] = obs.pressure, obs.leadership
         finance.book(self, pm, om)
+        self.org_money_log.add(month, om)
         o.view("subscription")[:] = review.proposed
         o.view("last_review")[review.due] = month
         one_off = om.one_off > 0
@@ -680,6 +687,45 @@ class GPModel(mesa.Model):
     def relationships_by_community_trust(self) -> np.ndarray:
         """Counterparts each community trust keeps in general practice (the hospitals' counting rule)."""
         return self._relationships(self.community.trust, len(self.community.name))
+
+    def practice_table(self) -> pd.DataFrame:
+        """Each practice now, one row per practice in the region's order (docs/OUTPUTS.md, ``practice table``).
+
+        A copy: changing it changes nothing in the model. ``org`` and ``pcn`` are missing for a practice in none
+        (and for a closed practice).
+        """
+        import pandas as pd
+
+        pr = self.practices
+        is_open = pr.open.copy()
+
+        def member(ids: np.ndarray) -> pd.arrays.IntegerArray:
+            out = pd.array(ids.copy(), dtype="Int64")
+            out[~(is_open & (ids >= 0))] = pd.NA
+            return out
+
+        return pd.DataFrame(
+            {
+                "practice": np.arange(pr.n),
+                "code": np.asarray(self.region.practice_code, dtype=object),
+                "ccg": self.ccg_code[pr.ccg],
+                "hospital": pr.hospital.copy(),
+                "open": is_open,
+                "org": member(pr.org),
+                "pcn": member(pr.pcn),
+                "list_size": pr.list_size.copy(),
+                "n_gps": pr.n_gps.copy(),
+                "reserves": pr.reserves.copy(),
+                "workload_pressure": pr.pressure.copy(),
+            }
+        )
+
+    def org_money(self) -> pd.DataFrame:
+        """Each organisation's money in and out by flow so far: one row per organisation and month in which it
+        moved any money (``Results.org_money``; the columns are in docs/OUTPUTS.md, ``org money``). Money that
+        moves only when an organisation is founded or dissolved (joining fees, a leadership-development grant,
+        refunds and debts) is in the ledger alone."""
+        return self.org_money_log.table()
 
     def record(self) -> None:
         """Append this month's model-level figures (one row of ``Results.steps``)."""

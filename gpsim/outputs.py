@@ -285,6 +285,54 @@ CLOSURES = _cols(
     ("into", "int", "", "The practice it merged into.", "it closed rather than merged"),
 )
 
+#: ``Results.org_money`` (and ``GPModel.org_money()``): each organisation's money in and out, month by month.
+ORG_MONEY = _cols(
+    ("step", "int", "month", "Month of the run the money moved in (the ``steps`` row of the same month)."),
+    ("org", "int", "", "Organisation id (the ``org`` of its ``orgs`` row of kind organisation)."),
+    ("subscriptions", "float", "GBP", "Members' subscriptions it received that month (money in)."),
+    (
+        "one_off_funding",
+        "float",
+        "GBP",
+        "One-off programme money it received that month: pump-priming, Challenge Fund, Vanguard, GP Forward View, "
+        "extended access, CCG development grants (money in).",
+    ),
+    ("recurrent_funding", "float", "GBP", "Recurrent network payment it received that month (money in)."),
+    ("contract_income", "float", "GBP", "Contract income from hospitals and CCGs that month (money in)."),
+    ("local_services_margin", "float", "GBP", "Margin on locally commissioned services that month (money in)."),
+    ("running_costs", "float", "GBP", "Its central running costs that month (money out)."),
+    ("leadership_team_costs", "float", "GBP", "Cost of its distributed leadership team that month (money out)."),
+    ("contract_delivery_costs", "float", "GBP", "Cost of delivering its contracts that month (money out)."),
+    (
+        "service_delivery_costs",
+        "float",
+        "GBP",
+        "Cost of delivering programme-funded services such as extended access that month (money out).",
+    ),
+    ("member_services", "float", "GBP", "Reserves above its target spent on services for members (money out)."),
+    (
+        "net",
+        "float",
+        "GBP",
+        "Money in minus money out that month (what its reserves changed by, before joining fees and founding grants).",
+    ),
+)
+
+#: ``GPModel.practice_table()``: each practice now (a running model's state, for pages and notebooks).
+PRACTICES = _cols(
+    ("practice", "int", "", "Practice id (index into the region's practices)."),
+    ("code", "text", "", "Practice code (the NHS code for a real region)."),
+    ("ccg", "text", "", "Code of its CCG."),
+    ("hospital", "int", "", "Index of the hospital whose catchment it is in."),
+    ("open", "bool", "", "Whether it is open (False once closed or merged)."),
+    ("org", "int", "", "Its organisation's id (``orgs``).", "it is in no organisation, or closed"),
+    ("pcn", "int", "", "Its primary care network's id (``orgs`` rows of kind pcn).", "it is in no network, or closed"),
+    ("list_size", "int", "patients", "Registered patients."),
+    ("n_gps", "int", "GPs", "GPs (headcount)."),
+    ("reserves", "float", "GBP", "Money the practice holds in reserve."),
+    ("workload_pressure", "float", "", "Demand over capacity (1 = at capacity)."),
+)
+
 #: ``final`` keys that are not a copy of the last month's ``steps`` value.
 _FINAL_OWN = [
     ("months", "int", "months", "Length of the run."),
@@ -477,8 +525,16 @@ TABLES: dict[str, tuple[str, tuple[Column, ...], str]] = {
         "one row per organisation ever formed, then one per primary care network",
     ),
     "closures": ("Results.closures, closures.parquet", CLOSURES, "one row per practice closure or merger"),
+    "org money": (
+        "Results.org_money, org_money.parquet; GPModel.org_money() while running",
+        ORG_MONEY,
+        "one row per organisation and month in which it moved any money; money that moves only when an "
+        "organisation is founded or dissolved (joining fees, a leadership-development grant, refunds and debts) is "
+        "in the ledger alone",
+    ),
     "final": ('Results.final, final.json "final"', FINAL, "end-of-run figures of one run (one value per key)"),
     "ledger": ('Results.ledger, final.json "ledger"', LEDGER, "cumulative money flows of one run, by name"),
+    "practice table": ("GPModel.practice_table(), while a model runs", PRACTICES, "one row per practice, now"),
     "sweep design": ("sweep folder: design.parquet", SWEEP_DESIGN, "one row per design row"),
     "sweep runs": ("sweep folder: runs/*.parquet", SWEEP_RUNS, "one row per run (a retry replaces the failed row)"),
     "sweep retried": (

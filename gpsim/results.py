@@ -67,6 +67,8 @@ class Results:
         ledger: cumulative money flows by name (GBP).
         region_name: the name of the starting region.
         register_sha256: SHA-256 of the register file a real region was read from ("" for a synthetic region).
+        org_money: each organisation's money in and out by flow, one row per organisation and month in which it
+            moved any money (docs/OUTPUTS.md, ``org money``).
     """
 
     steps: pd.DataFrame
@@ -78,6 +80,7 @@ class Results:
     ledger: dict[str, float] = field(default_factory=dict)
     region_name: str = ""
     register_sha256: str = ""
+    org_money: pd.DataFrame = field(default_factory=lambda: _empty_org_money())
 
     @classmethod
     def from_model(cls, model, seed: Any) -> Results:
@@ -95,6 +98,7 @@ class Results:
             ledger=dict(model.ledger.total),
             region_name=model.region.name,
             register_sha256=getattr(model.region, "register_sha256", ""),
+            org_money=model.org_money(),
         )
 
     # --- human summary --------------------------------------------------------------------------
@@ -170,7 +174,8 @@ class Results:
 
     # --- files ------------------------------------------------------------------------------------
     def save(self, out_dir: str | os.PathLike, fmt: str = "parquet", *, plot: bool = False) -> list[Path]:
-        """Write steps, orgs, closures (Parquet or CSV), final.json and (with ``plot``) summary.png to ``out_dir``.
+        """Write steps, orgs, closures, org_money (Parquet or CSV), final.json and (with ``plot``) summary.png to
+        ``out_dir``.
 
         The whole result is written to a temporary folder beside ``out_dir`` and swapped in at the end, so
         ``out_dir`` holds either the complete earlier run, or the complete new one: never a mixture, never half.
@@ -183,7 +188,13 @@ class Results:
         check_run_folder(out)
 
         def write(tmp: Path) -> None:
-            for name, frame in (("steps", self.steps), ("orgs", self.orgs), ("closures", self.closures)):
+            tables = (
+                ("steps", self.steps),
+                ("orgs", self.orgs),
+                ("closures", self.closures),
+                ("org_money", self.org_money),
+            )
+            for name, frame in tables:
                 path = tmp / f"{name}.{fmt}"
                 frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
             text = json.dumps(_missing_as_null(self.metadata()), indent=2, default=_json_default, allow_nan=False)
@@ -219,6 +230,8 @@ class Results:
 
         def read(name: str) -> pd.DataFrame:
             pq, csv = out / f"{name}.parquet", out / f"{name}.csv"
+            if name == "org_money" and not (pq.exists() or csv.exists()):
+                return _empty_org_money()  # written before the table existed
             return pd.read_parquet(pq) if pq.exists() else pd.read_csv(csv)
 
         final = {k: math.nan if v is None else v for k, v in meta["final"].items()}  # missing: NaN in memory
@@ -232,7 +245,14 @@ class Results:
             ledger=meta.get("ledger", {}),
             region_name=meta.get("region", ""),
             register_sha256=meta.get("register_sha256") or "",
+            org_money=read("org_money"),
         )
+
+
+def _empty_org_money() -> pd.DataFrame:
+    from gpsim.money import OrgMoneyLog
+
+    return OrgMoneyLog().table()
 
 
 def _missing_as_null(x: Any) -> Any:
@@ -248,7 +268,8 @@ def _missing_as_null(x: Any) -> Any:
 
 #: The files ``gpsim run --out`` / :meth:`Results.save` write; a folder holding only these may be replaced.
 RUN_OUTPUTS = frozenset(
-    {f"{n}.{f}" for n in ("steps", "orgs", "closures") for f in ("parquet", "csv")} | {"final.json", "summary.png"}
+    {f"{n}.{f}" for n in ("steps", "orgs", "closures", "org_money") for f in ("parquet", "csv")}
+    | {"final.json", "summary.png"}
 )
 #: Prefix of the temporary folders a run is written to (beside its ``--out``) before it is swapped in.
 TEMP_PREFIX = ".gpsim-"

@@ -191,7 +191,14 @@ def test_an_earlier_run_folder_is_replaced_whole(tmp_path, capsys):
     assert main([*RUN, "--out", str(out), "--format", "csv"]) == 0
     assert main([*RUN, "--out", str(out), "--seed", "3"]) == 0  # parquet now: the csv tables must not linger
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["closures.parquet", "final.json", "orgs.parquet", "steps.parquet", "summary.png"]
+    assert names == [
+        "closures.parquet",
+        "final.json",
+        "org_money.parquet",
+        "orgs.parquet",
+        "steps.parquet",
+        "summary.png",
+    ]
     assert gpsim.Results.load(out).seed == 3
 
 
@@ -981,5 +988,11 @@ def test_results_save_from_python_is_atomic_and_refuses_other_files(tmp_path):
     out = tmp_path / "out"
     r.save(out, fmt="csv", plot=True)
     r.save(out)  # replaced whole: the csv tables and the PNG of the earlier save are gone
-    assert sorted(p.name for p in out.iterdir()) == ["closures.parquet", "final.json", "orgs.parquet", "steps.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "closures.parquet",
+        "final.json",
+        "org_money.parquet",
+        "orgs.parquet",
+        "steps.parquet",
+    ]
     _no_leftovers(tmp_path)

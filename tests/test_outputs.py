@@ -40,6 +40,7 @@ def test_every_column_and_key_a_run_writes_is_described(results):
         "closures": set(results.closures.columns),
         "final": set(results.final),
         "ledger": set(results.ledger),
+        "org money": set(results.org_money.columns),
     }
     for table, cols in written.items():
         missing = cols - outputs.names(table)
@@ -59,7 +60,10 @@ KIND_CHECKS = {
 
 
 def test_columns_have_their_declared_types(results):
-    for table, frame in (("steps", results.steps), ("orgs", results.orgs), ("closures", results.closures)):
+    model = gpsim.GPModel(results.params.replace(years=1.0), rng=1)
+    tables = [("steps", results.steps), ("orgs", results.orgs), ("closures", results.closures)]
+    tables += [("org money", results.org_money), ("practice table", model.practice_table())]
+    for table, frame in tables:
         declared = outputs.by_name(table)
         for col in frame.columns:
             kind = declared[col].kind
