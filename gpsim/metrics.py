@@ -44,28 +44,52 @@ def relationships_per_hospital(
     network's; otherwise the practice counts as itself, and a network that cannot commit adds one more, as an
     organisation does.
     """
+    counts, members_only = relationship_counts(
+        hospital, org, is_open, committable, n_hospitals, pcn=pcn, pcn_committable=pcn_committable
+    )
+    return counts if uncommitted_adds else members_only
+
+
+def relationship_counts(
+    area: np.ndarray,
+    org: np.ndarray,
+    is_open: np.ndarray,
+    committable: np.ndarray,
+    n_areas: int,
+    *,
+    pcn: np.ndarray | None = None,
+    pcn_committable: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`relationships_per_hospital` over any areas under both conventions at once: (an organisation
+    that cannot commit its members adds one, it adds nothing). One pass: the distinct (area, organisation)
+    pairs are found once and the second convention counts those whose organisation can commit."""
     in_org = (org >= 0) & is_open
     in_committable = in_org & committable[np.maximum(org, 0)]
     covered = in_committable
-    counts = np.zeros(n_hospitals)
-    counted = in_org if uncommitted_adds else in_committable
-    counts += _distinct_pairs(hospital, org, counted, n_hospitals)
+    counts, members_only = _distinct_pairs(area, org, in_org, committable, n_areas)
     if pcn is not None and pcn_committable is not None and len(pcn_committable):
         in_pcn = (pcn >= 0) & is_open & ~in_committable
-        in_cpcn = in_pcn & pcn_committable[np.maximum(pcn, 0)]
-        covered = covered | in_cpcn
-        counts += _distinct_pairs(hospital, pcn, in_pcn if uncommitted_adds else in_cpcn, n_hospitals)
-    counts += np.bincount(hospital[is_open & ~covered], minlength=n_hospitals)
-    return counts
+        covered = covered | (in_pcn & pcn_committable[np.maximum(pcn, 0)])
+        both, only = _distinct_pairs(area, pcn, in_pcn, pcn_committable, n_areas)
+        counts, members_only = counts + both, members_only + only
+    alone = np.bincount(area[is_open & ~covered], minlength=n_areas)
+    return counts + alone, members_only + alone
 
 
-def _distinct_pairs(hospital: np.ndarray, group: np.ndarray, counted: np.ndarray, n_hospitals: int) -> np.ndarray:
-    """For each hospital, the number of distinct groups with a ``counted`` practice it serves."""
+def _distinct_pairs(
+    area: np.ndarray, group: np.ndarray, counted: np.ndarray, committable: np.ndarray, n_areas: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each area, the number of distinct groups with a ``counted`` practice in it, and of those the number
+    whose group is ``committable``."""
     if not counted.any():
-        return np.zeros(n_hospitals)
+        return np.zeros(n_areas), np.zeros(n_areas)
     width = int(group.max()) + 1
-    pairs = distinct(hospital[counted] * width + group[counted])
-    return np.bincount(pairs // width, minlength=n_hospitals).astype(float)
+    pairs = distinct(area[counted] * width + group[counted])
+    where = pairs // width
+    return (
+        np.bincount(where, minlength=n_areas).astype(float),
+        np.bincount(where[committable[pairs - where * width]], minlength=n_areas).astype(float),
+    )
 
 
 def population_weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
@@ -97,8 +121,7 @@ def monthly(model) -> dict:
     member = is_open & (pr.org >= 0)
     alive = o.alive
     committable = o.view("committable") & alive
-    rel = model.relationships_by_hospital()
-    rel_members_only = model.relationships_by_hospital(members_only=True)
+    rel, rel_members_only = model._relationship_counts(pr.hospital, model.region.n_hospitals)
     baseline = np.bincount(pr.hospital[is_open], minlength=model.region.n_hospitals)
     pop = o.view("population")
     in_committable = member & committable[np.maximum(pr.org, 0)] if o.size else np.zeros(pr.n, bool)
@@ -123,7 +146,9 @@ def monthly(model) -> dict:
         "relationships_per_hospital_mean": float(rel.mean()),
         "relationships_per_hospital_max": float(rel.max()),
         "relationships_per_hospital_members_only_mean": float(rel_members_only.mean()),
-        "relationships_per_community_trust_mean": float(model.relationships_by_community_trust().mean()),
+        "relationships_per_community_trust_mean": float(
+            model._relationship_counts(model.community.trust, len(model.community.name))[0].mean()
+        ),
         "relationships_baseline_mean": float(baseline.mean()),
         "share_population_committable": population_weighted_share(in_committable, lists),
         "share_orgs_committable": float(committable[alive].mean()) if alive.any() else 0.0,

@@ -660,15 +660,19 @@ class GPModel(mesa.Model):
     def _relationships(self, area: np.ndarray, n_areas: int, members_only: bool = False) -> np.ndarray:
         """The counting rule of :func:`gpsim.metrics.relationships_per_hospital` over any areas (hospital
         catchments, community trusts)."""
+        counts, only = self._relationship_counts(area, n_areas)
+        return only if members_only else counts
+
+    def _relationship_counts(self, area: np.ndarray, n_areas: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_relationships` under both conventions at once (as counted, members only)."""
         pr = self.practices
         committable = self.committable_orgs()
         if len(committable) == 0:
             committable = np.zeros(1, dtype=bool)
         c = self.pcns
-        return metrics.relationships_per_hospital(
-            area, pr.org, pr.open, committable, n_areas, uncommitted_adds=not members_only,
-            pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive,
-        )  # fmt: skip
+        return metrics.relationship_counts(
+            area, pr.org, pr.open, committable, n_areas, pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive
+        )
 
     def relationship_graph(self):
         """The networkx relationship graph with current trust written onto its peer edges, and a ``works_with``
