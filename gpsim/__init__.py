@@ -197,6 +197,7 @@ def replicates(
     *,
     region: Region | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
     **overrides: Any,
 ) -> list[Results]:
     """Run one setting over several seeds in this process, building its region once: a list of :class:`Results`.
@@ -209,6 +210,8 @@ def replicates(
         seeds: the seeds (ints or ``SeedSequence``), or a count ``K`` for seeds ``0 .. K-1``.
         region: a prebuilt region to share (default: the one ``params`` asks for, built once).
         progress: called as ``progress(done, total)`` after each run.
+        stop: asked after every simulated month; once it returns True the run under way is abandoned and the
+            runs finished so far are returned (a page's Cancel, a time limit).
         **overrides: parameter overrides applied on top of ``params``.
     """
     if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer, Sequence)) or isinstance(seeds, str):
@@ -221,13 +224,29 @@ def replicates(
         raise ParameterError("seeds: give at least one seed")
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress = {shown(progress)} must be a function progress(done, total)")
+    if stop is not None and not callable(stop):
+        raise ParameterError(f"stop = {shown(stop)} must be a function stop() -> bool")
     checked = [check_seed(s) for s in seeds]  # every seed refused before any run starts
     p = resolve_params(params, **overrides)
     if region is None:
         region = _lazy("region_for")(p)
+
+    def each_month(month: int, n_months: int) -> None:
+        if stop():
+            raise _StopError
+
     out = []
     for i, seed in enumerate(checked):
-        out.append(run(p, seed=seed, region=region))
+        if stop is not None and stop():
+            break
+        try:
+            out.append(run(p, seed=seed, region=region, progress=None if stop is None else each_month))
+        except _StopError:
+            break
         if progress is not None:
             progress(i + 1, len(checked))
     return out
+
+
+class _StopError(Exception):
+    """``replicates``'s ``stop`` said stop during a run."""

@@ -62,3 +62,20 @@ def test_warming_builds_the_region_the_runs_use():
     assert region_module._cached.cache_info().currsize == 1
     assert gpsim.region_for(p) is region_module._cached(region_module.region_key(p))
     assert np.all(gpsim.region_for(p).list_size > 0)
+
+
+def test_stop_ends_early_with_the_runs_finished_so_far():
+    """``stop`` is asked every month: a stop during the third run returns the first two, whole and unchanged."""
+    params = gpsim.scenario("baseline").replace(**SMALL)
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2 * params.n_months + 5  # part-way through the third run
+
+    members = gpsim.replicates(params, [0, 1, 2, 3], stop=stop)
+    assert [m.seed for m in members] == [0, 1]
+    pd.testing.assert_frame_equal(members[1].steps, gpsim.run(params, seed=1).steps)
+    assert gpsim.replicates(params, 3, stop=lambda: True) == []
+    with pytest.raises(ParameterError, match="stop"):
+        gpsim.replicates(params, 2, stop=True)

@@ -304,6 +304,31 @@ def test_run_ten_seeds_gives_bands():
     assert any(i.startswith("A:") and i.endswith(":band") for i in ids)
 
 
+def test_ten_seeds_share_this_runs_region_and_can_be_cancelled(monkeypatch):
+    """The bands are gpsim.replicates over seeds seed..seed+9 on the session's own region (no region is built);
+    a cancel part-way leaves no bands."""
+    import gpsim
+    from gpsim import region as region_module
+
+    session = Session(overrides={"years": "1"}, seed=4)
+    session.attach(FakeView())
+    built = []
+    real = region_module.from_params
+    monkeypatch.setattr(region_module, "from_params", lambda p: built.append(p) or real(p))
+    seen = []
+    session.run_seeds(progress=lambda d, t: seen.append((d, t)))
+    assert built == [] and seen[-1] == (10, 10)
+    runs = [gpsim.run(session.applied, seed=4 + k).steps["n_orgs"] for k in range(10)]
+    median = np.percentile(np.vstack([r.to_numpy(dtype=float) for r in runs]), 50, axis=0)
+    np.testing.assert_allclose(session.bands["n_orgs"][2], median)
+
+    session.bands = None
+    cancel = threading.Event()
+    told = []
+    session.run_seeds(progress=lambda d, t: told.append(d) or (d >= 3 and cancel.set()), cancel=cancel)
+    assert session.bands is None and session.bands_progress is None and told == [1, 2, 3]
+
+
 def test_organisation_story():
     session = Session(overrides={"years": "3"})
     session.step(36)
@@ -313,6 +338,36 @@ def test_organisation_story():
     assert story["months"] and len(story["members"]) == len(story["months"]) == len(story["reserves"])
     assert story["row"]["org"] == 0
     assert session.org_story(10_000) is None
+    # money in and out by source, per year: the model's own monthly record of that organisation, summed
+    money = story["money"]
+    mine = session.model.org_money().query("org == 0")
+    assert money["years"][0] == f"year {(int(mine['step'].min()) - 1) // 12 + 1}"
+    subs = money["flows"][labels.MONEY_WORDS["subscriptions"]]
+    assert len(subs) == len(money["years"]) and sum(subs) == pytest.approx(mine["subscriptions"].sum())
+    running = money["totals"][labels.MONEY_WORDS["running_costs"]]
+    assert running == pytest.approx(-mine["running_costs"].sum()) and running < 0  # money out is below the line
+    assert set(money["flows"]) == set(money["totals"]) and all(v != 0 for v in money["totals"].values())
+
+
+def test_organisations_table_shows_asks_delivered_of_taken():
+    """The table's asks column is each organisation's hospital asks delivered "of" those it took on."""
+    from gpsim.ui import frames
+
+    session = Session(scenario="funding-cliff", overrides={"years": "5"})
+    session.step(60)
+    orgs = frames_orgs(session)
+    took = orgs[orgs["asks_taken"] > 0]
+    assert len(took), "no organisation took on a hospital ask in five years of the funding cliff"
+    rows = frames.org_rows(orgs, session.month, limit=len(orgs))["rows"]
+    by_org = {r["org"]: r["asks"] for r in rows}
+    for _, o in orgs.iterrows():
+        assert by_org[int(o["org"])] == f"{int(o['asks_delivered'])} of {int(o['asks_taken'])}"
+
+
+def frames_orgs(session):
+    from gpsim.ui import observe
+
+    return observe.orgs(session.model)
 
 
 def test_downloads_say_what_they_are():

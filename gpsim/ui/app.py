@@ -619,8 +619,8 @@ def OrgStory(session: Session, picked: solara.Reactive, run_version):
         for col, words in (
             ("n_contracts", "contracts won"),
             ("leaders_burnt_out", "leaders burnt out"),
-            ("n_asks", "hospital asks taken on"),
-            ("n_asks_delivered", "asks delivered"),
+            ("asks_taken", "hospital asks taken on"),
+            ("asks_delivered", "asks delivered"),
         ):
             if whole(row.get(col)) >= 0:
                 extra.append(f"{words}: {whole(row[col])}")
@@ -654,7 +654,71 @@ def OrgStory(session: Session, picked: solara.Reactive, run_version):
             ],
         )
         solara.FigureEcharts(option=option, attributes={"style": "height: 200px; width: 100%;"}, responsive=True)
+        OrgMoney(story["money"])
         solara.Button("Close", on_click=close, text=True, small=True, classes=["gpsim-org-story-close"])
+
+
+#: Money in (greens and blues) and out (reds and browns) in the organisation story, in the order of the flows.
+MONEY_IN_COLOURS = ["#1b9e77", "#66a61e", "#1f78b4", "#a6cee3", "#7fc97f"]
+MONEY_OUT_COLOURS = ["#d95f02", "#e7298a", "#a6761d", "#fb9a99", "#e31a1c"]
+
+
+def pounds(value: float) -> str:
+    """£ in words a room reads at a glance: £850, £12k, £1.2m."""
+    v = abs(value)
+    if v >= 1e6:
+        return f"£{v / 1e6:.1f}m"
+    if v >= 1e4:
+        return f"£{v / 1e3:.0f}k"
+    return f"£{v:,.0f}"
+
+
+@solara.component
+def OrgMoney(money: dict):
+    """An organisation's money in and out by source, per year: a stacked bar chart (in above the line, out below)
+    and one sentence with the totals."""
+    totals = money["totals"]
+    if not totals:
+        solara.HTML(tag="div", unsafe_innerHTML="No money has moved through it yet.", classes=["gpsim-org-money-text"])
+        return
+    ins = [(k, v) for k, v in totals.items() if v > 0]
+    outs = [(k, -v) for k, v in totals.items() if v < 0]
+
+    def listed(items):
+        return ", ".join(f"{name} {pounds(v)}" for name, v in sorted(items, key=lambda kv: -kv[1]))
+
+    text = (
+        f"Money so far: {pounds(sum(v for _, v in ins))} came in ({listed(ins) or 'nothing'}) and "
+        f"{pounds(sum(v for _, v in outs))} went out ({listed(outs) or 'nothing'})."
+    )
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(text), classes=["gpsim-org-money-text"])
+    n_in = n_out = 0
+    series = []
+    for name, values in money["flows"].items():
+        going_in = totals[name] > 0
+        colours = MONEY_IN_COLOURS if going_in else MONEY_OUT_COLOURS
+        colour = colours[(n_in if going_in else n_out) % len(colours)]
+        n_in, n_out = n_in + going_in, n_out + (not going_in)
+        series.append(
+            dict(
+                type="bar",
+                name=name,
+                stack="in" if going_in else "out",
+                itemStyle=dict(color=colour),
+                data=[round(v / 1000, 1) for v in values],
+            )
+        )
+    option = dict(
+        animation=False,
+        grid=dict(left=52, right=12, top=48, bottom=24),
+        legend=dict(top=0, textStyle=dict(fontSize=10)),
+        tooltip=dict(trigger="axis", axisPointer=dict(type="shadow")),
+        xAxis=dict(type="category", data=money["years"]),
+        yAxis=dict(type="value", name="£k a year (out below 0)", nameTextStyle=dict(fontSize=10)),
+        series=series,
+    )
+    with solara.Div(classes=["gpsim-org-money"]):
+        solara.FigureEcharts(option=option, attributes={"style": "height: 220px; width: 100%;"}, responsive=True)
 
 
 @solara.component

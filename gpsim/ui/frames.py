@@ -500,7 +500,8 @@ def _num(value: Any) -> float:
 
 
 def org_rows(orgs: pd.DataFrame, month: int, limit: int = 12) -> dict:
-    """The largest organisations still going first, then the most recent failures; plus counts."""
+    """The largest organisations still going first, then the most recent failures; plus counts. ``asks`` is
+    "delivered of taken" for the hospitals' asks it took on."""
     if orgs is None or len(orgs) == 0:
         return dict(rows=[], alive=0, failed=0)
     dissolved = orgs["dissolved_step"] if "dissolved_step" in orgs else pd.Series([pd.NA] * len(orgs))
@@ -536,6 +537,7 @@ def org_rows(orgs: pd.DataFrame, month: int, limit: int = 12) -> dict:
                 age=age,
                 reserves=f"{_num(col('reserves', k)) / 1000:,.0f}",
                 trust=f"{_num(col('cohesion', k)) * 100:.0f}%",
+                asks=f"{whole(col('asks_delivered', k), 0)} of {whole(col('asks_taken', k), 0)}",
             )
         )
     return dict(rows=rows, alive=len(live), failed=len(dead))

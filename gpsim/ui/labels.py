@@ -304,3 +304,18 @@ def differs(a: Any, b: Any) -> bool:
 
 
 __all__ = ["BASIC", "LABELS", "SYNTHETIC_ONLY", "Shown", "describe", "label", "plain_error", "shown", "value_text"]
+
+
+#: An organisation's money flows (``Results.org_money``) as the organisation story names them.
+MONEY_WORDS = {
+    "subscriptions": "members' subscriptions",
+    "one_off_funding": "one-off money",
+    "recurrent_funding": "recurrent network payment",
+    "contract_income": "contracts",
+    "local_services_margin": "local services",
+    "running_costs": "running costs",
+    "leadership_team_costs": "leadership team",
+    "contract_delivery_costs": "delivering contracts",
+    "service_delivery_costs": "delivering funded services",
+    "member_services": "services for members",
+}

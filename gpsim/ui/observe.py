@@ -1,8 +1,8 @@
 """The one place the page reads a running model's state (everything else uses ``Results``-shaped tables).
 
 ``GPModel.records`` are the rows of ``Results.steps``; :func:`gpsim.results.org_table` is ``Results.orgs``;
-:class:`gpsim.Region` is public. Only :func:`practices` looks at the per-practice arrays behind the Mesa
-agents, read-only, and copies what it needs, so a change in the model's layout touches this file alone.
+``GPModel.practice_table()`` is each practice now; :class:`gpsim.Region` is public. Nothing here reads the
+model's internal arrays, so a change in the model's layout does not reach the page.
 """
 
 from __future__ import annotations
@@ -23,20 +23,22 @@ class PracticeState:
 
 
 def practices(model) -> PracticeState:
-    """A copy of each practice's status, organisation and list size."""
-    pr = model.practices
-    is_open = pr.open
-    is_open = np.asarray(is_open() if callable(is_open) else is_open, dtype=bool)
-    org = np.asarray(pr.org, dtype=np.int64).copy()
-    org[~is_open] = -1
-    return PracticeState(is_open.copy(), org, np.asarray(pr.list_size, dtype=np.int64).copy())
+    """Each practice's status, organisation (-1 for none or closed) and list size (``GPModel.practice_table``)."""
+    t = model.practice_table()
+    return PracticeState(
+        t["open"].to_numpy(dtype=bool),
+        t["org"].to_numpy(dtype=np.int64, na_value=-1),
+        t["list_size"].to_numpy(dtype=np.int64),
+    )
 
 
 def orgs(model) -> pd.DataFrame:
-    """One row per organisation ever formed (the columns of ``Results.orgs``)."""
-    from gpsim.results import org_table
+    """One row per organisation ever formed (the ``Results.orgs`` rows of kind organisation: primary care networks
+    are numbered on their own and shown apart)."""
+    from gpsim.results import ORG_KIND, org_table
 
-    return org_table(model)
+    table = org_table(model)
+    return table[table["kind"] == ORG_KIND].reset_index(drop=True)
 
 
 def peer_edges(model) -> np.ndarray:

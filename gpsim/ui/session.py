@@ -607,27 +607,33 @@ class Session:
 
     # --- chance vs difference ----------------------------------------------------------------------
     def run_seeds(self, progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None):
-        """Run the current settings (and A's, when comparing) over ten seeds; keep the median and the middle 80%
-        of each charted line as bands. Runs in the calling thread (the page calls it from a worker)."""
+        """Run the current settings (and A's, when comparing) over ten seeds with :func:`gpsim.replicates` (one
+        region for all ten: this run's own); keep the median and the middle 80% of each charted line as bands.
+        Runs in the calling thread (the page calls it from a worker); ``cancel`` stops it within a month."""
         import gpsim
 
-        jobs = [("run", self.applied, self.seed)]
+        jobs = [("run", self.applied, self.seed, self.model.region)]
         if self.pinned is not None and self.pinned.bands is None:
-            jobs.append(("A", self.pinned.params, self.pinned.seed))
+            jobs.append(("A", self.pinned.params, self.pinned.seed, None))
         total = len(jobs) * N_SEEDS
-        done = 0
         out: dict[str, dict] = {}
-        for which, params, seed in jobs:
-            runs = []
-            for k in range(N_SEEDS):
-                if cancel is not None and cancel.is_set():
-                    return
-                runs.append(gpsim.run(params, seed=seed + k).steps)
-                done += 1
-                self.bands_progress = (done, total)
+
+        def stopped() -> bool:
+            return cancel is not None and cancel.is_set()
+
+        for j, (which, params, seed, region) in enumerate(jobs):
+
+            def tell(done: int, _n: int, before: int = j * N_SEEDS) -> None:
+                self.bands_progress = (before + done, total)
                 if progress:
-                    progress(done, total)
-            out[which] = _bands(runs, (params.start_year, params.start_month), self._columns)
+                    progress(before + done, total)
+
+            seeds = [seed + k for k in range(N_SEEDS)]
+            runs = gpsim.replicates(params, seeds, region=region, progress=tell, stop=stopped)
+            if len(runs) < N_SEEDS:  # cancelled
+                self.bands_progress = None
+                return
+            out[which] = _bands([r.steps for r in runs], (params.start_year, params.start_month), self._columns)
         with self.lock:
             if "run" in out:
                 self.bands = out["run"]
@@ -653,7 +659,32 @@ class Session:
                     members.append(int(t["members"][k]) if "members" in t else 0)
                     reserves.append(float(t["reserves"][k]) if "reserves" in t else 0.0)
                     trust.append(float(t["cohesion"][k]) if "cohesion" in t else 0.0)
-            return dict(row=row, months=months, members=members, reserves=reserves, trust=trust)
+            return dict(
+                row=row, months=months, members=members, reserves=reserves, trust=trust, money=self.org_money(org)
+            )
+
+    def org_money(self, org: int) -> dict:
+        """One organisation's money in and out by source, per year of the run so far (``GPModel.org_money``):
+        ``years`` (labels), ``flows`` (plain name -> GBP per year, money out negative) and ``totals`` (plain name
+        -> GBP over its life so far, money out negative)."""
+        from gpsim.money import FLOWS, FLOWS_IN
+
+        with self.lock:
+            t = self.model.org_money()
+        t = t[t["org"] == org]
+        if not len(t):
+            return dict(years=[], flows={}, totals={})
+        year = (t["step"].to_numpy() - 1) // 12
+        first, last = int(year.min()), int(year.max())
+        years = [f"year {y + 1}" for y in range(first, last + 1)]
+        flows, totals = {}, {}
+        for name in FLOWS:
+            sign = 1.0 if name in FLOWS_IN else -1.0
+            per_year = np.bincount(year - first, t[name].to_numpy(), minlength=last - first + 1) * sign
+            if per_year.any():
+                flows[labels.MONEY_WORDS[name]] = per_year.tolist()
+                totals[labels.MONEY_WORDS[name]] = float(per_year.sum())
+        return dict(years=years, flows=flows, totals=totals)
 
     # --- guided stories ------------------------------------------------------------------------------
     def story_prepare(self, key: str, k: int):
