@@ -55,3 +55,16 @@ def test_ensemble_case_runs(capsys):
     ctx = bench.Context(quick=True, repeats=1, out=bench.Reporter(quiet=True))
     res = bench.case_ensemble(ctx)
     assert res["seeds"] == 3 and res["practices"] > 200 and res["value"] > 0
+
+
+def test_the_sweep_verdict_says_what_the_machine_allowed(capsys):
+    rows = bench.verdicts({"sweep": {"value": 1.2, "cpu_value": None, "ceiling": 1.3}}, quick=False)
+    assert rows[0]["ceiling"] == 1.3 and not rows[0]["met"]
+    bench.print_verdicts(rows, bench.Reporter())
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert "MISS" in line and "33% outside" in line and "allowed at most 1.30 x" in line
+
+
+def test_parallel_ceiling_is_one_for_one_process():
+    # one process "side by side" with itself is the same work alone: the ratio is about 1 whatever the load
+    assert 0.5 < bench.parallel_ceiling(1, rounds=1) < 2.0
