@@ -39,6 +39,23 @@ def _fmt(v: Any) -> str:
     return html.escape(str(v))
 
 
+def _top_share(sample: pd.DataFrame, kept: np.ndarray, names: list[str], edges: list[np.ndarray]) -> float:
+    """The largest share not ruled out in any one- or two-parameter cell (at least 1%): the plots' scale, so a
+    region that keeps 7% of the prior is not drawn as uniformly dark."""
+    top = 0.0
+    for j, xj in enumerate(names):
+        for i, yi in enumerate(names[: j + 1]):
+            if i == j:
+                total, _ = np.histogram(sample[xj], bins=edges[j])
+                inside, _ = np.histogram(sample[xj][kept], bins=edges[j])
+            else:
+                total, _, _ = np.histogram2d(sample[xj], sample[yi], bins=[edges[j], edges[i]])
+                inside, _, _ = np.histogram2d(sample[xj][kept], sample[yi][kept], bins=[edges[j], edges[i]])
+            share = np.divide(inside, total, out=np.zeros_like(inside, dtype=float), where=total > 0)
+            top = max(top, float(share.max(initial=0.0)))
+    return max(top, 0.01)
+
+
 def pairs_figure(posterior: pd.DataFrame, depth: tuple[pd.DataFrame, np.ndarray], space) -> str:
     """The non-implausible region. Upper triangle: for each pair of parameters, the share of the prior not ruled
     out at each pair of values (over all other parameters; "optical depth"); diagonal: the same for one parameter;
@@ -57,6 +74,7 @@ def pairs_figure(posterior: pd.DataFrame, depth: tuple[pd.DataFrame, np.ndarray]
     bins = 12
     edges = [np.linspace(space.low[j], space.high[j], bins + 1) for j in range(d)]
     image = None
+    top = _top_share(sample, kept, names, edges)  # colour and bar scale: the densest cell, not 100%
     for i, yi in enumerate(names):
         for j, xj in enumerate(names):
             ax = axes[i][j]
@@ -65,13 +83,13 @@ def pairs_figure(posterior: pd.DataFrame, depth: tuple[pd.DataFrame, np.ndarray]
                 inside, _ = np.histogram(sample[xj][kept], bins=edges[j])
                 share = np.divide(inside, total, out=np.zeros(bins), where=total > 0)
                 ax.stairs(share, edges[j], fill=True, color=POSTERIOR, alpha=0.8)
-                ax.set_ylim(0, 1)
+                ax.set_ylim(0, top)
                 ax.set_title(xj, fontsize=7)
             elif i < j:
                 total, _, _ = np.histogram2d(sample[xj], sample[yi], bins=[edges[j], edges[i]])
                 inside, _, _ = np.histogram2d(sample[xj][kept], sample[yi][kept], bins=[edges[j], edges[i]])
                 share = np.divide(inside, total, out=np.zeros_like(inside), where=total > 0)
-                image = ax.pcolormesh(edges[j], edges[i], share.T, vmin=0, vmax=1, cmap="viridis")
+                image = ax.pcolormesh(edges[j], edges[i], share.T, vmin=0, vmax=top, cmap="viridis")
             else:
                 ax.scatter(post[xj], post[yi], s=3, color=POSTERIOR, alpha=0.5, lw=0)
                 ax.set_ylim(space.low[i], space.high[i])
@@ -276,7 +294,7 @@ out-of-sample targets (2017-2021) were not, so meeting them is a test of the mod
 <h2>What was found</h2><ul>
 <li>{share:.2%} of the prior parameter space is not ruled out ({1 - share:.2%} ruled out)</li>
 {"".join(lines)}
-<li>point estimate (least implausible setting, in <code>calibrated.toml</code>): {html.escape(point)}</li></ul>
+<li>point estimate (central and well fitting, in <code>calibrated.toml</code>): {html.escape(point)}</li></ul>
 {empty}
 <h2>Targets</h2>
 <p class=note>A run <i>meets</i> a target when it is within 3 standard deviations (observation and model

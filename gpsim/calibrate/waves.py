@@ -293,7 +293,7 @@ def calibrate(
     posterior = space.frame(post_unit)
     posterior["max_implausibility"] = post_imp
     posterior["weight"] = 1.0 / len(posterior)
-    best = int(np.argmin(post_imp))
+    best = central_point(space.unit(posterior[space.names].to_numpy()), post_imp)
     point = {n: SPECS_BY_NAME[n].kind(_py(posterior.iloc[best][n])) for n in space.names}
 
     t0 = time.perf_counter()
@@ -426,6 +426,23 @@ def target_table(targets: list[Target], prior: pd.DataFrame, posterior: pd.DataF
 
 
 # --- the point estimate as a parameter file ----------------------------------------------------------------
+def central_point(unit: np.ndarray, implausibility: np.ndarray) -> int:
+    """Index of the point estimate among posterior draws: of the draws that fit at least as well as the median
+    draw (implausibility at or below the median), the one nearest the region's centre (the per-parameter median
+    of all draws, in units of each prior range).
+
+    The single least implausible draw is not used: where the targets leave a parameter unconstrained, the
+    emulators' minimum lies wherever their noise puts it, often at the edge of the range. A central, well-fitting
+    draw is a typical setting of what the targets allow.
+    """
+    unit = np.asarray(unit, dtype=float)
+    implausibility = np.asarray(implausibility, dtype=float)
+    good = np.flatnonzero(implausibility <= np.median(implausibility))
+    centre = np.median(unit, axis=0)
+    distance = np.linalg.norm(unit[good] - centre, axis=1)
+    return int(good[np.argmin(distance)])
+
+
 def write_point(path: Path, cal: CalibrationFile, quick: bool, point: dict[str, Any]) -> None:
     """``calibrated.toml``: the scenario, ``[fixed]`` and the point estimate (``gpsim run --params FILE``)."""
     from gpsim.paramfile import write
@@ -436,8 +453,9 @@ def write_point(path: Path, cal: CalibrationFile, quick: bool, point: dict[str, 
         cal.scenario,
         values,
         comment=[
-            f"Calibrated point estimate from {cal.source or cal.name}{' (quick mode)' if quick else ''}: the setting",
-            "the emulators found least implausible. Run it with: gpsim run --params calibrated.toml",
+            f"Calibrated point estimate from {cal.source or cal.name}{' (quick mode)' if quick else ''}: of the",
+            "settings not ruled out that fit at least as well as the median one, the one nearest the region's centre.",
+            "Run it with: gpsim run --params calibrated.toml",
         ],
     )
 
@@ -465,4 +483,4 @@ def summary_lines(result: Calibration) -> list[str]:
     return lines
 
 
-__all__ = ["Calibration", "Space", "calibrate", "run_design", "target_table", "write_point"]
+__all__ = ["Calibration", "Space", "calibrate", "central_point", "run_design", "target_table", "write_point"]
