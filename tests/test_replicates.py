@@ -79,3 +79,25 @@ def test_stop_ends_early_with_the_runs_finished_so_far():
     assert gpsim.replicates(params, 3, stop=lambda: True) == []
     with pytest.raises(ParameterError, match="stop"):
         gpsim.replicates(params, 2, stop=True)
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    params = gpsim.Params(n_practices=30, n_ccgs=1, years=1.0)
+
+    def fail(month, n_months):
+        raise KeyboardInterrupt
+
+    assert gc.isenabled()
+    gpsim.run(params, seed=0)
+    assert gc.isenabled()
+    with pytest.raises(KeyboardInterrupt):
+        gpsim.run(params, seed=0, progress=fail)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        gpsim.run(params, seed=0)
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
