@@ -530,3 +530,76 @@ def test_sessions_and_models_are_freed():
     del s
     gc.collect()
     assert live_counts() == before
+
+
+def test_primary_care_networks_show_when_the_run_has_the_network_des():
+    """With the Network DES the membership chart draws the share of practices in a network and the
+    organisations chart the number of networks, with a line in words saying from when; without it, neither."""
+    month = 3
+    session = Session(overrides={"network_des_start_month": str(month), "years": "1"})
+    view = FakeView()
+    session.attach(view)
+    session.step(month + 1)
+    charts = {c["key"]: c for c in view.bases[-1]["charts"]}
+    assert "share_practices_in_pcn" in {g["col"] for g in charts["share"]["lines"]}
+    assert "n_pcns" in {g["col"] for g in charts["orgs"]["lines"]}
+    from gpsim.ui.frames import month_text
+
+    first = session.steps_frame().query("n_pcns > 0")
+    assert len(first), "no primary care network formed after the Network DES started"
+    assert f"from {month_text(session.start, int(first['step'].iloc[0]))}" in charts["share"]["note"]
+    assert f"{session.applied.pcn_min_population:,.0f}" in charts["share"]["note"]
+
+    plain = Session(overrides={"years": "1"})
+    plain.attach(view)
+    charts = {c["key"]: c for c in view.bases[-1]["charts"]}
+    assert not {"share_practices_in_pcn", "n_pcns"} & {g["col"] for c in charts.values() for g in c["lines"]}
+    assert "No primary care networks" in charts["share"]["note"]
+
+
+def test_map_outlines_are_closed_short_edged_and_without_holes():
+    """England's outline and an area's are closed lines with short edges (no long stray chords), England has no
+    hole inside it (the Lake District's sparse districts used to leave one) and every practice is inside its area."""
+    from matplotlib.path import Path as Polygon
+
+    from gpsim.region import from_params
+    from gpsim.ui import mapdata
+
+    pytest.importorskip("contourpy")
+    reg = from_params(Session(region="north-east-workshop").applied)
+    area, england = mapdata.outlines(reg, aggregated=False)
+    for lines in (area, england):
+        assert lines
+        for line in lines:
+            assert np.allclose(line[0], line[-1]), "an outline is a closed line"
+            assert np.hypot(*np.diff(line, axis=0).T).max() < 10.0, "a long straight edge"
+    main = max(england, key=len)
+    inside = [Polygon(line).contains_point(main[0]) for line in england if line is not main]
+    holes = [line for line in england if line is not main and Polygon(main).contains_point(line.mean(axis=0))]
+    assert not holes and not any(inside)
+    d = mapdata.districts()
+    keswick = d.loc["CA12", ["x", "y"]].to_numpy(dtype=float)  # the heart of the Lake District
+    assert Polygon(main).contains_point(keswick)
+    practices = np.column_stack([reg.x, reg.y])
+    assert np.logical_or.reduce([Polygon(line).contains_points(practices) for line in area]).all()
+
+
+def test_map_names_do_not_cover_each_other():
+    """Town and CCG names on a real area's map: no two labels overlap, and none covers a hospital or CCG marker."""
+    from gpsim.ui import frames, mapdata
+
+    session = Session(region="west-yorkshire")
+    base = frames.map_base(session.model, aggregated=False)
+    reg = session.model.region
+    x0, x1 = base["option"]["xAxis"]["min"], base["option"]["xAxis"]["max"]
+    km = (x1 - x0) / mapdata.MAP_PX
+    series = {s["id"]: s for s in base["option"]["series"]}
+    towns = [(d["name"], *d["value"]) for d in series["towns"]["data"]]
+    ccgs = [d for d in series["ccgs"]["data"] if d.get("label", {}).get("show")]
+    assert len(towns) >= 5 and ccgs
+    boxes = [mapdata.label_box(x, y, name, km, where="top") for name, x, y in towns]
+    boxes += [mapdata.label_box(*d["value"], d["name"], km, where="right", size=10.0) for d in ccgs]
+    for i, a in enumerate(boxes):
+        assert not any(mapdata.overlaps(a, b) for b in boxes[i + 1 :]), (i, a)
+    marks = [(x - 7 * km, x + 7 * km, y - 7 * km, y + 7 * km) for x, y in reg.hospital_xy]
+    assert not any(mapdata.overlaps(b, m) for b in boxes for m in marks)

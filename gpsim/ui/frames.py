@@ -41,6 +41,22 @@ NOTES = {
     "services bought by hospitals or CCGs.",
 }
 
+#: Columns about primary care networks: charted only in runs with the Network DES.
+PCN_COLUMNS = ("share_practices_in_pcn", "n_pcns")
+
+
+def pcn_note(start: tuple[int, int], des_month: int | None, sizes: tuple[float, float] = (30_000, 50_000)) -> str:
+    """The line under the membership chart about primary care networks, in the room's words."""
+    if des_month is None:
+        return "No primary care networks in this run: the Network DES (2019) is not part of it."
+    when = "from the start of the run" if des_month <= 1 else f"from {month_text(start, des_month)}"
+    return (
+        f"Teal: practices in a primary care network (PCN), {when}. The Network DES pays practices to join a "
+        f"network of about {sizes[0]:,.0f}-{sizes[1]:,.0f} patients; a PCN is not an at-scale organisation unless "
+        "one runs it."
+    )
+
+
 #: (chart, column, label, colour, scale). Columns the model does not record are skipped.
 LINES = [
     ("share", "share_practices_in_org", "practices", C[0], 100.0),
@@ -50,6 +66,7 @@ LINES = [
     ("relationships", "relationships_per_hospital_mean", "with organisations", C[3], 1.0),
     ("orgs", "n_orgs", "going", C[0], 1.0),
     ("orgs", "n_orgs_failed_cum", "failed (total)", C[3], 1.0),
+    ("orgs", "n_pcns", "primary care networks (PCNs)", C[7], 1.0),
     ("money", "external_funding_month", "grants & recurrent funding", C[1], 0.001),
     ("money", "contract_income_month", "contracts", C[4], 0.001),
     ("closed", "n_practices_closed_cum", "closed or merged", C[5], 1.0),
@@ -117,22 +134,29 @@ def map_base(model, *, aggregated: bool) -> dict:
     ccg_names = mapdata.ccg_names(reg)
     series: list[dict] = []
     if real:
-        for k, seg in enumerate(mapdata.outline_segments(reg, aggregated=aggregated)):
+        for k, lines in enumerate(mapdata.outlines(reg, aggregated=aggregated)):
             series.append(
                 dict(
                     id=f"outline{k}",
                     type="lines",
                     coordinateSystem="cartesian2d",
+                    polyline=True,
                     silent=True,
                     z=0,
                     lineStyle=dict(color="#7a8a99", opacity=0.55 if k == 0 else 0.3, width=1.2 if k == 0 else 0.8),
-                    data=[[[_r(a[0]), _r(a[1])], [_r(b[0]), _r(b[1])]] for a, b in seg],
+                    data=[dict(coords=line.tolist()) for line in lines],
                 )
             )
+    km_per_px = (box[1] - box[0]) / mapdata.MAP_PX
+    shown_ccgs = _ccg_labels(reg, ccg_names, km_per_px) if not aggregated else []
     if not aggregated:
-        series += _practice_layers(model, ccg_names)
+        series += _practice_layers(model, ccg_names, shown_ccgs)
     series.append(_hospitals(reg, aggregated))
-    towns = mapdata.towns(reg, box, aggregated=aggregated) if real else []
+    avoid = [_marker_box(x, y, 9 * km_per_px) for x, y in reg.hospital_xy] if not aggregated else []
+    hub_xy = reg.ccg_xy()
+    avoid += [_marker_box(*hub_xy[c], 7 * km_per_px) for c in range(reg.n_ccgs) if not aggregated]
+    avoid += [box for _c, box in shown_ccgs]
+    towns = mapdata.towns(reg, box, aggregated=aggregated, avoid=avoid) if real else []
     if towns:
         series.append(
             dict(
@@ -207,7 +231,28 @@ def _hospitals(reg, aggregated: bool) -> dict:
     )
 
 
-def _practice_layers(model, ccg_names: list[str]) -> list[dict]:
+def _marker_box(x: float, y: float, half: float) -> tuple:
+    return (x - half, x + half, y - half, y + half)
+
+
+def _ccg_labels(reg, names: list[str], km_per_px: float) -> list[tuple[int, tuple]]:
+    """The CCGs whose names fit beside their diamond without covering another name, a diamond or a hospital
+    (largest CCG first), with each label's box in km."""
+    if reg.n_ccgs > 12:
+        return []
+    hub = reg.ccg_xy()
+    pop = np.bincount(reg.ccg, reg.list_size, minlength=reg.n_ccgs)
+    marks = [_marker_box(*hub[c], 7 * km_per_px) for c in range(reg.n_ccgs)]
+    marks += [_marker_box(x, y, 9 * km_per_px) for x, y in reg.hospital_xy]
+    out: list[tuple[int, tuple]] = []
+    for c in np.argsort(-pop, kind="stable").tolist():
+        label = mapdata.label_box(*hub[c], names[c], km_per_px, where="right", size=10.0)
+        if not any(mapdata.overlaps(label, b) for b in marks + [b for _c, b in out]):
+            out.append((c, label))
+    return out
+
+
+def _practice_layers(model, ccg_names: list[str], shown_ccgs: list[tuple[int, tuple]]) -> list[dict]:
     from gpsim.ui.figures import _ccg_outlines
 
     reg = model.region
@@ -242,6 +287,7 @@ def _practice_layers(model, ccg_names: list[str]) -> list[dict]:
             )
         )
     hub = reg.ccg_xy()
+    labelled = {c for c, _box in shown_ccgs}
     out.append(
         dict(
             id="ccgs",
@@ -250,9 +296,15 @@ def _practice_layers(model, ccg_names: list[str]) -> list[dict]:
             symbolSize=12,
             z=5,
             itemStyle=dict(color=HUB, borderColor="#fff", borderWidth=1),
-            label=dict(show=reg.n_ccgs <= 12, position="right", formatter="{b}", color=HUB, fontSize=10),
-            labelLayout=dict(hideOverlap=True),
-            data=[dict(name=ccg_names[c], value=[_r(hub[c, 0]), _r(hub[c, 1])]) for c in range(reg.n_ccgs)],
+            label=dict(show=False, position="right", formatter="{b}", color=HUB, fontSize=10),
+            data=[
+                dict(
+                    name=ccg_names[c],
+                    value=[_r(hub[c, 0]), _r(hub[c, 1])],
+                    **({"label": dict(show=True)} if c in labelled else {}),
+                )
+                for c in range(reg.n_ccgs)
+            ],
         )
     )
     return out
@@ -319,12 +371,19 @@ def charts_base(
     pinned=None,
     bands: dict | None = None,
     bands_a: dict | None = None,
+    des_month: int | None = None,
+    pcn_sizes: tuple[float, float] = (30_000, 50_000),
 ) -> list[dict]:
     """One entry per chart: its title, key, note, fixed option (axes, run A, bands) and the lines that grow.
 
     ``pinned`` is run A (``steps`` DataFrame, ``start`` and ``n_months``); ``bands`` / ``bands_a`` map a column to
-    (dates, low, median, high) lists from runs over ten seeds.
+    (dates, low, median, high) lists from runs over ten seeds. ``des_month`` is the run month the Network DES
+    starts (None: no DES in this run or in A, so no primary care network lines); ``pcn_sizes`` the patients a
+    network is meant to cover (smallest, largest).
     """
+    if des_month is None:
+        columns = [c for c in columns if c not in PCN_COLUMNS]
+    notes = dict(NOTES, share=pcn_note(start, des_month, pcn_sizes))
     x0, x1 = month_date(start, 0), month_date(start, n_months)
     if pinned is not None:
         x0 = min(x0, month_date(pinned.start, 0))
@@ -393,7 +452,7 @@ def charts_base(
             dict(
                 key=key,
                 title=title,
-                note=NOTES.get(key, ""),
+                note=notes.get(key, ""),
                 legend=chart_legend(key, columns, pinned is not None, bool(bands)),
                 option=option,
                 lines=grow,

@@ -1,8 +1,8 @@
 """What makes a real area's map recognisable: outlines, town names, practice and CCG names.
 
 All of it is made from files shipped in ``gpsim/data`` (no map tiles, no internet): the outline of England and of
-the area are drawn around the postcode-district centroids (the edges of a Delaunay triangulation that border only
-one short-edged triangle), town names are the districts' main places weighted by patients, and practice names
+the area are drawn around the postcode-district centroids (everywhere within a few km of one, gaps filled),
+town names are the districts' main places weighted by patients, and practice names
 come from the NHS practice register (``practice-names.csv.gz``).
 """
 
@@ -129,52 +129,74 @@ def practice_labels(reg, ccg_name: list[str]) -> list[str]:
     return out
 
 
-def _boundary(points: np.ndarray, max_edge: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Edges on the outside of the points: the border of the Delaunay triangles whose edges are all short."""
-    from scipy.spatial import Delaunay, QhullError
+def outline(points: np.ndarray, reach: float, close: float, cell: float) -> list[np.ndarray]:
+    """Closed lines (each (k, 2), km) around ``points``: everywhere within ``reach`` km of a point, with gaps and
+    bays narrower than twice ``close`` km filled (a morphological closing on a ``cell``-km grid), so sparse
+    districts (the Lake District, the Pennines) leave no holes and no long straight edges."""
+    import contourpy
+    from scipy import ndimage
+    from scipy.spatial import cKDTree
 
-    if len(points) < 4:
+    if len(points) == 0:
         return []
-    try:
-        tri = Delaunay(points)
-    except (QhullError, ValueError):
-        return []
-    s = tri.simplices
-    a, b, c = points[s[:, 0]], points[s[:, 1]], points[s[:, 2]]
-    longest = np.max(
-        [np.hypot(*(a - b).T), np.hypot(*(b - c).T), np.hypot(*(c - a).T)],
-        axis=0,
-    )
-    keep = s[longest <= max_edge]
-    if not len(keep):
-        return []
-    edges = np.sort(np.concatenate([keep[:, [0, 1]], keep[:, [1, 2]], keep[:, [2, 0]]]), axis=1)
-    uniq, count = np.unique(edges, axis=0, return_counts=True)
-    border = uniq[count == 1]
-    return [(points[i], points[j]) for i, j in border]
+    pad = reach + close + 3 * cell
+    lo, hi = points.min(axis=0) - pad, points.max(axis=0) + pad
+    xs, ys = np.arange(lo[0], hi[0] + cell, cell), np.arange(lo[1], hi[1] + cell, cell)
+    gx, gy = np.meshgrid(xs, ys)
+    dist, _ = cKDTree(points).query(np.column_stack([gx.ravel(), gy.ravel()]))
+    grown = (dist <= reach + close).reshape(gx.shape)
+    depth = ndimage.distance_transform_edt(grown) * cell  # how far inside the grown shape: > close once shrunk
+    lines = contourpy.contour_generator(xs, ys, depth - close, line_type=contourpy.LineType.Separate).lines(0.0)
+    return [np.round(line, 1) for line in lines if len(line) >= 8]
 
 
 @functools.lru_cache(maxsize=1)
-def england_outline() -> list[tuple[np.ndarray, np.ndarray]]:
+def england_outline() -> list[np.ndarray]:
+    """England's outline around its postcode districts (about 1,400 points, a few km outside the coast)."""
     d = districts()
-    return _boundary(np.column_stack([d["x"].to_numpy(), d["y"].to_numpy()]), max_edge=45.0)
+    return outline(np.column_stack([d["x"].to_numpy(), d["y"].to_numpy()]), reach=6.0, close=24.0, cell=2.0)
 
 
-def outline_segments(reg, *, aggregated: bool) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """[the area's outline, England's outline] (England alone for all England)."""
+def outlines(reg, *, aggregated: bool) -> list[list[np.ndarray]]:
+    """[the area's outline, England's outline] as closed lines (England alone for all England). The area's is
+    drawn around its practices and their postcode districts, with gaps up to 15% of its width filled."""
     eng = england_outline()
     if aggregated and reg.n_practices > 5000:
         return [eng]
-    near = np.unique(_nearest(reg.x, reg.y))
-    d = districts()
-    pts = np.column_stack([d["x"].to_numpy()[near], d["y"].to_numpy()[near]])
-    span = max(np.ptp(pts[:, 0]), np.ptp(pts[:, 1]), 1.0) if len(pts) else 1.0
-    area = _boundary(pts, max_edge=max(12.0, span / 4))
-    return [area, eng]
+    cached = getattr(reg, "_ui_outline", None)
+    if cached is None:
+        near = np.unique(_nearest(reg.x, reg.y))
+        d = districts()
+        pts = np.vstack(
+            [np.column_stack([d["x"].to_numpy()[near], d["y"].to_numpy()[near]]), np.column_stack([reg.x, reg.y])]
+        )
+        span = max(float(np.ptp(pts, axis=0).max()), 1.0)
+        cached = outline(pts, reach=5.0, close=max(8.0, 0.15 * span), cell=max(span / 250, 0.25))
+        object.__setattr__(reg, "_ui_outline", cached)
+    return [cached, eng]
 
 
-def towns(reg, box: tuple[float, float, float, float], *, aggregated: bool, limit: int = 12) -> list[tuple]:
-    """(name, x, y) of the area's main places by patients, spaced so their labels do not pile up."""
+#: The map's width on a laptop, in pixels: label sizes in km are worked out from it (wider screens only add room).
+MAP_PX = 480.0
+
+
+def label_box(x: float, y: float, text: str, km_per_px: float, *, where: str, size: float = 11.0) -> tuple:
+    """(left, right, bottom, top) in km of a label drawn at (x, y): above it (``top``) or to its right."""
+    w, h = (0.6 * size * len(text) + 4) * km_per_px, (size + 4) * km_per_px
+    if where == "top":
+        return (x - w / 2, x + w / 2, y + 4 * km_per_px, y + 4 * km_per_px + h)
+    return (x + 8 * km_per_px, x + 8 * km_per_px + w, y - h / 2, y + h / 2)
+
+
+def overlaps(a: tuple, b: tuple) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def towns(
+    reg, box: tuple[float, float, float, float], *, aggregated: bool, limit: int = 12, avoid: list[tuple] = ()
+) -> list[tuple]:
+    """(name, x, y) of the area's main places by patients, whose labels (drawn above the place) overlap neither
+    each other nor the boxes in ``avoid`` (other labels and markers, in km) on a laptop-sized map."""
     d = districts()
     idx = _nearest(reg.x, reg.y)
     frame = pd.DataFrame(
@@ -182,13 +204,18 @@ def towns(reg, box: tuple[float, float, float, float], *, aggregated: bool, limi
     )
     frame["w"] = reg.list_size
     g = frame.groupby("place").agg(w=("w", "sum"), x=("x", "mean"), y=("y", "mean")).sort_values("w", ascending=False)
-    min_gap = (box[1] - box[0]) / 9
+    km_per_px = (box[1] - box[0]) / MAP_PX
+    taken = list(avoid)
     chosen: list[tuple] = []
     for place, row in g.iterrows():
         if not place or place == "unknown":
             continue
-        if all(np.hypot(row.x - x, row.y - y) >= min_gap for _p, x, y in chosen):
-            chosen.append((str(place), float(row.x), float(row.y)))
+        name = str(place).replace(" Upon ", " upon ").replace(" On ", " on ")
+        label = label_box(row.x, row.y, name, km_per_px, where="top")
+        inside = box[0] <= label[0] and label[1] <= box[1] and label[3] <= box[3]
+        if inside and not any(overlaps(label, t) for t in taken):
+            chosen.append((name, float(row.x), float(row.y)))
+            taken.append(label)
         if len(chosen) >= (15 if aggregated else limit):
             break
     return chosen

@@ -487,6 +487,8 @@ class Session:
                 pinned=a,
                 bands=self.bands,
                 bands_a=a.bands if a else None,
+                des_month=self._des_month(),
+                pcn_sizes=(self.applied.pcn_min_population, self.applied.pcn_max_population),
             ),
         )
         self._columns = cols
@@ -495,6 +497,15 @@ class Session:
         if self._view is not None:
             self._view.base = self._base
             self.send_frame()
+
+    def _des_month(self) -> int | None:
+        """The month this run's Network DES starts, else A's (so A's networks still show), else None."""
+        from gpsim.policy import network_des_month
+
+        for params in (self.applied, self.pinned.params if self.pinned else None):
+            if params is not None and (month := network_des_month(params)) is not None:
+                return month
+        return None
 
     def send_frame(self) -> dict | None:
         """Send the page what changed since the last frame (everything after a reset or a reload)."""
