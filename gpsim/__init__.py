@@ -158,7 +158,11 @@ def run(
         samples: how many posterior draws (default 20); only with ``posterior``.
         **overrides: parameter overrides applied on top of ``params``.
     """
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress = {shown(progress)} must be a function progress(done, total)")
     if posterior is not None:
+        if not isinstance(posterior, (str, os.PathLike)):
+            raise ParameterError(f"posterior = {shown(posterior)} must be the path of a calibration folder")
         if region is not None and not isinstance(region, str):
             raise ParameterError("region: a posterior ensemble builds its own region; pass region text instead")
         if isinstance(region, str):
@@ -175,8 +179,6 @@ def run(
         region = None
     elif region is not None and not isinstance(region, _lazy("Region")):
         raise ParameterError(f"region = {shown(region)} must be region text (e.g. '00L') or a gpsim Region")
-    if progress is not None and not callable(progress):
-        raise ParameterError(f"progress = {shown(progress)} must be a function progress(month, n_months)")
     from gpsim.model import GPModel
     from gpsim.network import collection_paused
     from gpsim.results import Results

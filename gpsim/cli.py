@@ -123,6 +123,13 @@ def param_changes(args: argparse.Namespace) -> dict:
 
 def params_from_args(args: argparse.Namespace):
     """Build validated Params from --scenario, --params, --set, --years and --region."""
+    p = base_params_from_args(args)
+    changes = param_changes(args)
+    return p.replace(**changes) if changes else p
+
+
+def base_params_from_args(args: argparse.Namespace):
+    """The Params of --scenario and --params (the file's values on top); giving two scenarios is refused."""
     from gpsim import DEFAULT_SCENARIO
     from gpsim.scenarios import scenario
 
@@ -137,8 +144,7 @@ def params_from_args(args: argparse.Namespace):
                 "give the scenario once"
             )
         p = paramfile.load(args.params, base=p)  # the file's scenario, if it names one, is the one used
-    changes = param_changes(args)
-    return p.replace(**changes) if changes else p
+    return p
 
 
 def cmd_run(args: argparse.Namespace) -> int:

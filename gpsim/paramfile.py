@@ -8,6 +8,7 @@
     [params]
     founding_rate = 0.012
     months_to_close = 9
+    region = "00L@registers/2013.csv"   # a relative register path is read beside this file
 
 ``gpsim calibrate`` writes its point estimate in this form (``calibrated.toml``). Every value is checked against
 the parameter declaration; a mistake is refused with one line naming the file and the key.
@@ -63,6 +64,10 @@ def load(path: str | os.PathLike, base: Params | None = None) -> Params:
     values = data.get("params", {})
     if not isinstance(values, Mapping):
         raise ParameterError(f"{p}: params: must be a table of name = value")
+    if isinstance(values.get("region"), str):  # a register path in the file is read beside the file
+        from gpsim.data import region_beside
+
+        values = {**values, "region": region_beside(values["region"], p.parent)}
     try:
         start = named_scenario(data["scenario"]) if "scenario" in data else (base or Params())
         return Params.from_mapping(dict(values), start)

@@ -275,7 +275,25 @@ RUN_OUTPUTS = frozenset(
 TEMP_PREFIX = ".gpsim-"
 
 
-def check_run_folder(out: str | os.PathLike) -> None:
+@dataclass(frozen=True)
+class OutputFolder:
+    """What a command writes into its ``--out`` folder, so a folder of its earlier outputs may be replaced whole.
+
+    Attributes:
+        outputs: the names it writes (a folder holding anything else is refused).
+        marker: the JSON file, written by gpsim with a ``gpsim_version`` key, that shows a folder is its own.
+        what: how messages name such a folder ("a gpsim run").
+    """
+
+    outputs: frozenset[str]
+    marker: str
+    what: str
+
+
+RUN_FOLDER = OutputFolder(RUN_OUTPUTS, "final.json", "a gpsim run")
+
+
+def check_run_folder(out: str | os.PathLike, kind: OutputFolder = RUN_FOLDER) -> None:
     """Refuse an output folder that cannot hold a run's outputs, before anything runs or is written.
 
     Allowed: a folder that does not exist yet (under a writable folder), an empty folder, or the folder of an
@@ -287,12 +305,12 @@ def check_run_folder(out: str | os.PathLike) -> None:
     if not str(text).strip():
         raise GpsimError("--out '': an empty path; name the folder to write to")
     try:
-        _check_run_folder(Path(text), text)
+        _check_run_folder(Path(text), text, kind)
     except OSError as err:  # a name too long, a loop of links, a vanished mount...
         raise GpsimError(f"cannot write to output folder {text}: {err.strerror or err}") from None
 
 
-def _check_run_folder(path: Path, out: str) -> None:
+def _check_run_folder(path: Path, out: str, kind: OutputFolder) -> None:
     if path.is_symlink():
         target = "a missing place" if not path.exists() else os.readlink(path)
         raise GpsimError(f"--out {out}: is a symbolic link (to {target}); gpsim does not write through links")
@@ -304,18 +322,18 @@ def _check_run_folder(path: Path, out: str) -> None:
         except OSError as err:
             raise GpsimError(f"--out {out}: cannot be read ({err.strerror})") from None
         names = {e.name for e in entries}
-        other = sorted(n for n in names - RUN_OUTPUTS if not n.startswith(TEMP_PREFIX))
+        other = sorted(n for n in names - kind.outputs if not n.startswith(TEMP_PREFIX))
         if other:
             what = "a sweep" if "manifest.json" in names else f"other files ({', '.join(other[:3])})"
-            raise GpsimError(f"--out {out}: already holds {what}, not a gpsim run; choose another --out")
+            raise GpsimError(f"--out {out}: already holds {what}, not {kind.what}; choose another --out")
         for e in entries:
-            if e.name in RUN_OUTPUTS and (e.is_symlink() or not e.is_file(follow_symlinks=False)):
+            if e.name in kind.outputs and (e.is_symlink() or not e.is_file(follow_symlinks=False)):
                 kind = "a symbolic link" if e.is_symlink() else "a folder" if e.is_dir() else "not a regular file"
                 raise GpsimError(f"--out {out}: {e.name} is {kind}, not a file gpsim wrote; choose another --out")
-        outputs = names & RUN_OUTPUTS
-        if outputs and not _written_by_gpsim(path / "final.json"):
+        outputs = names & kind.outputs
+        if outputs and not _written_by_gpsim(path / kind.marker):
             raise GpsimError(
-                f"--out {out}: holds {', '.join(sorted(outputs)[:3])} but no final.json written by gpsim; "
+                f"--out {out}: holds {', '.join(sorted(outputs)[:3])} but no {kind.marker} written by gpsim; "
                 "choose another --out"
             )
         target = path
@@ -329,18 +347,18 @@ def _check_run_folder(path: Path, out: str) -> None:
         raise GpsimError(f"cannot write to output folder {out}: {target} is not writable")
 
 
-def _written_by_gpsim(final_json: Path) -> bool:
-    """Whether ``final.json`` is a regular file gpsim wrote (a JSON object carrying ``gpsim_version``)."""
+def _written_by_gpsim(marker: Path) -> bool:
+    """Whether ``marker`` (``final.json``) is a regular file gpsim wrote (a JSON object carrying ``gpsim_version``)."""
     from gpsim.data.files import read_limited
 
     try:
-        meta = json.loads(read_limited(final_json, 64 << 20, "final.json", GpsimError))
+        meta = json.loads(read_limited(marker, 64 << 20, marker.name, GpsimError))
     except (GpsimError, ValueError, RecursionError):
         return False
     return isinstance(meta, dict) and "gpsim_version" in meta
 
 
-def write_folder_atomically(out: Path, write) -> list[str]:
+def write_folder_atomically(out: Path, write, kind: OutputFolder = RUN_FOLDER) -> list[str]:
     """Call ``write(tmp)`` on a new temporary folder beside ``out``, then swap it in as ``out`` whole.
 
     An existing ``out`` (already checked to hold only an earlier run) is exchanged with the new folder in one
@@ -357,11 +375,11 @@ def write_folder_atomically(out: Path, write) -> list[str]:
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
         with _signals_held():
-            check_run_folder(out)  # still only an earlier run? (something may have appeared while we wrote)
+            check_run_folder(out, kind)  # still only an earlier run? (something may have appeared while we wrote)
             old = _swap_in(tmp, out)
             tmp = None
         if old is not None:
-            _remove_run_folder(old)
+            _remove_run_folder(old, kind)
         return written
     except OSError as err:
         raise GpsimError(f"cannot write to output folder {out}: {err.strerror or err}") from None
@@ -426,10 +444,10 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _remove_run_folder(folder: Path) -> None:
+def _remove_run_folder(folder: Path, kind: OutputFolder) -> None:
     """Delete a replaced run: only the files gpsim writes (never following a link), then the folder."""
     for entry in os.scandir(folder):
-        if entry.name in RUN_OUTPUTS and not entry.is_dir(follow_symlinks=False):
+        if entry.name in kind.outputs and not entry.is_dir(follow_symlinks=False):
             os.unlink(entry.path)
         elif entry.name.startswith(TEMP_PREFIX) and entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import os
 import sys
@@ -572,11 +573,17 @@ def read_informative(folder: str | os.PathLike | None) -> dict[str, str]:
 
     if folder is None:
         return {}
+    import io
+
+    from gpsim.data.files import read_limited
+
     path = Path(folder) / "targets.csv"
-    try:
-        table = pd.read_csv(path)
-    except FileNotFoundError:
-        raise GpsimError(f"--calibration {folder}: no targets.csv (not a finished gpsim calibrate folder)") from None
+    if not path.exists():
+        raise GpsimError(f"--calibration {folder}: no targets.csv (not a finished gpsim calibrate folder)")
+    try:  # a regular file of bounded size: a pipe or a device is refused without reading from it
+        table = pd.read_csv(io.BytesIO(read_limited(path, 64 << 20, "targets table", GpsimError)))
+    except GpsimError as err:
+        raise GpsimError(f"--calibration {folder}: {err}") from None
     except (OSError, ValueError) as err:
         raise GpsimError(f"--calibration {folder}: cannot read targets.csv: {err}") from None
     if not {"target", "informative"} <= set(table.columns):
@@ -799,15 +806,29 @@ def validate(
     rows = evaluate(reps, checks)
     written: list[Path] = []
     if out is not None:
+        from gpsim import __version__
+        from gpsim.results import write_folder_atomically
+
         folder = Path(out)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise GpsimError(f"cannot write to output folder {folder}: {err.strerror}") from None
-        (folder / "validation.md").write_text(markdown(rows, replicates, quick, str(cal.source)))
-        write_csv(rows, folder / "validation.csv")
-        written = [folder / "validation.md", folder / "validation.csv", *write_plots(rows, reps, folder)]
+
+        def write(tmp: Path) -> None:
+            (tmp / "validation.md").write_text(markdown(rows, replicates, quick, str(cal.source)))
+            write_csv(rows, tmp / "validation.csv")
+            write_plots(rows, reps, tmp)
+            record = {"gpsim_version": __version__, "targets": str(cal.source), "replicates": replicates}
+            (tmp / "validation.json").write_text(json.dumps({**record, "quick": quick}, indent=2) + "\n")
+
+        # written whole beside --out and swapped in: an earlier validation is replaced, nothing else is touched
+        written = [folder / n for n in write_folder_atomically(folder, write, output_folder())]
     return rows, written
+
+
+def output_folder():
+    """What ``--out`` holds: an earlier validation there (with its validation.json) is replaced whole."""
+    from gpsim.results import OutputFolder
+
+    names = {"validation.md", "validation.csv", "validation.json", "series.png", *(f"{k}.png" for k in SECTIONS)}
+    return OutputFolder(frozenset(names), "validation.json", "a gpsim validation")
 
 
 # --- command line ---------------------------------------------------------------------------------------
@@ -819,6 +840,9 @@ into --out; exits 1 if any checked figure fails."""
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from gpsim.results import check_run_folder
+
+    check_run_folder(args.out, output_folder())  # before the replicates run, not after
     if args.replicates < 1:
         raise GpsimError("--replicates must be at least 1")
     if args.jobs is not None and args.jobs < 1:

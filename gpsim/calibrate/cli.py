@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from gpsim.errors import ExperimentError
+from gpsim.sweep.cli import add_many_runs_options, check_many_runs_options
 
 HELP = """Calibrate a scenario against the targets in FILE (e.g. experiments/calibrate-england.toml) by history
 matching: waves of runs, one Gaussian-process emulator per training target, settings more than 3 standard
@@ -18,14 +19,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("calibrate", help="calibrate a scenario against observed targets", description=HELP)
     p.add_argument("file", metavar="FILE", help="targets file (TOML), e.g. experiments/calibrate-england.toml")
     p.add_argument("--out", metavar="DIR", help="calibration folder (default: calibration/NAME, or NAME-quick)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=1, metavar="N", help="1 = serial (default); N > 1 = local Dask")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask cluster, e.g. tcp://host:8786")
+    add_many_runs_options(p)
     p.add_argument("--quick", action="store_true", help="the file's [quick] settings: reduced region, one small wave")
     p.add_argument("--resume", action="store_true", help="continue the calibration in --out")
-    bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", action="store_true", help="show progress bars even when not on a terminal")
-    bar.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -33,12 +29,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from gpsim.calibrate.targets import load
     from gpsim.calibrate.waves import calibrate, summary_lines
     from gpsim.sweep.cli import _stop_on_sigterm
-    from gpsim.sweep.engine import max_workers
 
+    show_bar = check_many_runs_options(args, "the calibration folder (default: calibration/NAME)")
     cal = load(args.file)
-    if isinstance(args.workers, int) and not 1 <= args.workers <= max_workers():
-        raise ExperimentError(f"--workers {args.workers}: must be between 1 and {max_workers()} on this machine")
-    out = Path(args.out) if args.out else Path("calibration") / (cal.name + ("-quick" if args.quick else ""))
+    default = Path("calibration") / (cal.name + ("-quick" if args.quick else ""))
+    out = Path(args.out) if args.out is not None else default
     try:
         import sklearn  # noqa: F401
     except ImportError:
@@ -52,7 +47,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         quick=args.quick,
         resume=args.resume,
-        show_bar=not args.quiet and (args.progress or sys.stderr.isatty()),
+        show_bar=show_bar,
         log=log,
     )
     if not args.quiet:
@@ -61,18 +56,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The files ``gpsim run --posterior --out`` writes; a folder holding only these (or nothing) may be written over.
-ENSEMBLE_OUTPUTS = {"bands.parquet", "bands.csv", "draws.csv", "ensemble.json"}
+#: The files ``gpsim run --posterior --out`` writes; a folder holding only these (or nothing) may be replaced.
+ENSEMBLE_OUTPUTS = frozenset({"bands.parquet", "bands.csv", "draws.csv", "ensemble.json"})
 
 
 def cmd_run_posterior(args: argparse.Namespace) -> int:
-    """``gpsim run --posterior DIR [--samples K]``: an ensemble over a calibration's posterior."""
+    """``gpsim run --posterior DIR [--samples K]``: an ensemble over a calibration's posterior.
+
+    Like ``gpsim run``: everything is checked before the first draw runs, and ``--out`` is written whole beside
+    itself and swapped in (an earlier ensemble there is replaced; a folder of anything else is refused).
+    """
     import json
 
+    from gpsim import __version__
     from gpsim.calibrate.ensemble import read_posterior, run_ensemble
-    from gpsim.cli import param_changes
+    from gpsim.cli import base_params_from_args, param_changes, stop_on_sigterm
     from gpsim.errors import GpsimError
     from gpsim.params import check_seed
+    from gpsim.results import OutputFolder, _missing_as_null, check_run_folder, write_folder_atomically
 
     if not args.posterior:
         raise GpsimError("--samples needs --posterior DIR (the folder of a calibration)")
@@ -81,19 +82,13 @@ def cmd_run_posterior(args: argparse.Namespace) -> int:
         raise GpsimError(f"--samples {samples}: must be at least 1")
     check_seed(args.seed)
     read_posterior(args.posterior)  # a wrong folder is refused before anything else
-    base = None
-    if args.params:
-        from gpsim import paramfile
-
-        base = paramfile.load(args.params)
-    elif args.scenario is not None:
-        from gpsim.scenarios import scenario
-
-        base = scenario(args.scenario)
+    # None: the calibration's own scenario; --scenario and a --params file naming another are refused
+    base = base_params_from_args(args) if args.params or args.scenario is not None else None
     changes = param_changes(args)  # a parameter given twice with two values is refused
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and (not out.is_dir() or {p.name for p in out.iterdir()} - ENSEMBLE_OUTPUTS):
-        raise GpsimError(f"--out {out}: already holds other files; choose another --out")
+    kind = OutputFolder(ENSEMBLE_OUTPUTS, "ensemble.json", "a gpsim ensemble")
+    if args.out is not None:  # '' too: an empty path is refused, not ignored
+        check_run_folder(args.out, kind)
+    stop_on_sigterm()  # a SIGTERM stops like Ctrl-C: nothing is left half-written
     bar = None
     if not args.quiet and (args.progress or sys.stderr.isatty()):
         from tqdm import tqdm
@@ -106,24 +101,30 @@ def cmd_run_posterior(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        if args.format == "parquet":
-            ens.bands.to_parquet(out / "bands.parquet", index=False)
-            (out / "bands.csv").unlink(missing_ok=True)
-        else:
-            ens.bands.to_csv(out / "bands.csv", index=False)
-            (out / "bands.parquet").unlink(missing_ok=True)
-        ens.draws.to_csv(out / "draws.csv", index=False)
-        finals = [m.final for m in ens.members]
-        (out / "ensemble.json").write_text(
-            json.dumps(
-                {"posterior": str(args.posterior), "samples": samples, "seed": args.seed, "final": finals},
+    if args.out is not None:
+
+        def write(tmp: Path) -> None:
+            if args.format == "parquet":
+                ens.bands.to_parquet(tmp / "bands.parquet", index=False)
+            else:
+                ens.bands.to_csv(tmp / "bands.csv", index=False)
+            ens.draws.to_csv(tmp / "draws.csv", index=False)
+            record = {
+                "gpsim_version": __version__,
+                "posterior": str(args.posterior),
+                "samples": samples,
+                "seed": args.seed,
+                "final": [m.final for m in ens.members],
+            }
+            text = json.dumps(
+                _missing_as_null(record),
                 indent=2,
+                allow_nan=False,
                 default=lambda v: v.item() if hasattr(v, "item") else str(v),
             )
-            + "\n"
-        )
+            (tmp / "ensemble.json").write_text(text + "\n")
+
+        write_folder_atomically(Path(args.out), write, kind)
     if not args.quiet:
         m = ens.members[0]
         print(
@@ -132,6 +133,6 @@ def cmd_run_posterior(args: argparse.Namespace) -> int:
         )
         print()
         print(ens.summary_table().T.to_string())
-        if out is not None:
-            print(f"\nwrote {out}/: bands.{args.format}, draws.csv, ensemble.json")
+        if args.out is not None:
+            print(f"\nwrote {args.out}/: bands.{args.format}, draws.csv, ensemble.json")
     return 0

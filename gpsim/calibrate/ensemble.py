@@ -20,7 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpsim.errors import ExperimentError, GpsimError
+from gpsim.errors import ExperimentError, GpsimError, one_line
+
+#: Largest calibration record and posterior read (kilobytes and a few MB when written by gpsim calibrate).
+MAX_RECORD_BYTES = 64 << 20
+MAX_DRAWS_BYTES = 1 << 30
 
 #: The band an ensemble reports: 90% (5th to 95th percentile) around the median.
 QUANTILES = {"p05": 0.05, "median": 0.5, "p95": 0.95}
@@ -78,18 +82,45 @@ class Ensemble:
 
 
 def read_posterior(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """A calibration folder's posterior draws and its record (``calibration.json``)."""
+    """A calibration folder's posterior draws and its record (``calibration.json``), checked.
+
+    A folder that is not a finished calibration (no record, a record or draws of the wrong shape, a pipe or a
+    device in place of a file, weights that are not finite and non-negative) is refused with one line.
+    """
+    import io
+
+    from gpsim.data.files import read_limited
+
     root = Path(folder)
     meta_path, post_path = root / "calibration.json", root / "posterior.parquet"
+    where = f"--posterior {folder}"
     if not root.is_dir():
-        raise ExperimentError(f"--posterior {folder}: no such folder")
+        raise ExperimentError(f"{where}: no such folder")
     if not meta_path.exists() or not post_path.exists():
-        raise ExperimentError(f"--posterior {folder}: not a finished calibration (no calibration.json/posterior)")
+        raise ExperimentError(f"{where}: not a finished calibration (no calibration.json/posterior)")
     try:
-        meta = json.loads(meta_path.read_text())
-        draws = pd.read_parquet(post_path)
-    except (OSError, ValueError) as err:
-        raise ExperimentError(f"--posterior {folder}: cannot read the calibration: {err}") from None
+        meta = json.loads(read_limited(meta_path, MAX_RECORD_BYTES, "calibration record", ExperimentError))
+        draws = pd.read_parquet(io.BytesIO(read_limited(post_path, MAX_DRAWS_BYTES, "posterior", ExperimentError)))
+    except GpsimError as err:
+        raise ExperimentError(f"{where}: {err}") from None
+    except (OSError, ValueError, RecursionError) as err:
+        raise ExperimentError(f"{where}: cannot read the calibration: {one_line(err)[:300]}") from None
+    record = meta.get("calibration") if isinstance(meta, dict) else None
+    if (
+        not isinstance(record, dict)
+        or meta.get("complete") is not True
+        or not isinstance(record.get("scenario"), str)
+        or not isinstance(record.get("fixed", {}), dict)
+    ):
+        raise ExperimentError(f"{where}: calibration.json is not the record of a finished gpsim calibration")
+    names = [c for c in draws.columns if c not in ("max_implausibility", "weight")]
+    bad = [c for c in names if not pd.api.types.is_numeric_dtype(draws[c])]
+    if not names or bad:
+        raise ExperimentError(f"{where}: posterior.parquet: {bad[0] if bad else 'no parameter'} column of draws")
+    if "weight" in draws:
+        w = draws["weight"].to_numpy(float) if pd.api.types.is_numeric_dtype(draws["weight"]) else np.array([np.nan])
+        if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+            raise ExperimentError(f"{where}: posterior.parquet: weights must be finite, >= 0 and not all 0")
     return draws, meta
 
 

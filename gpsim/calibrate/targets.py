@@ -408,7 +408,15 @@ class CalibrationFile:
             "targets": [asdict(t) for t in self.targets_for(quick)],
             "waves": asdict(self.settings(quick)),
             "quick": quick,
+            **({"registers": registers} if (registers := self.registers(quick)) else {}),
         }
+
+    def registers(self, quick: bool = False) -> dict[str, str]:
+        """The SHA-256 of the content of the register file the runs read, by region text (none if synthetic)."""
+        from gpsim.data import region_register_sha256
+
+        region = self.base_params(quick).region
+        return {} if region == "synthetic" else {region: region_register_sha256(region)}
 
     def hash(self, quick: bool = False) -> str:
         """SHA-256 of everything that decides the runs and the cuts (a resumed calibration must match it)."""
@@ -466,6 +474,10 @@ def _fixed(table: Any, source: str | None, prefix: str) -> dict[str, Any]:
             out[name] = spec.check(spec.parse(value) if isinstance(value, str) and spec.kind is not str else value)
         except GpsimError as err:
             raise _fail(source, f"{prefix}{name}", str(err)) from None
+    if source and isinstance(out.get("region"), str):  # a register path is read beside the targets file
+        from gpsim.data import region_beside
+
+        out["region"] = region_beside(out["region"], Path(source).parent)
     return out
 
 

@@ -23,7 +23,6 @@ import functools
 import json
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ import pandas as pd
 from gpsim.calibrate import design as designs
 from gpsim.calibrate.emulator import Emulator, fit
 from gpsim.calibrate.targets import CalibrationFile, Target, load, measure
-from gpsim.errors import ExperimentError
+from gpsim.errors import ExperimentError, one_line
 from gpsim.params import SPECS_BY_NAME
 
 #: A target met by more than this share of prior runs could not have been missed: "uninformative".
@@ -181,11 +180,34 @@ def calibrate(
         show_bar: a progress bar per wave on stderr.
         log: called with one line of text per step (e.g. ``print``); None for silence.
     """
+    from gpsim.sweep.lock import SweepLock
+
     cal = path if isinstance(path, CalibrationFile) else load(path)
-    say = log or (lambda text: None)
     root = Path(out)
+    if root.is_symlink():
+        raise ExperimentError(f"--out {root}: is a symbolic link; gpsim does not write through links")
+    if scheduler:  # a bad or unreachable address is refused before the folder is made
+        from gpsim.sweep.engine import connect
+
+        connect(scheduler).close()
+    if root.exists() and not root.is_dir():
+        raise ExperimentError(f"--out {root}: is a file, not a folder")
+    lock = SweepLock(root, what="gpsim calibration")
+    lock.acquire()  # a second calibration of this folder is refused here, naming the first
+    try:
+        _prepare(root, cal, quick, resume)
+        lock.keep = True
+        return _calibrate(cal, root, workers=workers, scheduler=scheduler, quick=quick, show_bar=show_bar, log=log)
+    finally:
+        lock.release() if lock.keep else lock.discard()
+
+
+def _calibrate(
+    cal: CalibrationFile, root: Path, *, workers: int, scheduler: str | None, quick: bool, show_bar: bool, log
+) -> Calibration:
+    """The body of :func:`calibrate`, run while holding the folder's lock."""
+    say = log or (lambda text: None)
     settings = cal.settings(quick)
-    _prepare(root, cal, quick, resume)
     t_start = time.perf_counter()
     space = Space(cal.parameters)
     d = len(space.names)
@@ -332,13 +354,15 @@ def calibrate(
         "point": point,
         "complete": True,
     }
-    _write(root / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str) + "\n"))
     # where in the whole prior the region lies: every wave's cut applied to a fresh space-filling sample
     prior_unit = designs.sobol_in_box(settings.candidates, np.zeros(d), np.ones(d), cal.seed + 7)
     prior_unit = space.unit(space.values(prior_unit))
     prior_kept = _implausibility(emulators, prior_unit)[0] < settings.cutoff
     depth = (space.frame(prior_unit), prior_kept)
-    write_report(root / "report.html", cal, quick, meta, table, posterior, tables, post_runs, space, depth)
+    report = (cal, quick, meta, table, posterior, tables, post_runs, space, depth)
+    _write(root / "report.html", lambda p: write_report(p, *report))
+    # last: calibration.json marks the folder complete, so it is never there without every other output
+    _write(root / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str) + "\n"))
     say(f"done in {seconds:.0f} s: {root}/ targets.csv, posterior.parquet, waves/, report.html, calibrated.toml")
     return Calibration(root, waves, table, posterior, point, seconds)
 
@@ -355,30 +379,45 @@ def _write(path: Path, writer) -> None:
 
 def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> None:
     """Refuse a folder that holds something else; on resume, one made by this file and mode."""
+    from gpsim.sweep.lock import LOCK_NAME
+    from gpsim.sweep.manifest import changed_inputs
+
     meta_path = root / "calibration.json"
-    if root.exists() and not root.is_dir():
-        raise ExperimentError(f"--out {root}: is a file, not a folder")
     if resume:
         if not (root / "started.json").exists():
             raise ExperimentError(f"--resume: {root} holds no calibration to continue")
-        started = json.loads((root / "started.json").read_text())
+        started = _read_started(root / "started.json")
         if started.get("hash") != cal.hash(quick):
+            before = started.get("calibration")
+            what = changed_inputs(before, cal.normalised(quick)) if isinstance(before, dict) else "it changed"
             raise ExperimentError(
-                f"--resume: {root} holds a calibration of a different targets file or mode; use another --out"
+                f"--resume: {root} holds a calibration of a different targets file or mode ({what}); resuming "
+                "would mix two sets of inputs, so use another --out"
             )
         meta_path.unlink(missing_ok=True)  # the run is incomplete again until it finishes
         return
-    if root.exists() and any(root.iterdir()):
+    if any(p.name != LOCK_NAME for p in root.iterdir()):
         what = "a calibration (use --resume to continue it)" if (root / "started.json").exists() else "other files"
         raise ExperimentError(f"--out {root}: already holds {what}; choose another --out")
+    started = {"format": FORMAT, "hash": cal.hash(quick), "file": cal.source, "quick": quick}
+    record = json.dumps({**started, "calibration": cal.normalised(quick)}, default=str) + "\n"
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "started.json").write_text(
-            json.dumps({"format": FORMAT, "hash": cal.hash(quick), "file": cal.source, "quick": quick}) + "\n"
-        )
+        _write(root / "started.json", lambda p: p.write_text(record))
     except OSError as err:
-        shutil.rmtree(root, ignore_errors=True)
         raise ExperimentError(f"cannot write to output folder {root}: {err.strerror or err}") from None
+
+
+def _read_started(path: Path) -> dict[str, Any]:
+    """``started.json`` as written by :func:`calibrate`, or a one-line error naming it."""
+    from gpsim.data.files import read_limited
+
+    try:
+        data = json.loads(read_limited(path, 64 << 20, "calibration record", ExperimentError))
+    except (ValueError, RecursionError) as err:
+        raise ExperimentError(f"{path}: not a calibration's record ({one_line(err)[:200]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("hash"), str):
+        raise ExperimentError(f"{path}: not a calibration's record (expected an object with its hash)")
+    return data
 
 
 # --- the targets table -------------------------------------------------------------------------------------

@@ -117,6 +117,18 @@ def split_region(text: str, register: str | os.PathLike | None = None) -> tuple[
     return selection.strip() or "england", register
 
 
+def region_beside(text: str, folder: str | os.PathLike) -> str:
+    """Region text with a relative ``@PATH`` read from ``folder`` (a file's own folder), not the current one.
+
+    Experiment, parameter and targets files all name registers relative to themselves, so a file means the same
+    wherever it is run from. Text without ``@``, or with an absolute or ``~`` path, is returned as it is.
+    """
+    selection, at, path = str(text).partition("@")
+    if not at or not path.strip() or os.path.isabs(os.path.expanduser(path.strip())):
+        return text
+    return f"{selection}@{os.path.join(folder, path.strip())}"
+
+
 def _select(table: RegisterTable, selection: str) -> tuple[str, np.ndarray]:
     """A human name and the boolean row mask for a selection."""
     key = selection.strip().lower()

@@ -25,18 +25,11 @@ def register(subparsers) -> None:
     )
     run.add_argument("file", metavar="FILE", help="experiment file (TOML), e.g. experiments/numbers-game.toml")
     run.add_argument("--out", metavar="DIR", help="sweep folder (default: sweeps/NAME)")
-    where = run.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="1 = serial (default); N > 1 = local Dask cluster"
-    )
-    where.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask cluster, e.g. tcp://host:8786")
+    add_many_runs_options(run)
     run.add_argument("--resume", action="store_true", help="continue the sweep in --out: run only missing runs")
     run.add_argument("--retry-failed", action="store_true", help="with --resume, also rerun runs that failed")
     run.add_argument("--batch", type=int, default=50, metavar="N", help="runs per stored part file (default 50)")
     run.add_argument("--dry-run", action="store_true", help="check the file and print the plan, run nothing")
-    bar = run.add_mutually_exclusive_group()
-    bar.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
-    bar.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
 
     st = sub.add_parser("status", help="how far a sweep has got", description="Show a sweep folder's progress.")
@@ -72,6 +65,34 @@ def register(subparsers) -> None:
     sweep.set_defaults(func=lambda args: _usage(sweep))
 
 
+def add_many_runs_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` or ``--scheduler ADDRESS``, and ``--progress`` or ``--quiet``: for commands of many runs."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="1 = serial (default); N > 1 = local Dask cluster"
+    )
+    where.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask cluster, e.g. tcp://host:8786")
+    bar = parser.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", help="show progress bars even when not on a terminal")
+    bar.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def check_many_runs_options(args: argparse.Namespace, what: str) -> bool:
+    """Check ``--out``, ``--workers`` and ``--scheduler`` before anything is read or made; return show_bar.
+
+    ``what`` names the folder in the message for ``--out ''`` (e.g. "the sweep folder (default: sweeps/NAME)").
+    """
+    from gpsim.sweep.engine import check_scheduler_address, check_workers
+
+    if args.out is not None and not args.out.strip():
+        raise ExperimentError(f"--out '': an empty path; name {what}")
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)  # before reading anything: a typo costs nothing
+    else:
+        check_workers(args.workers)
+    return not args.quiet and (args.progress or sys.stderr.isatty())
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -85,13 +106,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from gpsim.sweep.engine import check_scheduler_address, run_sweep
+    from gpsim.sweep.engine import run_sweep
     from gpsim.sweep.spec import load
 
-    if args.out is not None and not args.out.strip():
-        raise ExperimentError("--out '': an empty path; name the sweep folder (default: sweeps/NAME)")
-    if args.scheduler is not None:
-        check_scheduler_address(args.scheduler)  # before reading anything: a typo costs nothing
+    show_bar = check_many_runs_options(args, "the sweep folder (default: sweeps/NAME)")
     exp = load(args.file)
     out = Path(args.out) if args.out is not None else Path("sweeps") / exp.name
     if args.batch < 1:
@@ -111,7 +129,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         resume=args.resume,
         retry_failed=args.retry_failed,
-        show_bar=not args.quiet and (args.progress or sys.stderr.isatty()),
+        show_bar=show_bar,
         batch=args.batch,
     )
     if not args.quiet:

@@ -20,14 +20,17 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gpsim.errors import ExperimentError, one_line, shown
 from gpsim.sweep.lock import LOCK_NAME, SweepLock
-from gpsim.sweep.spec import Experiment, RunSpec, changed_inputs
+from gpsim.sweep.manifest import changed_inputs
 from gpsim.sweep.store import SweepStore, now, provenance, result_versions
+
+if TYPE_CHECKING:  # the engine runs experiments; it never needs to import how they are read
+    from gpsim.sweep.spec import Experiment, RunSpec
 
 #: Most futures in flight per worker thread (bounds client memory for very large sweeps).
 WINDOW_PER_THREAD = 8
@@ -400,6 +403,17 @@ def max_workers() -> int:
     return 4 * (os.cpu_count() or 1)
 
 
+def check_workers(workers: int) -> None:
+    """Refuse a number of local worker processes that is not a whole number in [1, :func:`max_workers`]."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ExperimentError(f"--workers {workers}: must be a whole number of at least 1")
+    if workers > max_workers():
+        raise ExperimentError(
+            f"--workers {workers}: more than {max_workers()} worker processes (4 per CPU) on this machine; "
+            "use --scheduler for a larger cluster"
+        )
+
+
 # --- the sweep -------------------------------------------------------------------------------------
 def run_sweep(
     exp: Experiment,
@@ -439,13 +453,7 @@ def run_sweep(
     With ``retry_failed``, a rerun replaces its failed row in ``runs/`` (the failed attempt moves to
     ``retried/``), so ``runs/`` keeps one row per run; ``attempt`` counts the attempts.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ExperimentError(f"--workers {workers}: must be a whole number of at least 1")
-    if workers > max_workers():
-        raise ExperimentError(
-            f"--workers {workers}: more than {max_workers()} worker processes (4 per CPU) on this machine; "
-            "use --scheduler for a larger cluster"
-        )
+    check_workers(workers)
     if workers > 1 and not scheduler:
         check_main_guard()
     exp.check_points()

@@ -22,8 +22,9 @@ LOCK_NAME = ".lock"
 class SweepLock:
     """An exclusive lock on a sweep folder (made, with its parents, if it does not exist)."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, what: str = "gpsim sweep") -> None:
         self.root = Path(root)
+        self.what = what  # named in the refusal: "... is in use by another gpsim sweep (process ...)"
         self.path = self.root / LOCK_NAME
         self.made: list[Path] = []  # folders this lock made (outermost first), removed again by :meth:`discard`
         self.made_file = False  # whether this lock created the .lock file (removed again by :meth:`discard`)
@@ -46,7 +47,7 @@ class SweepLock:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
             os.close(fd)
             raise ExperimentError(
-                f"{self.root} is in use by another gpsim sweep (process {holder}); wait for it to finish or stop "
+                f"{self.root} is in use by another {self.what} (process {holder}); wait for it to finish or stop "
                 "it, then use --resume"
             ) from None
         os.ftruncate(fd, 0)

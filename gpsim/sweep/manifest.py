@@ -7,6 +7,7 @@ failing later with a ``KeyError`` deep inside ``sweep status``, ``--resume`` or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,28 @@ def check_manifest(manifest: Any, path: Path) -> dict[str, Any]:
         if session.get("git") is not None and not isinstance(session["git"], dict):
             raise bad(f"sessions[{i}].git", f"= {shown(session['git'])} must be an object")
     return manifest
+
+
+def identity(normalised: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a normalised experiment that decides its runs (what :attr:`Experiment.hash` is taken of)."""
+    return {k: v for k, v in normalised.items() if k != "question"}
+
+
+def changed_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """Which part of an experiment's identity differs between two normalised forms, in a few words."""
+    a, b = identity(old), identity(new)
+    for key in sorted(a.keys() | b.keys()):
+        if a.get(key) == b.get(key):
+            continue
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, Mapping) and isinstance(y, Mapping):
+            for sub in sorted(x.keys() | y.keys(), key=str):
+                if x.get(sub) != y.get(sub):
+                    if key == "registers":
+                        before, after = str(x.get(sub))[:12], str(y.get(sub))[:12]
+                        return f"register file {sub} changed (content sha256 {before} -> {after})"
+                    if sub == "points_sha256":
+                        return "the points file's content changed"
+                    return f"{key}.{sub} changed ({shown(x.get(sub))} -> {shown(y.get(sub))})"
+        return f"{key} changed ({shown(x)} -> {shown(y)})"
+    return "the experiment changed"

@@ -30,6 +30,7 @@ from gpsim.data.files import read_limited, size_text
 from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
+from gpsim.sweep.manifest import identity
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -483,10 +484,9 @@ class Experiment:
 
     def resolve_region(self, text: str) -> str:
         """Region text with a relative ``@PATH`` made relative to the experiment file (not the current folder)."""
-        selection, at, path = str(text).partition("@")
-        if not at or not self.source or not path.strip() or Path(path.strip()).expanduser().is_absolute():
-            return text
-        return f"{selection}@{Path(self.source).parent / path.strip()}"
+        from gpsim.data import region_beside
+
+        return region_beside(text, Path(self.source).parent) if self.source else text
 
     def summary(self) -> str:
         n_points = len(self.points())
@@ -513,7 +513,7 @@ class Experiment:
         With ``workers`` > 1 this starts worker processes, which import the calling script again: in a script,
         call it under ``if __name__ == "__main__":`` (it refuses, with that message, otherwise).
         """
-        from gpsim.sweep.engine import run_sweep
+        from gpsim.sweep.engine import run_sweep  # here, not above: the engine loads pandas and pyarrow
 
         return run_sweep(
             self,
@@ -604,31 +604,6 @@ def machine_memory() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 0
-
-
-def identity(normalised: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a normalised experiment that decides its runs (what :attr:`Experiment.hash` is taken of)."""
-    return {k: v for k, v in normalised.items() if k != "question"}
-
-
-def changed_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """Which part of an experiment's identity differs between two normalised forms, in a few words."""
-    a, b = identity(old), identity(new)
-    for key in sorted(a.keys() | b.keys()):
-        if a.get(key) == b.get(key):
-            continue
-        x, y = a.get(key), b.get(key)
-        if isinstance(x, Mapping) and isinstance(y, Mapping):
-            for sub in sorted(x.keys() | y.keys(), key=str):
-                if x.get(sub) != y.get(sub):
-                    if key == "registers":
-                        before, after = str(x.get(sub))[:12], str(y.get(sub))[:12]
-                        return f"register file {sub} changed (content sha256 {before} -> {after})"
-                    if sub == "points_sha256":
-                        return "the points file's content changed"
-                    return f"{key}.{sub} changed ({shown(x.get(sub))} -> {shown(y.get(sub))})"
-        return f"{key} changed ({shown(x)} -> {shown(y)})"
-    return "the experiment changed"
 
 
 def point_id(values: Mapping[str, Any]) -> str:
