@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one simulation and print its summary", description=RUN_HELP)
     add_param_arguments(run)
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same results")
-    run.add_argument("--out", metavar="DIR", help="write steps, orgs, closures, final.json and summary.png here")
+    run.add_argument(
+        "--out", metavar="DIR", help="write steps, orgs, closures, org_money, final.json and summary.png here"
+    )
     run.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table format for --out")
     run.add_argument("--progress", action="store_true", help="show a progress bar (default: only on a terminal)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -152,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gpsim.params import check_seed
     from gpsim.results import Results, check_run_folder
 
-    if args.posterior or args.samples is not None:
+    if args.posterior is not None or args.samples is not None:  # '' too: refused, not a plain run
         from gpsim.calibrate.cli import cmd_run_posterior
 
         return cmd_run_posterior(args)
@@ -182,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.out:
             print(
                 f"\nwrote {args.out}/: steps.{args.format}, orgs.{args.format}, closures.{args.format}, "
-                "final.json, summary.png"
+                f"org_money.{args.format}, final.json, summary.png"
             )
     return 0
 

@@ -200,11 +200,20 @@ SETS = ["n_practices=20", "n_practices=5", "n_ccgs=3", "n_ccgs=50", "years=0.25"
 OUT_KINDS = ["new", "nested new", "empty folder", "earlier run", "a file", "under a file", "other files", "empty"]
 
 
+#: ``gpsim run --posterior DIR``: DIR is a finished calibration (made by the fixture), or not one.
+POSTERIOR_DIRS = ["calibration", "calibration", "calibration", "missing", "a file", "unfinished", ""]
+SAMPLES = ["1", "2", "0", "-3", "x", "99", "1" + "0" * 400]
+
+
 @st.composite
-def command_lines(draw):
+def command_lines(draw, posterior: bool = False):
     flags = draw(st.dictionaries(st.sampled_from(sorted(FLAG_VALUES)), st.none(), max_size=4))
     argv = ["run", "--quiet", "--years", draw(st.sampled_from(["0.25", "0.5"]))] if "--years" not in flags else []
     argv = argv or ["run", "--quiet"]
+    if posterior:
+        argv += ["--posterior", draw(st.sampled_from(POSTERIOR_DIRS))]
+        if draw(st.booleans()):
+            argv += ["--samples", draw(st.sampled_from(SAMPLES))]
     for flag in flags:
         argv += [flag, draw(st.sampled_from(FLAG_VALUES[flag]))]
     for text in draw(st.lists(st.sampled_from(SETS), max_size=3)):
@@ -248,10 +257,49 @@ def earlier_run(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def calibrations(tmp_path_factory) -> dict[str, str]:
+    """Folders for ``--posterior``: a finished calibration of a small synthetic region, and some that are not."""
+    import json
+
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("calibrations")
+    done = root / "done"
+    done.mkdir()
+    fixed = {"n_practices": 20, "n_ccgs": 2, "years": 0.25}
+    record = {"complete": True, "calibration": {"scenario": "baseline", "fixed": fixed}}
+    (done / "calibration.json").write_text(json.dumps(record))
+    draws = pd.DataFrame({"founding_rate": [0.01, 0.02, 0.03], "weight": 1 / 3})
+    draws.to_parquet(done / "posterior.parquet", index=False)
+    unfinished = root / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "started.json").write_text("{}")
+    (root / "afile").write_text("mine")
+    paths = {"calibration": done, "missing": root / "missing", "a file": root / "afile", "unfinished": unfinished}
+    return {k: str(v) for k, v in paths.items()} | {"": ""}
+
+
 @CLI_FUZZ
 @given(case=command_lines())
 def test_any_run_command_line_is_a_complete_result_or_one_line_and_nothing_written(case, earlier_run, capsys):
     """Exit 0 with every output written in full, or exit 2 with one line on stderr and nothing written."""
+    check_command_line(case, earlier_run, capsys)
+
+
+@settings(CLI_FUZZ, max_examples=max(CLI_EXAMPLES // 2, 1))
+@given(case=command_lines(posterior=True))
+def test_any_posterior_command_line_is_a_complete_result_or_one_line_and_nothing_written(
+    case, earlier_run, calibrations, capsys
+):
+    """The same for ``gpsim run --posterior DIR``: an ensemble written whole, or one line and nothing written."""
+    argv, kind = case
+    at = argv.index("--posterior") + 1
+    argv = [*argv[:at], calibrations[argv[at]], *argv[at + 1 :]]
+    check_command_line((argv, kind), earlier_run, capsys)
+
+
+def check_command_line(case, earlier_run, capsys) -> None:
     import contextlib
     import json
     import tempfile
@@ -287,7 +335,21 @@ def test_any_run_command_line_is_a_complete_result_or_one_line_and_nothing_writt
             assert err == "", (argv, err)
             fmt = argv[argv.index("--format") + 1] if "--format" in argv else "parquet"
             names = {p.name for p in out.iterdir()}
-            assert names == {f"steps.{fmt}", f"orgs.{fmt}", f"closures.{fmt}", "final.json", "summary.png"}, names
-            meta = json.loads((out / "final.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
-            assert meta["final"]["months"] == round(float(meta["params"]["years"]) * 12)
+            strict = {"parse_constant": lambda c: pytest.fail(f"{c} in JSON")}
+            if "--posterior" in argv:
+                assert names == {f"bands.{fmt}", "draws.csv", "ensemble.json"}, names
+                record = json.loads((out / "ensemble.json").read_text(), **strict)
+                samples = int(argv[argv.index("--samples") + 1]) if "--samples" in argv else 20
+                assert len(record["final"]) == samples == len(pd_read_csv(out / "draws.csv"))
+            else:
+                tables = {f"{t}.{fmt}" for t in ("steps", "orgs", "closures", "org_money")}
+                assert names == tables | {"final.json", "summary.png"}, names
+                meta = json.loads((out / "final.json").read_text(), **strict)
+                assert meta["final"]["months"] == round(float(meta["params"]["years"]) * 12)
     EXAMPLE_COUNTS.setdefault("fuzz: command lines", {"examples": 0})["examples"] += 1
+
+
+def pd_read_csv(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path)

@@ -24,3 +24,37 @@ def test_licence_citation_changelog_and_version_agree():
     assert "docs/ODD.md" in cff["message"]
     assert f"## {version} " in (ROOT / "CHANGELOG.md").read_text()
     assert "Open Government Licence v3.0" in (ROOT / "gpsim" / "data" / "README.md").read_text()
+
+
+def _imports(module: str) -> set[str]:
+    """The gpsim modules a module imports, at its top or inside functions (not under ``if TYPE_CHECKING``)."""
+    import ast
+
+    path = ROOT / (module.replace(".", "/") + ".py")
+    found: set[str] = set()
+
+    class Visitor(ast.NodeVisitor):
+        def visit_If(self, node):  # noqa: N802 - ast's naming
+            if getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
+                for child in node.orelse:
+                    self.visit(child)
+                return
+            self.generic_visit(node)
+
+        def visit_Import(self, node):  # noqa: N802
+            found.update(a.name for a in node.names if a.name.startswith("gpsim"))
+
+        def visit_ImportFrom(self, node):  # noqa: N802
+            if node.module and node.module.startswith("gpsim") and not node.level:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+
+    Visitor().visit(ast.parse(path.read_text(), str(path)))
+    return found
+
+
+def test_the_sweep_engine_runs_experiments_without_importing_how_they_are_read():
+    """The experiment reader imports the engine (Experiment.run); the engine must not import the reader back."""
+    assert "gpsim.sweep.spec" not in _imports("gpsim.sweep.engine")
+    assert "gpsim.sweep" not in _imports("gpsim.sweep.engine")  # the package's __init__ imports the reader
+    assert "gpsim.sweep.engine" in _imports("gpsim.sweep.spec")

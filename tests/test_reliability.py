@@ -71,6 +71,8 @@ def test_posterior_out_is_written_whole_and_replaces_only_an_earlier_ensemble(tm
     link.symlink_to(out)
     expect_refusal([*POSTERIOR, str(cal), "--out", str(link)], ["symbolic link"], capsys, out)
     expect_refusal([*POSTERIOR, str(cal), "--out", ""], ["--out ''", "empty path"], capsys, tmp_path)
+    # --posterior '' used to run a plain simulation instead
+    expect_refusal([*POSTERIOR, "", "--out", str(tmp_path / "new")], ["--posterior ''", "empty path"], capsys, tmp_path)
     fake = tmp_path / "fake"
     fake.mkdir()
     (fake / "draws.csv").write_text("not from gpsim")

@@ -75,8 +75,10 @@ def cmd_run_posterior(args: argparse.Namespace) -> int:
     from gpsim.params import check_seed
     from gpsim.results import OutputFolder, _missing_as_null, check_run_folder, write_folder_atomically
 
-    if not args.posterior:
+    if args.posterior is None:
         raise GpsimError("--samples needs --posterior DIR (the folder of a calibration)")
+    if not args.posterior.strip():
+        raise GpsimError("--posterior '': an empty path; name the folder of a calibration (gpsim calibrate --out)")
     samples = 20 if args.samples is None else args.samples
     if samples < 1:
         raise GpsimError(f"--samples {samples}: must be at least 1")

@@ -199,11 +199,9 @@ def check_worker_versions(client, record: dict[str, Any], warn: Callable[[str], 
     to runs made here; the sweep still runs (a cluster may legitimately differ in a patch release), and the
     manifest's session says which worker differed in what.
     """
-    from gpsim.sweep import store
-
     mine = result_versions()
     try:
-        theirs = client.run(store.result_versions)  # by reference: each worker imports its own installed copy
+        theirs = client.run(result_versions)  # by reference: each worker imports its own installed copy
     except Exception as err:  # a worker that cannot answer must not stop the sweep; say so instead
         record.update(worker_versions_checked=0, worker_versions_error=f"{type(err).__name__}: {err}")
         return
