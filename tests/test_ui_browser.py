@@ -412,7 +412,8 @@ def test_reload_and_link_restore_the_run(server, browser):
     tab.step(2)
     page.click(".gpsim-pin")
     expect(page.locator(".gpsim-chart-key")).to_contain_text("Dashed lines = run A")
-    page.wait_for_function("() => location.search.includes('seed=7')")
+    expect(page.locator(".gpsim-area-text")).to_contain_text("Random seed 7")  # the run has the seed...
+    page.wait_for_function("() => location.search.includes('seed=7')", timeout=60_000)  # ...and so has the link
     link = page.url
     assert "preset=funding-cliff" in link and "area=north-east-workshop" in link and "difficult_history=" in link
     history = page.locator(".gpsim-param-difficult_history .gpsim-param-label").inner_text()
@@ -486,6 +487,18 @@ def test_organisations_table_fits(server, browser, width):
     wrap = page.locator(".gpsim-table-wrap")
     assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the table scrolls sideways"
     tab.no_horizontal_scroll()
+    expect(page.locator(".gpsim-orgs th.gpsim-col-asks")).to_contain_text("hospital asks delivered")
+    asks = page.locator(".gpsim-orgs td.gpsim-col-asks").all_inner_texts()
+    assert asks and all(re.fullmatch(r"\d+ of \d+", a.strip()) for a in asks), asks
+    if width == 1400:  # a failed organisation's story: its money in and out by source, in pounds
+        page.locator(".gpsim-org-row", has_text="failed in month").first.click()
+        story = page.locator(".gpsim-org-story")
+        expect(story).to_contain_text("It failed in month", timeout=20_000)
+        expect(story.locator(".gpsim-org-money-text")).to_contain_text("came in (")
+        expect(story.locator(".gpsim-org-money-text")).to_contain_text("£")
+        expect(story.locator(".gpsim-org-money canvas").first).to_be_visible()
+        page.wait_for_timeout(300)
+        tab.shot("laptop-organisation-story.png", ".gpsim-org-story")
     tab.check_clean()
     tab.close()
 
@@ -632,7 +645,11 @@ def test_story_and_presenter_mode(server, browser):
     tab.choose(".gpsim-show", "the map")
     page.wait_for_timeout(800)
     tab.shot("projector-1280-map.png")
-    assert page.locator(".gpsim-map").bounding_box()["height"] >= 450
+    box = page.locator(".gpsim-map").bounding_box()
+    legend = page.locator(".gpsim-map-legend").bounding_box()
+    assert box["height"] >= 450, box
+    assert legend["y"] + legend["height"] <= 720 + 1, "the map (and its key) goes below the fold at 1280x720"
+    assert box["x"] > page.locator(".gpsim-story").bounding_box()["x"]  # beside the story, not under it
     page.click(".gpsim-presenter-toggle")
     expect(page.locator(".gpsim-side")).to_have_count(1)
     page.locator(".gpsim-story-back").click()

@@ -147,6 +147,10 @@ CSS = """
 .gpsim-multiple-label { font-size: 0.75rem; color: #333; line-height: 1.2; min-height: 2.4em; }
 .gpsim-room-top { display: flex; flex-wrap: wrap; gap: 12px 32px; align-items: center; }
 .gpsim-story-panel { max-width: 100%; }
+div.gpsim-beside.gpsim-beside { display: grid !important; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr);
+  column-gap: 14px; align-items: start; }
+.gpsim-beside > * { grid-column: 1; }
+.gpsim-beside > .gpsim-live, .gpsim-beside > *:has(.gpsim-live) { grid-column: 2; grid-row: 1 / span 8; }
 """
 
 
@@ -487,7 +491,8 @@ def RunArea(session: Session, state: dict, pending_version, form_version, run_ve
         return lambda: session.detach(widget)
 
     solara.use_effect(detach, [])
-    with solara.Column(gap="4px", style={"min-width": "0"}):
+    beside = state["presenter"].value and state["show"].value == "map"  # a projector: the map beside the rest
+    with solara.Column(gap="4px", style={"min-width": "0"}, classes=["gpsim-beside"] if beside else []):
         RunControls(session, state, pending_version, form_version, run_version)
         StoryBar(session, state, pending_version, form_version, run_version)
         CompareKey(session, run_version)
