@@ -166,6 +166,51 @@ def test_experiment_files_load_or_refuse_cleanly(fuzz_dir, content):
     _call("fuzz: experiment files", lambda: load(f))
 
 
+VALID_TARGETS = {
+    "scenario": "england-2013",
+    "parameters": {"founding_rate": [0.002, 0.03]},
+    "target": [
+        {
+            "name": "a",
+            "output": "steps:n_practices_open@2015-07",
+            "observed": 7816,
+            "observation_sd": 20,
+            "discrepancy_sd": 100,
+            "period": "train",
+            "source": "facts #1",
+        }
+    ],
+}
+TARGET_KEYS = ["name", "output", "observed", "observation_sd", "discrepancy_sd", "period", "source", "label", "x"]
+TARGET_VALUES = TOML_VALUES | st.sampled_from(
+    ["steps:n_practices_open@2015-07", "final:n_orgs", "orgs:median_members", "ledger:challenge_fund_wave1",
+     "steps:n_practices_open", "steps:x@2015-99", "closures:count@2014-01..2016-01", "train", "test", "facts #1",
+     "orgs:nonsense", "final:n_orgs@2015-01", "1e999", ""]
+)  # fmt: skip
+TARGETS_TABLES = st.dictionaries(
+    st.sampled_from(["name", "scenario", "seed", "fixed", "parameters", "waves", "quick", "target", "check", "x"]),
+    TOML_VALUES
+    | st.dictionaries(SUB_KEYS, TOML_VALUES, max_size=4)
+    | st.lists(st.dictionaries(st.sampled_from(TARGET_KEYS), TARGET_VALUES, max_size=8), max_size=3),
+    max_size=6,
+)
+
+
+@FUZZ
+@given(
+    table=TARGETS_TABLES
+    | TARGETS_TABLES.map(lambda extra: {**VALID_TARGETS, **dict(list(extra.items())[:2])})
+    | st.dictionaries(st.sampled_from(TARGET_KEYS), TARGET_VALUES, max_size=3).map(
+        lambda change: {**VALID_TARGETS, "target": [{**VALID_TARGETS["target"][0], **change}]}
+    )
+)
+def test_targets_tables_load_or_refuse_cleanly(table):
+    """Calibration targets files (``gpsim calibrate FILE``, ``gpsim validate --targets``): load or one line."""
+    from gpsim.calibrate.targets import from_dict
+
+    _call("fuzz: targets tables", lambda: from_dict(table, source="t.toml"))
+
+
 def test_the_fuzzers_would_notice_a_foreign_exception():
     """The harness itself: an exception that is not a GpsimError is not swallowed."""
     with pytest.raises(KeyError):

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gpsim.errors import ExperimentError, GpsimError
+from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
 from gpsim.scenarios import SCENARIOS, scenario
 
@@ -424,6 +424,11 @@ class CalibrationFile:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _one_of(value: Any, allowed) -> bool:
+    """Whether ``value`` is text naming one of ``allowed`` (a table or a list from the file is not)."""
+    return isinstance(value, str) and value in allowed
+
+
 def _fail(source: str | None, key: str, message: str) -> ExperimentError:
     return ExperimentError(f"{source + ': ' if source else ''}{key}: {message}")
 
@@ -525,8 +530,8 @@ def _target(t: Any, i: int, source: str | None) -> Target:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise _fail(source, f"{where}.name", f"{name!r} must be a plain name (letters, digits, - _ .)")
     where = f"target {name}"
-    if t["period"] not in PERIODS:
-        raise _fail(source, f"{where}: period", f"{t['period']!r} must be train or test")
+    if not _one_of(t["period"], PERIODS):
+        raise _fail(source, f"{where}: period", f"{shown(t['period'])} must be train or test")
     for key in ("source", "label"):
         if key in t and not isinstance(t[key], str):
             raise _fail(source, f"{where}: {key}", "must be text")
@@ -576,8 +581,8 @@ def from_dict(data: Mapping[str, Any], source: str | None = None) -> Calibration
     """Build a :class:`CalibrationFile` from parsed TOML, checking everything (one-line errors)."""
     _refuse_unknown(data, TOP_KEYS, "", source)
     scen = data.get("scenario", "england-2013")
-    if scen not in SCENARIOS:
-        raise _fail(source, "scenario", f"unknown scenario {scen!r}; allowed one of {', '.join(SCENARIOS)}")
+    if not _one_of(scen, SCENARIOS):
+        raise _fail(source, "scenario", f"unknown scenario {shown(scen)}; allowed one of {', '.join(SCENARIOS)}")
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise _fail(source, "seed", f"{seed!r} must be a whole number in [0, 2^63)")
@@ -597,6 +602,8 @@ def from_dict(data: Mapping[str, Any], source: str | None = None) -> Calibration
         if t.name in seen:
             raise _fail(source, f"target {t.name}", "the name is used twice")
         seen.add(t.name)
+    if not isinstance(data.get("check", []), list):
+        raise _fail(source, "check", "must be a list of [[check]] tables")
     checks = [_check(c, i, source) for i, c in enumerate(data.get("check", []))]
     if not any(t.period == "train" for t in targets):
         raise _fail(source, "target", "needs at least one train target to calibrate against")
