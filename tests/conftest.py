@@ -150,3 +150,21 @@ def stop_ui(proc) -> None:
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
+
+
+#: A small valid calibration targets table (tests change one thing in a copy of it).
+VALID_TARGETS = {
+    "scenario": "england-2013",
+    "parameters": {"founding_rate": [0.002, 0.03]},
+    "target": [
+        {
+            "name": "a",
+            "output": "steps:n_practices_open@2015-07",
+            "observed": 7816,
+            "observation_sd": 20,
+            "discrepancy_sd": 100,
+            "period": "train",
+            "source": "facts #1",
+        }
+    ],
+}

@@ -245,21 +245,11 @@ def test_an_output_the_run_lacks_is_missing_not_a_crash(text):
 
 # --- bad targets files -------------------------------------------------------------------------------------
 def _base() -> dict:
-    return {
-        "scenario": "england-2013",
-        "parameters": {"founding_rate": [0.002, 0.03]},
-        "target": [
-            {
-                "name": "a",
-                "output": "steps:n_practices_open@2015-07",
-                "observed": 7816,
-                "observation_sd": 20,
-                "discrepancy_sd": 100,
-                "period": "train",
-                "source": "facts #1",
-            }
-        ],
-    }
+    import copy
+
+    from conftest import VALID_TARGETS
+
+    return copy.deepcopy(VALID_TARGETS)
 
 
 @pytest.mark.parametrize(

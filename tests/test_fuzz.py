@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_COUNTS
+from conftest import EXAMPLE_COUNTS, VALID_TARGETS
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -166,21 +166,6 @@ def test_experiment_files_load_or_refuse_cleanly(fuzz_dir, content):
     _call("fuzz: experiment files", lambda: load(f))
 
 
-VALID_TARGETS = {
-    "scenario": "england-2013",
-    "parameters": {"founding_rate": [0.002, 0.03]},
-    "target": [
-        {
-            "name": "a",
-            "output": "steps:n_practices_open@2015-07",
-            "observed": 7816,
-            "observation_sd": 20,
-            "discrepancy_sd": 100,
-            "period": "train",
-            "source": "facts #1",
-        }
-    ],
-}
 TARGET_KEYS = ["name", "output", "observed", "observation_sd", "discrepancy_sd", "period", "source", "label", "x"]
 TARGET_VALUES = TOML_VALUES | st.sampled_from(
     ["steps:n_practices_open@2015-07", "final:n_orgs", "orgs:median_members", "ledger:challenge_fund_wave1",
