@@ -374,3 +374,24 @@ def test_python_posterior_misuse_raises_gpsim_errors(tmp_path):
             call()
         assert needle in str(info.value) and "\n" not in str(info.value)
         _count("Python API parameters")
+
+
+def test_a_wave_design_interrupted_while_written_is_not_kept_cut_short(tmp_path, monkeypatch):
+    """Class 6 in calibration waves: a Ctrl-C while design.csv was written left it cut short, and a resume then
+    ran the shorter design (it is kept on resume) as if it were the wave."""
+    from gpsim.calibrate.targets import load
+    from gpsim.calibrate.waves import run_design
+
+    targets, _ = _study(tmp_path)
+    cal = load(targets)
+    points = pd.DataFrame({"founding_rate": np.linspace(0.002, 0.03, 40)})
+    real = pd.DataFrame.to_csv
+
+    def cut_short(frame, path, **kwargs):
+        Path(path).write_text(real(frame, **kwargs)[:50])  # the first rows reach the disk, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        run_design(cal, False, points, tmp_path / "wave-1", "wave1", workers=1, scheduler=None, show_bar=False)
+    assert [p.name for p in (tmp_path / "wave-1").iterdir()] == []  # neither the design nor a temporary file

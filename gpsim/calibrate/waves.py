@@ -100,8 +100,8 @@ def run_design(
 
     folder.mkdir(parents=True, exist_ok=True)
     points_file = folder / "design.csv"
-    if not points_file.exists():
-        points.to_csv(points_file, index=False)
+    if not points_file.exists():  # kept on resume: the wave reruns the design it stored, whole (written atomically)
+        _write(points_file, lambda p: points.to_csv(p, index=False))
     targets = tuple(cal.targets_for(quick))
     exp = Experiment(
         name=f"{cal.name}-{label}",
@@ -372,9 +372,14 @@ def _py(v: Any) -> Any:
 
 
 def _write(path: Path, writer) -> None:
+    """Write ``path`` whole or not at all: under a temporary name, renamed when complete (removed if not)."""
     tmp = path.with_name(f".tmp-{path.name}")
-    writer(tmp)
-    os.replace(tmp, path)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> None:
