@@ -18,6 +18,7 @@ does nothing outside a server, so notebooks and tests can import the app freely.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -147,15 +148,15 @@ class TabLimits:
                 del self._owner[k]
             self._owner[kernel_id] = client
             self._connecting[kernel_id] = 1
-        for k in spare[:free]:  # closing takes the kernel's lock: not on the server's event loop
-            threading.Thread(target=_close, args=(contexts.get(k),), daemon=True).start()
+        loop = asyncio.get_running_loop()
+        for k in spare[:free]:  # closing takes the kernel's lock: in the thread pool, not on the event loop
+            loop.run_in_executor(None, _close, contexts.get(k))
         return True
 
     def let_go_later(self, kernel_id: str) -> None:
         """After a connection ends: free its kernel soon if it never showed the page and nothing reconnected."""
-        timer = threading.Timer(self.abandoned_after, self._let_go_if_abandoned, args=(kernel_id,))
-        timer.daemon = True
-        timer.start()
+        loop = asyncio.get_running_loop()  # called on the server's event loop; the check runs in its thread pool
+        loop.call_later(self.abandoned_after, loop.run_in_executor, None, self._let_go_if_abandoned, kernel_id)
 
     def _let_go_if_abandoned(self, kernel_id: str) -> None:
         from solara.server import kernel_context
