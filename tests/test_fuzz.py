@@ -171,11 +171,12 @@ TARGET_VALUES = TOML_VALUES | st.sampled_from(
     ["steps:n_practices_open@2015-07", "final:n_orgs", "orgs:median_members", "ledger:challenge_fund_wave1",
      "steps:n_practices_open", "steps:x@2015-99", "closures:count@2014-01..2016-01", "train", "test", "facts #1",
      "orgs:nonsense", "final:n_orgs@2015-01", "1e999", ""]
-)  # fmt: skip
+) | st.sampled_from([10**400, -(10**400), 2**63 + 1, 10**12, float("nan"), float("inf")])  # fmt: skip
 TARGETS_TABLES = st.dictionaries(
     st.sampled_from(["name", "scenario", "seed", "fixed", "parameters", "waves", "quick", "target", "check", "x"]),
     TOML_VALUES
     | st.dictionaries(SUB_KEYS, TOML_VALUES, max_size=4)
+    | st.dictionaries(st.sampled_from(["runs", "max_waves", "candidates", "posterior_runs", "cutoff"]), TARGET_VALUES)
     | st.lists(st.dictionaries(st.sampled_from(TARGET_KEYS), TARGET_VALUES, max_size=8), max_size=3),
     max_size=6,
 )

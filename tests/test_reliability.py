@@ -395,3 +395,31 @@ def test_a_wave_design_interrupted_while_written_is_not_kept_cut_short(tmp_path,
     with pytest.raises(KeyboardInterrupt):
         run_design(cal, False, points, tmp_path / "wave-1", "wave1", workers=1, scheduler=None, show_bar=False)
     assert [p.name for p in (tmp_path / "wave-1").iterdir()] == []  # neither the design nor a temporary file
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (lambda d: d["target"][0].update(observed=10**400), "observed: a number of about 401 digits is too large"),
+        (lambda d: d["target"][0].update(observation_sd=-(10**30)), "observation_sd"),
+        (lambda d: d.update(waves={"candidates": 10**12}), "waves.candidates: 1000000000000 is more than"),
+        (lambda d: d.update(quick={"runs": 10**9}), "quick.runs: 1000000000 is more than"),
+        (lambda d: d.update(waves={"max_waves": 10**5}), "waves.max_waves"),
+    ],
+)
+def test_targets_files_with_numbers_too_large_are_one_line(change, needle):
+    """Classes 7 and 11 in targets files: a 400-digit number was an OverflowError, and a candidate sample of
+    10^12 points was accepted, to exhaust memory after the first wave had run."""
+    import copy
+
+    from conftest import VALID_TARGETS
+
+    from gpsim.calibrate.targets import from_dict
+    from gpsim.errors import ExperimentError
+
+    data = copy.deepcopy(VALID_TARGETS)
+    change(data)
+    with pytest.raises(ExperimentError) as err:
+        from_dict(data, source="t.toml")
+    assert needle in str(err.value) and "\n" not in str(err.value) and len(str(err.value)) <= 600
+    _count("targets files")

@@ -443,14 +443,27 @@ def _refuse_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: 
             raise _fail(source, f"{prefix}{key}", f"unknown key; {hint}")
 
 
-def _number(value: Any, source: str | None, key: str, *, low: float | None = None, whole: bool = False) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(source, key, f"{value!r} must be a number")
+def _number(
+    value: Any, source: str | None, key: str, *, low: float | None = None, high: float | None = None, whole=False
+) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(source, key, f"{shown(value)} must be a number")
+    if isinstance(value, int) and abs(value) > 2**63:  # beyond a float's exact range: no figure in a target is
+        raise _fail(source, key, f"{shown(value)} is too large")
+    if not math.isfinite(value):
+        raise _fail(source, key, f"{value!r} must be a finite number")
     if whole and (not float(value).is_integer()):
         raise _fail(source, key, f"{value!r} must be a whole number")
     if low is not None and value < low:
         raise _fail(source, key, f"{value!r} must be at least {low:g}")
+    if high is not None and value > high:
+        raise _fail(source, key, f"{value!r} is more than this machine can hold or run; at most {high:,.0f}")
     return int(value) if whole else float(value)
+
+
+#: Largest wave settings accepted: checked when the file is read, not when a wave has run for hours and its
+#: candidate sample (candidates x parameters floats, and an emulator prediction for each) exhausts memory.
+WAVE_LIMITS = {"runs": 1_000_000, "max_waves": 1_000, "candidates": 2_000_000, "posterior_runs": 1_000_000}
 
 
 def _waves(table: Mapping[str, Any], base: Waves, source: str | None, prefix: str) -> Waves:
@@ -459,7 +472,8 @@ def _waves(table: Mapping[str, Any], base: Waves, source: str | None, prefix: st
         if key in table:
             whole = key in ("runs", "max_waves", "candidates", "posterior_runs")
             low = {"runs": 4, "max_waves": 1, "candidates": 100, "posterior_runs": 1}.get(key, 0.0)
-            setattr(out, key, _number(table[key], source, f"{prefix}{key}", low=low, whole=whole))
+            high = WAVE_LIMITS.get(key)
+            setattr(out, key, _number(table[key], source, f"{prefix}{key}", low=low, high=high, whole=whole))
     if not 0 < out.min_shrink <= 1:
         raise _fail(source, f"{prefix}min_shrink", f"{out.min_shrink!r} must be in (0, 1]")
     if out.cutoff <= 0:
