@@ -423,3 +423,17 @@ def test_targets_files_with_numbers_too_large_are_one_line(change, needle):
         from_dict(data, source="t.toml")
     assert needle in str(err.value) and "\n" not in str(err.value) and len(str(err.value)) <= 600
     _count("targets files")
+
+
+@pytest.mark.parametrize("seed", ["9" * 5000, "²", "٣", str(2**130), "-1", "1.5"])
+def test_a_seed_in_the_page_address_that_cannot_be_used_is_named_not_a_broken_page(seed):
+    """Classes 7 and 13 in the workshop page's address: ``?seed=<5000 digits>`` or ``?seed=²`` raised
+    ValueError while the page was built (int() of too many digits, or of a digit that is not 0-9), so the page
+    never rendered; a seed beyond 2^128 was taken and failed later."""
+    pytest.importorskip("solara")
+    from gpsim.ui.session import Session
+
+    session = Session.from_environment(f"seed={seed}")
+    assert session.seed == 0
+    assert any("random seed must be a whole number" in note for note in session.notes)
+    _count("ui addresses")

@@ -250,7 +250,7 @@ class Session:
             notes.append(f"There is no preset called '{values.pop('preset')}'.")
         if "seed" in values:
             text = values.pop("seed")
-            if text.isdigit():
+            if text.isascii() and text.isdigit() and len(text) <= 39 and int(text) < 2**128:  # as gpsim run --seed
                 seed = int(text)
             else:
                 notes.append(f"The random seed must be a whole number (the link had '{text}').")
