@@ -567,12 +567,18 @@ def run_replicates(
         return list(tqdm(ex.map(replicate, range(n), *args), **bar))
 
 
-def read_informative(folder: str | os.PathLike | None) -> dict[str, str]:
-    """Target name -> informative / uninformative / not available, from a calibration's targets.csv."""
+def read_informative(folder: str | os.PathLike | None, cal=None) -> dict[str, str]:
+    """Target name -> informative / uninformative / not available, from a calibration's targets.csv.
+
+    With ``cal`` (the targets file being validated), a calibration whose record says it calibrated other targets
+    is refused: its informative flags belong to those targets, not these.
+    """
     import pandas as pd
 
     if folder is None:
         return {}
+    if cal is not None:
+        _check_same_targets(Path(folder), cal)
     import io
 
     from gpsim.data.files import read_limited
@@ -801,7 +807,7 @@ def validate(
     from gpsim.calibrate.targets import load
 
     cal = load(targets or DEFAULT_TARGETS)
-    checks = checks_from(cal, quick, read_informative(calibration))
+    checks = checks_from(cal, quick, read_informative(calibration, cal))
     reps = run_replicates(replicates, cal, quick=quick, jobs=jobs, show_progress=show_progress)
     rows = evaluate(reps, checks)
     written: list[Path] = []
@@ -821,6 +827,23 @@ def validate(
         # written whole beside --out and swapped in: an earlier validation is replaced, nothing else is touched
         written = [folder / n for n in write_folder_atomically(folder, write, output_folder())]
     return rows, written
+
+
+def _check_same_targets(folder: Path, cal) -> None:
+    """Refuse a calibration folder whose record names targets other than ``cal``'s (when it has a record)."""
+    from gpsim.calibrate.ensemble import read_posterior
+
+    if not (folder / "calibration.json").exists():
+        return
+    _, meta = read_posterior(folder, "--calibration")  # the record, checked (a finished calibration of the right shape)
+    theirs = meta["calibration"].get("targets")
+    mine = cal.normalised(bool(meta.get("quick")))["targets"]
+    names = sorted(str(t.get("name")) for t in theirs if isinstance(t, dict)) if isinstance(theirs, list) else None
+    if names != sorted(t["name"] for t in mine):
+        raise GpsimError(
+            f"--calibration {folder}: calibrated other targets ({', '.join((names or ['?'])[:4])}) than "
+            f"{cal.source}; its informative flags do not apply to these"
+        )
 
 
 def output_folder():
@@ -849,8 +872,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise GpsimError("--jobs must be at least 1")
     from gpsim.calibrate.targets import load
 
-    load(args.targets or DEFAULT_TARGETS)  # a bad file is refused before anything runs
-    read_informative(args.calibration)
+    cal = load(args.targets or DEFAULT_TARGETS)  # a bad file is refused before anything runs
+    read_informative(args.calibration, cal)
     rows, written = validate(
         args.replicates,
         args.out,

@@ -437,3 +437,21 @@ def test_a_seed_in_the_page_address_that_cannot_be_used_is_named_not_a_broken_pa
     assert session.seed == 0
     assert any("random seed must be a whole number" in note for note in session.notes)
     _count("ui addresses")
+
+
+def test_validate_refuses_a_calibration_of_other_targets(tmp_path, capsys, monkeypatch):
+    """Class 2 in ``gpsim validate --targets F --calibration DIR``: DIR's informative flags, from a calibration
+    of other targets, were matched to F's targets by name and shown as if they were F's."""
+    from gpsim import validate
+
+    monkeypatch.setattr(validate, "run_replicates", _no_replicates)
+    targets, _ = _study(tmp_path)
+    other = {"name": "b", "output": "final:n_orgs"}
+    cal = finished_calibration(tmp_path / "cal", quick=False)
+    record = json.loads((cal / "calibration.json").read_text())
+    record["calibration"]["targets"] = [other]
+    (cal / "calibration.json").write_text(json.dumps(record))
+    pd.DataFrame({"target": ["b"], "informative": ["informative"]}).to_csv(cal / "targets.csv", index=False)
+    argv = ["validate", "--targets", str(targets), "--calibration", str(cal), "--out", str(tmp_path / "v")]
+    expect_refusal(argv, [f"--calibration {cal}: calibrated other targets (b)"], capsys, tmp_path)
+    _count("validate options")

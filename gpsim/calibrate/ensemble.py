@@ -81,7 +81,7 @@ class Ensemble:
         return pd.DataFrame(rows, index=[f"year {m / 12:g}" for m in months])
 
 
-def read_posterior(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_posterior(folder: str | os.PathLike, flag: str = "--posterior") -> tuple[pd.DataFrame, dict[str, Any]]:
     """A calibration folder's posterior draws and its record (``calibration.json``), checked.
 
     A folder that is not a finished calibration (no record, a record or draws of the wrong shape, a pipe or a
@@ -93,7 +93,7 @@ def read_posterior(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, A
 
     root = Path(folder)
     meta_path, post_path = root / "calibration.json", root / "posterior.parquet"
-    where = f"--posterior {folder}"
+    where = f"{flag} {folder}"  # messages name the option the folder came from
     if not root.is_dir():
         raise ExperimentError(f"{where}: no such folder")
     if not meta_path.exists() or not post_path.exists():
