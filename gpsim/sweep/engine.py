@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import gpsim.sweep.store as sweep_store  # its result_versions, sent by reference to the workers
 from gpsim.errors import ExperimentError, one_line, shown
 from gpsim.sweep.lock import LOCK_NAME, SweepLock
 from gpsim.sweep.manifest import changed_inputs
@@ -201,7 +202,7 @@ def check_worker_versions(client, record: dict[str, Any], warn: Callable[[str], 
     """
     mine = result_versions()
     try:
-        theirs = client.run(result_versions)  # by reference: each worker imports its own installed copy
+        theirs = client.run(sweep_store.result_versions)  # by reference: each worker imports its own installed copy
     except Exception as err:  # a worker that cannot answer must not stop the sweep; say so instead
         record.update(worker_versions_checked=0, worker_versions_error=f"{type(err).__name__}: {err}")
         return
