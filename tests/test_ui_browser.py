@@ -174,7 +174,16 @@ class Tab:
     def choose(self, selector: str, option: str) -> None:
         self.page.locator(selector).first.click()
         self.page.locator(".menuable__content__active .v-list-item", has_text=option).first.click()
-        self.page.wait_for_timeout(300)
+        self.page.locator(".menuable__content__active").wait_for(state="detached", timeout=10_000)
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the page has drawn the last frame the server sent (instead of sleeping)."""
+        self.page.wait_for_function(
+            "() => { const el = document.querySelector('.gpsim-live');"
+            " return !el || el.dataset.drawn === el.dataset.received; }",
+            timeout=30_000,
+        )
 
     def shot(self, name: str, selector: str | None = None) -> bytes:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -195,14 +204,14 @@ class Tab:
         else:
             self.page.close()
 
-    def reset(self) -> None:
+    def reset(self, timeout: float = 90_000) -> None:
         """Press Reset and wait for its answer: the new run (no changes pending) or a refusal in words."""
-        self.page.click(".gpsim-reset", timeout=90_000)
+        self.page.click(".gpsim-reset", timeout=timeout)
         self.page.wait_for_function(
             "() => document.querySelector('.gpsim-error') || !document.querySelector('.gpsim-pending')",
-            timeout=90_000,
+            timeout=timeout,
         )
-        self.wait_month(0, timeout=90_000)
+        self.wait_month(0, timeout=timeout)
 
     def playing(self) -> bool:
         return "Pause" in self.page.locator(".gpsim-play").inner_text().title()
@@ -239,7 +248,7 @@ def wait_freed(browser, url: str, timeout: float = 45) -> tuple[tuple[int, int],
         counts = server_holds(browser, url)
         if counts == (1, 1) or time.monotonic() - t0 > timeout:
             return counts, time.monotonic() - t0
-        time.sleep(1.0)
+        time.sleep(0.5)
 
 
 def record(name: str, values: dict) -> None:
@@ -305,7 +314,7 @@ def test_workshop_flow(server, browser):
     # step: the map and charts change
     map_before = tab.shot("laptop-02-map-month0.png", ".gpsim-map-panel")
     tab.step(6)
-    page.wait_for_timeout(300)
+    tab.settle()
     assert tab.shot("laptop-03-map-month6.png", ".gpsim-map-panel") != map_before
     timing = page.locator(".gpsim-timing").inner_text()
     assert re.match(r"last update: model \d+ ms, frame \d+ ms", timing), timing
@@ -319,7 +328,7 @@ def test_workshop_flow(server, browser):
     text = page.locator(".gpsim-compare-text").inner_text()
     assert text.startswith("What differs from A: One-off money for new organisations: £10 per patient a year in A")
     assert text.count(" in A") == 1  # only the setting that differs
-    page.wait_for_timeout(300)
+    tab.settle()
     tab.shot("laptop-04-compare.png")
 
     # take it home: file names say the scenario, area and date; the CSV starts with the settings in words
@@ -361,9 +370,9 @@ def test_pause_within_one_update(server, browser, area):
             " document.querySelector('.gpsim-play').click(); return m; }"
         )
         page.wait_for_function("() => document.querySelector('.gpsim-play').innerText.toLowerCase().includes('play')")
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(300)
         settled = tab.month()
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(1000)  # long enough for two more updates at every speed, had Pause been ignored
         later = tab.month()
         results.append((speed, months, at, settled, later))
         assert settled - at <= months, f"{area}, {speed}, {months} a step: paused at {at}, went on to {settled}"
@@ -441,7 +450,7 @@ def test_phone_width(server, browser):
     tab = Tab(browser, f"{url}?area=west-yorkshire&{FAILING}", width=390, height=844)
     page = tab.page
     tab.step(3)
-    page.wait_for_timeout(300)
+    tab.settle()
     tab.shot("phone-390.png")
     tab.no_horizontal_scroll()
     side = page.locator(".gpsim-side").bounding_box()
@@ -478,7 +487,7 @@ def test_organisations_table_fits(server, browser, width):
     tab.wait_month_at_least(24)
     page.click(".gpsim-play")
     expect(page.locator(".gpsim-org-row", has_text="failed in month").first).to_be_visible(timeout=20_000)
-    page.wait_for_timeout(400)
+    tab.settle()
     tab.shot(f"laptop-{width}-organisations.png", ".gpsim-orgs")
     panel = page.locator(".gpsim-orgs").bounding_box()
     for th in page.locator(".gpsim-orgs th").all():
@@ -497,7 +506,7 @@ def test_organisations_table_fits(server, browser, width):
         expect(story.locator(".gpsim-org-money-text")).to_contain_text("came in (")
         expect(story.locator(".gpsim-org-money-text")).to_contain_text("£")
         expect(story.locator(".gpsim-org-money canvas").first).to_be_visible()
-        page.wait_for_timeout(300)
+        tab.settle()
         tab.shot("laptop-organisation-story.png", ".gpsim-org-story")
     tab.check_clean()
     tab.close()
@@ -512,7 +521,7 @@ def test_england_map_and_png(server, browser):
     page = tab.page
     expect(page.locator(".gpsim-map-legend")).to_contain_text("One circle per CCG")
     tab.step(2)
-    page.wait_for_timeout(400)
+    tab.settle()
     tab.shot("laptop-england-map.png", ".gpsim-map-panel")
     with page.expect_download() as info:
         page.get_by_text("Map (PNG)").click()
@@ -529,7 +538,7 @@ def test_real_area_map_names(server, browser):
     tab = Tab(browser, f"{url}?area=north-east-workshop")
     page = tab.page
     tab.step(1)
-    page.wait_for_timeout(300)
+    tab.settle()
     tab.shot("laptop-north-east-map.png", ".gpsim-map-panel")
     canvas = page.locator(".gpsim-map canvas").first.bounding_box()
     found = ""
@@ -579,7 +588,7 @@ def test_room_with_ten_participants(server, browser):
     expect(room.page.locator(".gpsim-room-runs")).to_contain_text(f"{n} runs", timeout=20_000)
     expect(room.page.locator(".gpsim-multiple")).to_have_count(n)
     expect(room.page.locator(".gpsim-room-setting")).to_contain_text("Members' subscription")
-    room.page.wait_for_timeout(1500)
+    room.page.wait_for_timeout(600)  # the small multiples' charts finish drawing
     room.shot("projector-1920-room.png")
 
     room.page.click(".gpsim-freeze")
@@ -637,13 +646,13 @@ def test_story_and_presenter_mode(server, browser):
     page.click(".gpsim-presenter-toggle")
     expect(page.locator(".gpsim-presenter")).to_have_count(1)
     expect(page.locator(".gpsim-side")).to_have_count(0)
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(400)
     tab.shot("projector-1920-story.png")
     size = page.locator(".gpsim-story-text").evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
     assert size >= 24, size
     page.set_viewport_size({"width": 1280, "height": 720})
     tab.choose(".gpsim-show", "the map")
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(400)
     tab.shot("projector-1280-map.png")
     box = page.locator(".gpsim-map").bounding_box()
     legend = page.locator(".gpsim-map-legend").bounding_box()
@@ -674,12 +683,14 @@ def test_extreme_sliders(server, browser):
     assert n >= 60
     results = {}
     for key in ("End", "Home"):
-        for k in range(sliders.count()):
-            sliders.nth(k).focus()
+        for k in range(n):  # one after another, as a visitor would (the server keeps up, so Reset is not queued
+            sliders.nth(k).focus()  # behind a pile of moves)
             sliders.nth(k).press(key)
-        tab.reset()  # the server takes the slider moves in order, then Reset
+        tab.reset(timeout=180_000)  # the server takes the slider moves in order, then Reset
         expect(page.locator(".gpsim-error")).to_have_count(0)
-        tab.step(2)
+        for m in (1, 2):  # the first steps wait behind redrawing all the settings (3,000 practices at the top)
+            page.click(".gpsim-step")
+            tab.wait_month(m, timeout=90_000)
         results[key] = page.locator(".gpsim-area-text").inner_text()
         tab.shot(f"laptop-extreme-{'max' if key == 'End' else 'min'}.png")
     print(f"\nUI extreme sliders ({n} sliders): {results}")
