@@ -15,7 +15,7 @@ Cases (``--only`` picks some; ``--quick`` makes each smaller and shorter -- a sm
 * ``scaling`` -- synthetic regions of 1k to 100k practices (100 per CCG), 120 months: time against N, the
   fitted log-log exponent, and memory per practice (tracemalloc peak of one extra run).
 * ``sweep`` -- a 40-run sweep (``gpsim.sweep``) serially and on a local Dask cluster of 2 workers; the Dask
-  time includes starting the cluster.
+  time includes starting the cluster. Beside it, the most the machine allows (:func:`parallel_ceiling`).
 * ``ui`` -- one server-side Step of the workshop UI for a ~300-practice region: a month of the model plus
   the map, the charts and the organisations table the page draws after it.
 
