@@ -134,13 +134,13 @@ class TabLimits:
 
         contexts = kernel_context.contexts
         with self._lock:
-            for k in [k for k in self._owner if k not in contexts and k not in self._connecting]:
-                del self._owner[k]  # closed by Solara (tab closed, culled)
+            for k in [k for k in self._owner if k not in self._connecting and not _live(contexts.get(k))]:
+                del self._owner[k]  # closed or closing (tab closed, culled, let go)
             if kernel_id in contexts or kernel_id in self._connecting:
                 self._connecting[kernel_id] = self._connecting.get(kernel_id, 0) + 1
                 return True  # a reconnect to a session that exists: never refused
             mine = [k for k, owner in self._owner.items() if owner == client]
-            spare = [k for k in mine if k in contexts and k not in self._connecting and not _connected(contexts[k])]
+            spare = [k for k in mine if _disconnected(contexts.get(k))]
             free = max(len(mine) - self.max_tabs + 1, 0)  # how many to free to make room
             if free > len(spare):
                 return False
@@ -171,6 +171,21 @@ def _connected(context) -> bool:
     from solara.server.kernel_context import PageStatus
 
     return context is not None and PageStatus.CONNECTED in list(context.page_status.values())
+
+
+def _live(context) -> bool:
+    """Whether a kernel exists and is not being closed."""
+    return context is not None and not context.closed_event.is_set() and not getattr(context, "_teardown_done", False)
+
+
+def _disconnected(context) -> bool:
+    """Whether a kernel's pages have all gone (not one that is still making its first connection)."""
+    from solara.server.kernel_context import PageStatus
+
+    if context is None:
+        return False
+    status = list(context.page_status.values())
+    return PageStatus.DISCONNECTED in status and PageStatus.CONNECTED not in status
 
 
 def _shown(context) -> bool:
