@@ -629,9 +629,11 @@ def OrgStory(session: Session, picked: solara.Reactive, run_version):
         ):
             if whole(row.get(col)) >= 0:
                 extra.append(f"{words}: {whole(row[col])}")
+        counts = "; ".join(extra)
+        counts = counts[:1].upper() + counts[1:] + "." if counts else ""
         text = (
             f"Organisation {picked.value} ({row.get('form', '')}, {row.get('leadership', '')} leadership), founded in "
-            f"month {whole(row.get('founded_step'), 0)}. {fate} " + ("; ".join(extra) + "." if extra else "")
+            f"month {whole(row.get('founded_step'), 0)}. {fate} {counts}"
         )
         solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>", classes=["gpsim-org-story-text"])
         months = story["months"]
