@@ -339,12 +339,13 @@ class Params:
         step=0.05,
     )
     gp_retirement_rate: float = param(
-        0.055,
+        0.04,
         "per GP per year",
         0.0,
         0.3,
         "GPs retiring or leaving for reasons other than workload",
-        "assumption (with 'gp_trainees_per_100k' it sets the GP workforce trend of facts #12: docs/CALIBRATION.md)",
+        "assumption (with 'gp_trainees_per_100k' it sets the GP workforce trend of facts #12; "
+        "calibrated: docs/CALIBRATION.md)",
         PW,
         step=0.005,
     )
@@ -361,13 +362,13 @@ class Params:
         step=0.05,
     )
     gp_trainees_per_100k: float = param(
-        3.7,
+        4.33,
         "GPs per 100,000 patients per year",
         0.0,
         20.0,
         "Newly qualified GPs joining the region's pool each year, per 100,000 registered patients",
         "assumption (about 2,700-3,500 GPs a year completed GP training in England in 2013-2021, 5-6 per 100,000 "
-        "patients; each counts as one GP of 'fte_per_gp')",
+        "patients; each counts as one GP of 'fte_per_gp') (calibrated: docs/CALIBRATION.md)",
         PW,
         step=0.1,
     )
@@ -424,7 +425,7 @@ class Params:
         step=0.05,
     )
     months_to_close: int = param(
-        9,
+        12,
         "months",
         1,
         36,
@@ -569,13 +570,13 @@ class Params:
         step=0.05,
     )
     recruitment_pressure_pull: float = param(
-        3.0,
+        1.9,
         "elasticity",
         -4.0,
         4.0,
         "How workload pressure changes a practice's chance of winning a GP it competes for: above 0 the practices "
         "that need one most try hardest and win more often; below 0 GPs avoid hard-pressed practices",
-        "assumption",
+        "assumption (calibrated: docs/CALIBRATION.md)",
         PW,
         step=0.1,
     )
@@ -656,7 +657,7 @@ class Params:
         step=0.01,
     )
     size_trust_penalty: float = param(
-        0.25,
+        0.2,
         "trust per doubling",
         0.0,
         0.5,
@@ -749,12 +750,12 @@ class Params:
         step=0.01,
     )
     independence_value: float = param(
-        0.55,
+        0.49,
         "utility units",
         0.0,
         2.0,
         "Value a practice puts on staying independent (the 'no thanks' option when asked to join or found)",
-        "assumption",
+        "assumption (calibrated: docs/CALIBRATION.md)",
         TR,
         step=0.01,
     )
@@ -1118,13 +1119,13 @@ class Params:
         step=0.05,
     )
     willingness_to_pay_per_patient: float = param(
-        1.0,
+        3.43,
         "GBP per patient per year",
         0.0,
         20.0,
         "Subscription members accept without any evidence of benefit; above it, a member accepts a rise only as "
         "far as the benefit it has seen justifies, and otherwise may leave",
-        "assumption; facts (self-fund only with clear evidence of benefit)",
+        "assumption; facts (self-fund only with clear evidence of benefit) (calibrated: docs/CALIBRATION.md)",
         MO,
         step=0.1,
     )
@@ -1374,7 +1375,7 @@ class Params:
         step=0.05,
     )
     leadership_share_to_org: float = param(
-        0.08,
+        0.14,
         "share",
         0.0,
         1.0,
@@ -1458,7 +1459,7 @@ class Params:
         step=0.1,
     )
     setup_work_base: float = param(
-        70.0,
+        104.0,
         "session-months",
         0.0,
         1_000.0,
@@ -1556,7 +1557,7 @@ class Params:
         step=5_000,
     )
     founding_rate: float = param(
-        0.015,
+        0.0265,
         "per practice per month",
         0.0,
         0.2,
@@ -1566,7 +1567,7 @@ class Params:
         step=0.001,
     )
     join_consideration_rate: float = param(
-        0.5,
+        0.53,
         "per month",
         0.0,
         1.0,
@@ -1729,13 +1730,13 @@ class Params:
         step=0.01,
     )
     ccg_failure_damage: float = param(
-        0.2,
+        0.33,
         "supportiveness",
         0.0,
         1.0,
         "Supportiveness a CCG loses when an organisation in its area dissolves, scaled by the organisation's share of "
         "the CCG's population",
-        "assumption; facts #13 (a federation's failure)",
+        "assumption; facts #13 (a federation's failure) (calibrated: docs/CALIBRATION.md)",
         CH,
         step=0.05,
     )
