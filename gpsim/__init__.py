@@ -22,7 +22,7 @@ import numpy as np
 
 from gpsim.errors import DataError, ExperimentError, GpsimError, ParameterError, shown
 from gpsim.params import SPECS, Params, check_seed
-from gpsim.scenarios import SCENARIOS, scenario
+from gpsim.scenarios import DEFAULT_SCENARIO, SCENARIOS, scenario
 
 if TYPE_CHECKING:
     from gpsim.calibrate.ensemble import Ensemble
@@ -81,11 +81,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-#: The scenario every face starts from when none is named: ``gpsim.run()``, ``gpsim run``, ``gpsim ui`` and
-#: experiment files (README: Quick start).
-DEFAULT_SCENARIO = "baseline"
 
 
 def resolve_params(spec: Params | str | Mapping[str, Any] | None = None, **overrides: Any) -> Params:

@@ -37,6 +37,7 @@ import pandas as pd
 from gpsim import outputs
 from gpsim.errors import GpsimError, ParameterError
 from gpsim.params import SPECS, SPECS_BY_NAME, Params, unknown_message
+from gpsim.scenarios import DEFAULT_SCENARIO
 from gpsim.scenarios import scenario as named_scenario
 from gpsim.sweep.seeds import run_seed
 
@@ -93,7 +94,7 @@ class Runner:
 
 
 def model(
-    scenario: str = "baseline",
+    scenario: str = DEFAULT_SCENARIO,
     years: float | None = None,
     uncertainties: Sequence[str] | Mapping[str, Any] | None = None,
     outcomes: Sequence[str] | None = None,

@@ -13,6 +13,10 @@ from typing import Any
 from gpsim.errors import ParameterError
 from gpsim.params import Params
 
+#: The scenario every face starts from when none is named: ``gpsim.run()``, ``gpsim run``, ``gpsim ui``,
+#: experiment files and ``gpsim.ema.model`` (README: Quick start).
+DEFAULT_SCENARIO = "baseline"
+
 
 @dataclass(frozen=True)
 class Scenario:

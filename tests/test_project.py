@@ -58,3 +58,21 @@ def test_the_sweep_engine_runs_experiments_without_importing_how_they_are_read()
     assert "gpsim.sweep.spec" not in _imports("gpsim.sweep.engine")
     assert "gpsim.sweep" not in _imports("gpsim.sweep.engine")  # the package's __init__ imports the reader
     assert "gpsim.sweep.engine" in _imports("gpsim.sweep.spec")
+
+
+def test_one_default_scenario_for_every_face():
+    # gpsim.run(), gpsim run, experiment files, the UI and the EMA model start from the same scenario; a face that
+    # wrote its own literal would drift from the others when the default changes.
+    import inspect
+
+    import gpsim
+    from gpsim import ema
+    from gpsim.sweep.spec import Experiment
+    from gpsim.ui.session import Session
+
+    assert Experiment.__dataclass_fields__["scenario"].default == gpsim.DEFAULT_SCENARIO
+    assert inspect.signature(ema.model).parameters["scenario"].default == gpsim.DEFAULT_SCENARIO
+    assert inspect.signature(Session).parameters["scenario"].default == gpsim.DEFAULT_SCENARIO
+    for module in ("ema", "sweep/spec", "ui/session", "__init__"):
+        source = (ROOT / "gpsim" / f"{module}.py").read_text()
+        assert 'scenario: str = "' not in source and 'get("scenario", "' not in source, module

@@ -29,7 +29,7 @@ import numpy as np
 from gpsim.data.files import read_limited, size_text
 from gpsim.errors import ExperimentError, GpsimError, shown
 from gpsim.params import SPECS_BY_NAME, Params, unknown_message
-from gpsim.scenarios import SCENARIOS, scenario
+from gpsim.scenarios import DEFAULT_SCENARIO, SCENARIOS, scenario
 from gpsim.sweep.manifest import identity
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Experiment:
 
     name: str = "experiment"
     question: str = ""
-    scenario: str = "baseline"
+    scenario: str = DEFAULT_SCENARIO
     fixed: dict[str, Any] = field(default_factory=dict)
     vary: dict[str, Any] | list[str] = field(default_factory=dict)
     design: str = "grid"
@@ -563,7 +563,7 @@ class Experiment:
         kwargs: dict[str, Any] = dict(
             name=data.get("name", Path(source).stem if source else "experiment"),
             question=data.get("question", ""),
-            scenario=data.get("scenario", "baseline"),
+            scenario=data.get("scenario", DEFAULT_SCENARIO),
             fixed=data.get("fixed", {}),
             vary=data.get("vary", {}),
             design=design.get("kind", "grid"),

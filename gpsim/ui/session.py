@@ -25,7 +25,7 @@ import pandas as pd
 
 from gpsim.errors import GpsimError
 from gpsim.params import SPECS, SPECS_BY_NAME, Params
-from gpsim.scenarios import SCENARIOS
+from gpsim.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from gpsim.ui import frames, labels, observe
 
 #: Environment variables ``gpsim ui`` uses to pass its options to the app it serves.
@@ -176,7 +176,7 @@ class Session:
 
     def __init__(
         self,
-        scenario: str = "baseline",
+        scenario: str = DEFAULT_SCENARIO,
         region: str | None = None,
         seed: int = 0,
         *,
@@ -188,7 +188,7 @@ class Session:
         #: else (e.g. ``00L@/some/path``, which would read a file) is refused, whatever the browser sends.
         self.allowed_regions = set(region_choices(region)) | {sc.params.region for sc in SCENARIOS.values()}
         self.server_region = region
-        self.scenario = scenario if scenario in SCENARIOS else "baseline"
+        self.scenario = scenario if scenario in SCENARIOS else DEFAULT_SCENARIO
         base = SCENARIOS[self.scenario].params
         if region:
             base = base.replace(region=region)
@@ -239,7 +239,7 @@ class Session:
         """A session configured by ``gpsim ui``'s options (passed through the environment) and the page's
         address (``?preset=...&area=...&seed=...&<setting>=<value>``)."""
         seed = os.environ.get(ENV_SEED, "0")
-        scenario = os.environ.get(ENV_SCENARIO, "baseline")
+        scenario = os.environ.get(ENV_SCENARIO, DEFAULT_SCENARIO)
         region = os.environ.get(ENV_REGION) or None
         values = dict(parse_qsl(query or "", keep_blank_values=False))
         seed = int(seed) if seed.lstrip("-").isdigit() else 0
