@@ -478,11 +478,7 @@ class GPModel(mesa.Model):
         o.view("cohesion")[:] = moods["cohesion"]
         self.peers.trust[:] = moods["peer_trust"]
         # asks and the record of commitment
-        o.view("commit_record")[:] = asked.record
-        o.view("committable")[:] = asked.committable
-        o.view("hospital_trust")[:] = asked.hospital_trust
-        o.view("asks_taken")[asked.issued] += 1
-        o.view("asks_delivered")[asked.delivered] += 1
+        asks.record(o, asked, asked.hospital_trust)
         self._last_asks = int(asked.issued.sum())
         live = o.alive & (obs.members > 0)
         self._last_engaged = float(asked.engaged[live].mean()) if live.any() else 0.0

@@ -30,6 +30,16 @@ class Asks:
     networks_engaged: np.ndarray | None = None  # per primary care network: its home hospital works with it
 
 
+def record(table, asked: Asks, hospital_trust: np.ndarray) -> None:
+    """Write this month's asks into an organisation or network table (``_apply`` time): the track record, who
+    can commit, hospitals' trust, and the counts of asks taken and delivered."""
+    table.view("commit_record")[:] = asked.record
+    table.view("committable")[:] = asked.committable
+    table.view("hospital_trust")[:] = hospital_trust
+    table.view("asks_taken")[asked.issued] += 1
+    table.view("asks_delivered")[asked.delivered] += 1
+
+
 def follow_chance(member_trust: np.ndarray, pressure: np.ndarray, p) -> np.ndarray:
     """Chance a member follows through on an ask: its trust in the leaders, less the pull of its workload."""
     return np.clip(member_trust - p.ask_follow_pressure_weight * np.maximum(pressure - 1.0, 0.0), 0.0, 1.0)

@@ -277,12 +277,8 @@ def apply(model, d: PCNMonth | None, month: int) -> None:
     model.des_paid_month = float(d.income.sum())
     c.view("roles_pp")[:] = np.divide(d.roles * 12.0, d.population, out=np.zeros(c.size), where=d.population > 0)
     a = d.asked
-    c.view("commit_record")[:] = a.record
-    c.view("committable")[:] = a.committable
-    c.view("hospital_trust")[:] = d.hospital_trust
+    asks_mod.record(c, a, d.hospital_trust)
     c.view("cohesion")[:] = d.cohesion
-    c.view("asks_taken")[a.issued] += 1
-    c.view("asks_delivered")[a.delivered] += 1
     model.pcn_asks_month = int(a.issued.sum())
     pr.pcn[~pr.open] = -1
     refresh(model)
