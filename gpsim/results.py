@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from gpsim import metrics
 from gpsim.errors import GpsimError
 from gpsim.params import Params
 from gpsim.state import DissolutionCause, LeadershipKind, OrgForm
+
+if TYPE_CHECKING:
+    from gpsim.plots import SummaryProcess
 
 ORG_COLUMNS = [
     "org",
@@ -173,7 +176,14 @@ class Results:
         return survival.survival_table(survival.durations(self.orgs, int(self.final["months"]), since))
 
     # --- files ------------------------------------------------------------------------------------
-    def save(self, out_dir: str | os.PathLike, fmt: str = "parquet", *, plot: bool = False) -> list[Path]:
+    def save(
+        self,
+        out_dir: str | os.PathLike,
+        fmt: str = "parquet",
+        *,
+        plot: bool = False,
+        drawing: SummaryProcess | None = None,
+    ) -> list[Path]:
         """Write steps, orgs, closures, org_money (Parquet or CSV), final.json and (with ``plot``) summary.png to
         ``out_dir``.
 
@@ -181,6 +191,13 @@ class Results:
         ``out_dir`` holds either the complete earlier run, or the complete new one: never a mixture, never half.
         ``out_dir`` must be new, empty, or hold an earlier gpsim run (see :func:`check_run_folder`); links are
         never followed and no file gpsim did not write is touched.
+
+        Args:
+            out_dir: the folder to write.
+            fmt: ``"parquet"`` or ``"csv"`` for the tables.
+            plot: also write summary.png.
+            drawing: with ``plot``, a started :class:`gpsim.plots.SummaryProcess` that draws summary.png while
+                the tables are written (what ``gpsim run --out`` does); by default it is drawn in this process.
         """
         if fmt not in ("parquet", "csv"):
             raise GpsimError(f"unknown output format {fmt!r}; use parquet or csv")
@@ -188,6 +205,8 @@ class Results:
         check_run_folder(out)
 
         def write(tmp: Path) -> None:
+            if plot and drawing is not None:
+                drawing.draw(self)  # drawn in the other process while the tables are written
             tables = (
                 ("steps", self.steps),
                 ("orgs", self.orgs),
@@ -199,7 +218,9 @@ class Results:
                 frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
             text = json.dumps(_missing_as_null(self.metadata()), indent=2, default=_json_default, allow_nan=False)
             (tmp / "final.json").write_text(text)
-            if plot:
+            if plot and drawing is not None:
+                (tmp / "summary.png").write_bytes(drawing.png())
+            elif plot:
                 from gpsim import plots
 
                 plots.save_summary(self, str(tmp / "summary.png"))

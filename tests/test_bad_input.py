@@ -888,33 +888,61 @@ def _interrupt(exc: BaseException):
     return fail
 
 
+def _fail_the_figure(monkeypatch, exc: BaseException) -> list:
+    """Make summary.png, the last file of a run, fail with ``exc`` where this process writes it (drawn here or
+    received from the drawing process); returns the drawing processes started, to check none is left."""
+    from gpsim import plots
+
+    started = []
+    start = plots.SummaryProcess.start.__func__
+
+    def recorded(cls):
+        drawing = start(cls)
+        started.append(drawing.pid if drawing is not None else None)
+        return drawing
+
+    monkeypatch.setattr(plots, "save_summary", _interrupt(exc))
+    monkeypatch.setattr(plots.SummaryProcess, "png", _interrupt(exc))
+    monkeypatch.setattr(plots.SummaryProcess, "start", classmethod(recorded))
+    return started
+
+
+def _ended(started: list) -> bool:
+    """Whether every drawing process started has ended and been waited for (its process id is gone)."""
+    for pid in filter(None, started):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
 @pytest.mark.parametrize("fault", ["Ctrl-C", "disk full"])
 def test_an_interrupted_replacement_leaves_the_earlier_run_whole(fault, tmp_path, capsys, monkeypatch):
     """An interrupted replacement left the new tables with the old summary.png (or four tables and no PNG)."""
     import errno
 
-    from gpsim import plots
-
     out = tmp_path / "run"
     assert main([*RUN, "--out", str(out)]) == 0
     before = snapshot(out)
     exc = KeyboardInterrupt() if fault == "Ctrl-C" else OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(plots, "save_summary", _interrupt(exc))  # the last file of the new run fails
+    started = _fail_the_figure(monkeypatch, exc)  # the last file of the new run fails
     code = main([*RUN, "--seed", "4", "--out", str(out)])
     assert code == (130 if fault == "Ctrl-C" else 2)
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and ".gpsim-" not in err  # no temporary path in the message
     assert snapshot(out) == before
     _no_leftovers(tmp_path)
+    assert started and _ended(started)
 
 
 def test_a_fresh_out_interrupted_leaves_nothing(tmp_path, capsys, monkeypatch):
-    from gpsim import plots
-
     out = tmp_path / "new" / "run"
-    monkeypatch.setattr(plots, "save_summary", _interrupt(KeyboardInterrupt()))
+    started = _fail_the_figure(monkeypatch, KeyboardInterrupt())
     assert main([*RUN, "--out", str(out)]) == 130
     assert not (tmp_path / "new").exists()  # not even the parent folder made for it
+    assert started and _ended(started)
 
 
 def test_sigterm_during_a_run_leaves_nothing_behind(tmp_path):

@@ -57,3 +57,26 @@ def test_listings_and_help():
     for cmd in ([], ["run"], ["scenarios"], ["params"]):
         done = run_cli(*cmd, "--help")
         assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_a_figure_that_cannot_be_drawn_is_one_line_exit_2_and_no_folder(tmp_path):
+    """A matplotlib that fails to import: the run, its tables and final.json are not written either."""
+    import os
+
+    fake = tmp_path / "site" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("this matplotlib is broken")\n')
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake.parent), *sys.path]))
+    done = subprocess.run(
+        [sys.executable, "-m", "gpsim.cli", "run", "--set", "n_practices=40", "--years", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines == ["gpsim: error: summary.png could not be drawn: ImportError: this matplotlib is broken"]
+    assert done.stdout == ""  # no summary printed for a run whose outputs were not written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no run folder, no temporary folder
