@@ -152,14 +152,19 @@ def base_params_from_args(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import gpsim
-    from gpsim.params import check_seed
-    from gpsim.results import Results, check_run_folder
-
     if args.posterior is not None or args.samples is not None:  # '' too: refused, not a plain run
         from gpsim.calibrate.cli import cmd_run_posterior
 
         return cmd_run_posterior(args)
+    ends_process = getattr(args, "ends_process", False)
+    if ends_process:
+        # the imports and the model make objects that stay alive until the process ends, not garbage: collect
+        # none until the run has ended (a tenth of a second of imports; the run pauses collection anyway)
+        gc.disable()
+    import gpsim
+    from gpsim.params import check_seed
+    from gpsim.results import Results, check_run_folder
+
     params = params_from_args(args)
     check_seed(args.seed)
     drawing = None
@@ -185,10 +190,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             if bar is not None:
                 bar.close()
-        if getattr(args, "ends_process", False):
+        if ends_process:
             # what the run made stays alive until the process ends: spare the garbage collector walking it
             # again while the tables are written and once more at exit (a quarter of a second for England)
             gc.freeze()
+            gc.enable()
         if args.out is not None:  # written beside --out, then swapped in whole
             results.save(args.out, fmt=args.format, plot=True, drawing=drawing)
     if not args.quiet:

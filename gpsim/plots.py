@@ -204,20 +204,17 @@ class SummaryProcess:
 
         if not self._sent:
             raise RuntimeError("SummaryProcess.png() before draw()")
-        ready = wait([self._conn, self._process.sentinel])
-        if self._conn in ready or self._conn.poll():
-            try:
-                kind, payload = self._conn.recv()
-            except EOFError:
-                kind, payload = "error", None
-            if kind == "png":
-                return payload
-        else:
-            payload = None
-        if payload is None:
+        wait([self._conn, self._process.sentinel])  # a reply, or the process gone
+        reply = None
+        if self._conn.poll():
+            with contextlib.suppress(EOFError, OSError):  # it died before replying
+                reply = self._conn.recv()
+        if reply is not None and reply[0] == "png":
+            return reply[1]
+        if reply is None:
             self._process.join(5)
-            payload = f"the drawing process stopped (exit code {self._process.exitcode})"
-        raise GpsimError(f"summary.png could not be drawn: {payload}")
+            reply = ("error", f"the drawing process stopped (exit code {self._process.exitcode})")
+        raise GpsimError(f"summary.png could not be drawn: {reply[1]}")
 
     def close(self) -> None:
         """End the drawing process: it exits when its pipe closes (stopped at once if it was never asked to
