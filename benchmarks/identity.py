@@ -41,6 +41,8 @@ CASES = [
     ("england-2013-0", "england-2013", {}, 0),
     ("england-2013-1", "england-2013", {}, 1),
     ("england-0", "baseline", {"region": "england"}, 0),
+    ("england-2021-0", "england-2021", {}, 0),
+    ("west-yorkshire-3", "baseline", {"region": "west-yorkshire"}, 3),
 ]
 
 
@@ -50,7 +52,13 @@ def case_params(scenario: str, overrides: dict) -> gpsim.Params:
 
 def results_of(params: gpsim.Params, seed: int):
     res = gpsim.run(params, seed=seed)
-    return {"steps": res.steps, "orgs": res.orgs, "closures": res.closures, "final": res.final}
+    return {
+        "steps": res.steps,
+        "orgs": res.orgs,
+        "closures": res.closures,
+        "org_money": res.org_money,
+        "final": res.final,
+    }
 
 
 def region_arrays(params: gpsim.Params) -> dict:
@@ -96,7 +104,7 @@ def check(ref: Path, names: list[str] | None) -> int:
         for key, arr in region_arrays(p).items():
             if not np.array_equal(arr, want["region"][key]):
                 problems.append(f"region.{key}")
-        for key in ("steps", "orgs", "closures"):
+        for key in ("steps", "orgs", "closures", "org_money"):
             try:
                 pd.testing.assert_frame_equal(got[key], want[key], check_exact=True)
             except AssertionError as err:

@@ -342,7 +342,7 @@ class GPModel(mesa.Model):
         heroic = kind == LeadershipKind.HEROIC
         leader_gone = alive & heroic & ((leader < 0) | (pr.org[np.maximum(leader, 0)] != np.arange(o.size)))
         burnt = alive & (burnout >= 1.0)
-        idx = np.flatnonzero(burnt | leader_gone)
+        idx = (burnt | leader_gone).nonzero()[0]
         s = leadership.succession(
             idx,
             kind[idx],
@@ -494,7 +494,7 @@ class GPModel(mesa.Model):
         o.view("work_done")[:] = leaders["work_done"]
         o.view("work_needed")[:] = np.where(o.view("first_benefit") < 0, leaders["work_needed"], o.view("work_needed"))
         o.view("first_benefit")[leaders["newly"]] = month
-        for k in np.flatnonzero(offers):
+        for k in offers.nonzero()[0]:
             o.contract_until[k] = month + p.contract_months
             o.n_contracts[k] += 1
         # practices close or merge (ascending id); their patients move to open practices
@@ -503,9 +503,9 @@ class GPModel(mesa.Model):
         if exiting.any() and not (pr.open & ~exiting).any():
             # the region's last open practice cannot close: nobody would be left to take its patients
             exiting = exiting.copy()
-            exiting[np.flatnonzero(exiting)[np.argmax(pr.list_size[exiting])]] = False
+            exiting[exiting.nonzero()[0][np.argmax(pr.list_size[exiting])]] = False
         unavailable = ~pr.open | exiting
-        for i in np.flatnonzero(exiting):
+        for i in exiting.nonzero()[0]:
             practices.exit_practice(self, int(i), ExitCause(int(exits["cause"][i])), unavailable, month)
         # organisations dissolve on the documented rules
         is_open = pr.open  # no practice opens or closes from here on
@@ -529,12 +529,12 @@ class GPModel(mesa.Model):
             leaders["gone"],
             p,
         )
-        dissolving = np.flatnonzero(cause)
+        dissolving = cause.nonzero()[0]
         members, inner = organisations.members_and_inner_edges(self, dissolving)
         for k, mem, edges in zip(dissolving, members, inner, strict=True):
             organisations.dissolve(self, int(k), DissolutionCause(int(cause[k])), month, mem, edges)
         # members leave, independents join, founders found (ascending id; first come, first served)
-        membership.leave_many(self, np.flatnonzero(leaving & (pr.org >= 0)))
+        membership.leave_many(self, (leaving & (pr.org >= 0)).nonzero()[0])
         join_i, join_o = moves["join_i"], moves["join_o"]
         can = is_open[join_i] & (pr.org[join_i] < 0) & (o.dissolved[join_o] < 0)
         membership.join_many(self, join_i[can], join_o[can])
@@ -565,7 +565,7 @@ class GPModel(mesa.Model):
         self.patients_added += int(growth.sum())
         self._refresh_org_columns()
         # an organisation left with no members (its last ones closed or left this month) dissolves now
-        empty = np.flatnonzero(o.alive & (o.view("members") == 0))
+        empty = (o.alive & (o.view("members") == 0)).nonzero()[0]
         for k in empty:
             organisations.dissolve(self, int(k), DissolutionCause.TOO_FEW_MEMBERS, month, np.empty(0, np.int64), [])
         commissioners.update(self, month, asked.issued, asked.delivered)  # commissioners act on the month
@@ -677,7 +677,7 @@ class GPModel(mesa.Model):
         for (a, b), t in zip(self.peers.edges, self.peers.trust, strict=True):
             g.edges[int(a), int(b)]["trust"] = float(t)
         o = self.orgs
-        for k in np.flatnonzero(o.alive & (o.view("home_hospital") >= 0)).tolist():
+        for k in (o.alive & (o.view("home_hospital") >= 0)).nonzero()[0].tolist():
             g.add_edge(
                 self.ids.hospital(o.home_hospital[k]), self.ids.org(k), kind="works_with",
                 trust=float(o.hospital_trust[k]), record=float(o.commit_record[k]),

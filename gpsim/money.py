@@ -47,7 +47,7 @@ class OrgMoneyLog:
     def add(self, step: int, accounts) -> None:
         """Keep month ``step``'s flows from the monthly accounts (an object with one array per flow field)."""
         block = np.stack([np.asarray(getattr(accounts, f), dtype=float) for f in _FIELDS], axis=1)
-        rows = np.flatnonzero(block.any(axis=1))
+        rows = block.any(axis=1).nonzero()[0]
         if len(rows):
             self._steps.append(np.full(len(rows), step, dtype=np.int64))
             self._orgs.append(rows.astype(np.int64))

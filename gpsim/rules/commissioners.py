@@ -46,7 +46,7 @@ class MCPContracts:
 
     def running(self) -> np.ndarray:
         """Ids of contracts still running."""
-        return np.flatnonzero(np.asarray(self.ended, dtype=np.int64) < 0)
+        return (np.asarray(self.ended, dtype=np.int64) < 0).nonzero()[0]
 
 
 @dataclass
@@ -140,7 +140,7 @@ def ration(request: np.ndarray, ccg: np.ndarray, score: np.ndarray, budget: np.n
     """What each request gets when every CCG pays its requests in order of score (best first, ties by index)
     until its budget runs out; the request that crosses the line gets what is left."""
     paid = np.zeros(len(request))
-    idx = np.flatnonzero(request > 0)
+    idx = (request > 0).nonzero()[0]
     if len(idx) == 0:
         return paid
     order = idx[np.lexsort((idx, -score[idx], ccg[idx]))]
@@ -149,7 +149,7 @@ def ration(request: np.ndarray, ccg: np.ndarray, score: np.ndarray, budget: np.n
     first = np.r_[True, c[1:] != c[:-1]]
     base = np.maximum.accumulate(np.where(first, cum - r, 0.0))  # cumulative total before each CCG's group
     before = cum - r - base
-    paid[order] = np.clip(np.maximum(budget[c], 0.0) - before, 0.0, r)
+    paid[order] = (np.maximum(budget[c], 0.0) - before).clip(0.0, r)
     return paid
 
 
@@ -206,7 +206,7 @@ def supportiveness(
     hit = failed_population > 0
     lost = np.bincount(home_ccg[hit], failed_population[hit], minlength=n)[:n]
     damage = p.ccg_failure_damage * np.minimum(np.divide(lost, ccg_pop, out=np.zeros(n), where=ccg_pop > 0), 1.0)
-    return np.clip(support + p.ccg_support_adapt * (mean_r - support) - damage, 0.0, 1.0)
+    return (support + p.ccg_support_adapt * (mean_r - support) - damage).clip(0.0, 1.0)
 
 
 def update(model, month: int, issued: np.ndarray, delivered: np.ndarray) -> None:
@@ -248,7 +248,7 @@ def mcp_foundation(model, area: int, area_pop: float) -> int:
         & o.view("committable")
         & (pop >= max(p.mcp_min_foundation_population, p.mcp_min_foundation_share * area_pop))
     )
-    cand = np.flatnonzero(ok)
+    cand = ok.nonzero()[0]
     if len(cand) == 0:
         return -1
     score = bid_score(np.ones(len(cand)), pop[cand], o.view("ccg_relationship")[cand], p)
@@ -271,7 +271,7 @@ def procure_mcp(model, month: int, ccg_pop: np.ndarray) -> None:
     era = model.mcp_era
     if era is None or not era[0] <= month + 1 <= era[1] or p.mcp_procurement_rate <= 0:
         return
-    live = np.flatnonzero(ccg_pop > 0)
+    live = (ccg_pop > 0).nonzero()[0]
     covered = np.zeros(len(ccg_pop), dtype=bool)
     running = ct.running()
     if len(running):
@@ -343,7 +343,7 @@ def merge_ccgs(model, share: float) -> None:
     sy = np.bincount(pr.ccg, w * model.region.y, minlength=n_start)
     alive = np.bincount(pr.ccg[pr.open], minlength=n_start) > 0
     while True:
-        live = np.flatnonzero(alive)
+        live = alive.nonzero()[0]
         if len(live) <= target:
             return
         tot = weight[live]
@@ -366,12 +366,12 @@ def merge_ccgs(model, share: float) -> None:
         cs.has_plan[a] |= cs.has_plan[b]
         cs.ea_from[a] = min(cs.ea_from[a], cs.ea_from[b])
         cs.paused_until[a] = month + p.merger_pause_months - 1
-        moved = np.flatnonzero(pr.ccg == b).tolist()
+        moved = (pr.ccg == b).nonzero()[0].tolist()
         pr.ccg[moved] = a
         model.graph_changes.remove_edges_from((model.ids.ccg(b), i) for i in moved)
         model.graph_changes.add_edges_from(((model.ids.ccg(a), i) for i in moved), kind="commissions")
         home = model.orgs.view("home_ccg")
-        nodes = [model.ids.org(int(k)) for k in np.flatnonzero(home == b)]
+        nodes = [model.ids.org(int(k)) for k in (home == b).nonzero()[0]]
         model.graph_changes.change(partial(_repoint, model.ids.ccg(b), model.ids.ccg(a), nodes))
         home[home == b] = a
         ct = cs.contracts

@@ -32,12 +32,12 @@ def engaged(alive: np.ndarray, home_hospital: np.ndarray, score: np.ndarray, cap
     id), among live organisations with a home hospital."""
     n = len(alive)
     out = np.zeros(n, dtype=bool)
-    idx = np.flatnonzero(alive & (home_hospital >= 0))
+    idx = (alive & (home_hospital >= 0)).nonzero()[0]
     if len(idx) == 0:
         return out
     order = idx[np.lexsort((idx, -score[idx], home_hospital[idx]))]
     h = home_hospital[order]
-    first = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
+    first = np.r_[0, (h[1:] != h[:-1]).nonzero()[0] + 1]
     start = np.repeat(first, np.diff(np.r_[first, len(order)]))
     out[order[np.arange(len(order)) - start < capacity]] = True
     return out
@@ -54,14 +54,14 @@ def within_budget(
     """Offers a hospital can pay for: best score first, while this year's committed contract spending plus the
     new contracts' yearly cost stays within its budget (per hospital: ``committed``, ``budget``)."""
     out = np.zeros(len(offered), dtype=bool)
-    idx = np.flatnonzero(offered & (home_hospital >= 0))
+    idx = (offered & (home_hospital >= 0)).nonzero()[0]
     if len(idx) == 0:
         return out
     order = idx[np.lexsort((idx, -score[idx], home_hospital[idx]))]
     h = home_hospital[order]
     cost = yearly_cost[order]
     cum = np.cumsum(cost)
-    first = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
+    first = np.r_[0, (h[1:] != h[:-1]).nonzero()[0] + 1]
     base = np.repeat(cum[first] - cost[first], np.diff(np.r_[first, len(order)]))
     out[order[committed[h] + (cum - base) <= budget[h]]] = True
     return out

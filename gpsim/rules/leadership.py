@@ -19,7 +19,7 @@ from gpsim.state import LeadershipKind
 def spare_share(pressure: np.ndarray, p) -> np.ndarray:
     """Share of partners' leadership time left after clinical work: all of it up to
     ``leadership_pressure_onset``, then falling by ``leadership_drain`` per unit of pressure."""
-    return np.clip(1.0 - p.leadership_drain * (pressure - p.leadership_pressure_onset), 0.0, 1.0)
+    return (1.0 - p.leadership_drain * (pressure - p.leadership_pressure_onset)).clip(0.0, 1.0)
 
 
 def practice_capacity(n_gps: np.ndarray, pressure: np.ndarray, heroic: np.ndarray, p) -> np.ndarray:
@@ -115,9 +115,9 @@ def succession(
         slot = np.full(int(practice_org.max(initial=-1)) + 2, -1, dtype=np.int64)
         slot[orgs] = np.arange(m)
         s = slot[np.where(practice_org >= 0, practice_org, -1)]
-        cand = np.flatnonzero(
+        cand = (
             (s >= 0) & heroic_practice & (practice_lead >= p.found_leadership_need) & (practice_org >= 0)
-        )
+        ).nonzero()[0]
         cand = cand[cand != leader[s[cand]]]
         if len(cand):
             order = np.lexsort((cand, -practice_lead[cand], s[cand]))  # by org, most spare first, lowest id

@@ -27,7 +27,7 @@ def money_utility(expected_pp: np.ndarray, p) -> np.ndarray:
 
 def common_utility(p, support: np.ndarray, pressure: np.ndarray) -> np.ndarray:
     """The part of joining or founding utility that depends only on the practice."""
-    return p.support_weight * support + p.pressure_weight * np.clip(pressure - 1.0, 0.0, 1.0)
+    return p.support_weight * support + p.pressure_weight * (pressure - 1.0).clip(0.0, 1.0)
 
 
 def expected_org_benefit_pp(model, delivering: np.ndarray, services_pp: np.ndarray):
@@ -58,7 +58,7 @@ def join_choices(
     """
     p, pr, pe, o = model.p, model.practices, model.peers, model.orgs
     n_orgs = o.size
-    half = pe.half_edges_of(np.flatnonzero(considering))  # the considering practices' half-edges, CSR order
+    half = pe.half_edges_of(considering.nonzero()[0])  # the considering practices' half-edges, CSR order
     target_org = pr.org[pe.dst[half]]
     mask = target_org >= 0
     if open_to_join is not None and mask.any():
@@ -92,7 +92,7 @@ def leave_choices(trust: np.ndarray, member: np.ndarray, p, rng: np.random.Gener
     """Members who leave this month: the lower their trust in the leaders below ``leave_trust_threshold``, the
     likelier (a logistic curve ``leave_sharpness`` times sharper than the choice noise)."""
     z = (p.leave_trust_threshold - trust) / (p.choice_noise / p.leave_sharpness)
-    chance = p.join_consideration_rate / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    chance = p.join_consideration_rate / (1.0 + np.exp(-z.clip(-50, 50)))
     return member & (rng.random(len(trust)) < chance)
 
 
@@ -105,7 +105,7 @@ def cofounder_candidates(
         (founder ids, co-founder ids, trust) sorted by founder.
     """
     pe = model.peers
-    half = pe.half_edges_of(np.flatnonzero(eligible))
+    half = pe.half_edges_of(eligible.nonzero()[0])
     t = pe.trust[pe.eid[half]]
     keep = half[can_join[pe.dst[half]] & (t >= model.p.cofounder_trust)]
     return pe.src[keep], pe.dst[keep], pe.trust[pe.eid[keep]]
@@ -134,11 +134,11 @@ def found_choices(
     count = np.bincount(f, minlength=pr.n)
     mean_t = np.divide(np.bincount(f, t, minlength=pr.n), count, out=np.zeros(pr.n), where=count > 0)
     utility = mean_t + money_utility(np.float64(new_org_value_pp), p) - FORM_AUTONOMY[OrgForm.FEDERATION] + common
-    z = np.clip((utility - p.independence_value) / p.choice_noise, -50, 50)
+    z = ((utility - p.independence_value) / p.choice_noise).clip(-50, 50)
     support = model.ccg_support[pr.ccg]
     drive = spare_leadership / p.found_leadership_need if p.found_leadership_need > 0 else np.ones(pr.n)
-    chance = np.clip(p.founding_rate * drive * (p.commissioner_support_base + support) / (1.0 + np.exp(-z)), 0.0, 1.0)
-    return np.flatnonzero(eligible & (count > 0) & (rng.random(pr.n) < chance))
+    chance = (p.founding_rate * drive * (p.commissioner_support_base + support) / (1.0 + np.exp(-z))).clip(0.0, 1.0)
+    return (eligible & (count > 0) & (rng.random(pr.n) < chance)).nonzero()[0]
 
 
 def choose_form(mean_trust: float, p, rng: np.random.Generator) -> OrgForm:
@@ -214,7 +214,7 @@ def join_many(model, joiners: np.ndarray, orgs: np.ndarray) -> None:
     count = np.bincount(owner[fellow], minlength=m)
     total = np.bincount(owner[fellow], t, minlength=m)
     trust = np.divide(total, count, out=np.full(m, 0.5), where=count > 0)
-    for j in np.flatnonzero(count >= 8):  # numpy sums 8 or more terms pairwise: use its mean there
+    for j in (count >= 8).nonzero()[0]:  # numpy sums 8 or more terms pairwise: use its mean there
         trust[j] = t[owner[fellow] == j].mean()
     # a joiner has seen nothing itself yet: it starts from what the members it joins report (their mean)
     member = (pr.org >= 0) & pr.open

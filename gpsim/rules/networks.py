@@ -180,7 +180,7 @@ def form_networks(model, month: int) -> None:
     n_blocks = int(block.max(initial=-1)) + 1
     if n_blocks == 0:
         return
-    ids = np.flatnonzero(block >= 0)
+    ids = (block >= 0).nonzero()[0]
     by_block = ids[np.lexsort((ids, -pr.leadership[ids], block[ids]))]
     first = by_block[np.r_[True, block[by_block][1:] != block[by_block][:-1]]]  # most spare leadership
     offset = c.size
@@ -290,8 +290,8 @@ def apply(model, d: PCNMonth | None, month: int) -> None:
     c.view("roles_pp")[ended] = 0.0
     director = c.view("director")
     lost = c.alive & ((director < 0) | (pr.pcn[np.maximum(director, 0)] != np.arange(c.size)))
-    for k in np.flatnonzero(lost).tolist():
-        cand = np.flatnonzero(pr.pcn == k)
+    for k in lost.nonzero()[0].tolist():
+        cand = (pr.pcn == k).nonzero()[0]
         director[k] = cand[np.lexsort((cand, -pr.leadership[cand]))[0]]
 
 

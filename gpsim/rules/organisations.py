@@ -114,9 +114,9 @@ def members_and_inner_edges(model, orgs: np.ndarray) -> tuple[list[np.ndarray], 
     wanted = np.zeros(model.orgs.size + 1, dtype=bool)
     wanted[orgs] = True
     org = pr.org
-    ids = np.flatnonzero(wanted[org])  # org -1 lands on the spare last slot, never wanted
+    ids = wanted[org].nonzero()[0]  # org -1 lands on the spare last slot, never wanted
     a, b = pe.edges[:, 0], pe.edges[:, 1]
-    eids = np.flatnonzero((org[a] == org[b]) & wanted[org[a]])
+    eids = ((org[a] == org[b]) & wanted[org[a]]).nonzero()[0]
     by_member = np.split(ids[np.argsort(org[ids], kind="stable")], np.searchsorted(np.sort(org[ids]), orgs[1:]))
     e_org = org[a[eids]]
     by_edge = np.split(eids[np.argsort(e_org, kind="stable")], np.searchsorted(np.sort(e_org), orgs[1:]))

@@ -82,7 +82,7 @@ def nearest_available(model, i: int, unavailable: np.ndarray, k: int) -> np.ndar
         m = min(4 * m, n)
     d_ok, found = dist[ok][: k + 1], idx[ok]
     if len(np.unique(d_ok)) < len(d_ok):  # a tie that could change the choice or the order
-        candidates = np.flatnonzero(~unavailable)
+        candidates = (~unavailable).nonzero()[0]
         if len(candidates) == 0:
             return candidates
         pts = np.column_stack([region.x[candidates], region.y[candidates]])

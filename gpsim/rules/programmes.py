@@ -92,13 +92,13 @@ def choose_bids(model, prog: FundingProgramme) -> Award:
     bid_pop, mat, rel, in_bid = area_bids(model, prog.requires_delivery)
     score = commissioners.bid_score(mat, bid_pop, rel, p) + p.bid_noise * rng.gumbel(size=len(bid_pop))
     n_sites = sites_for(prog.sites, england_share(model), rng)
-    eligible = np.flatnonzero(bid_pop >= max(prog.min_population, 1.0))
+    eligible = (bid_pop >= max(prog.min_population, 1.0)).nonzero()[0]
     areas = eligible[np.lexsort((eligible, -score[eligible]))][:n_sites]
     per_site = prog.budget / max(prog.sites, 1e-12)
     grant = np.minimum(per_site, p.programme_max_per_patient * bid_pop * prog.months / 12)
     won = np.zeros(len(bid_pop), dtype=bool)
     won[areas] = True
-    k = np.flatnonzero(in_bid & won[np.maximum(o.view("home_ccg"), 0)])
+    k = (in_bid & won[np.maximum(o.view("home_ccg"), 0)]).nonzero()[0]
     home = o.view("home_ccg")[k]
     monthly = grant[home] * o.view("population")[k] / bid_pop[home] / prog.months
     return Award(orgs=k, monthly=monthly, areas=np.sort(areas))

@@ -14,7 +14,7 @@ from gpsim.state import FORM_BINDING
 def relax(current: np.ndarray, target: np.ndarray, p) -> np.ndarray:
     """Move ``current`` towards ``target``: up at ``trust_gain_rate``, down at ``trust_loss_rate``."""
     gap = target - current
-    return np.clip(current + np.where(gap > 0, p.trust_gain_rate, p.trust_loss_rate) * gap, 0.0, 1.0)
+    return (current + np.where(gap > 0, p.trust_gain_rate, p.trust_loss_rate) * gap).clip(0.0, 1.0)
 
 
 def co_member_trust(model) -> np.ndarray:
@@ -67,7 +67,7 @@ def member_trust(model, benefit_pp: np.ndarray, org_population: np.ndarray) -> n
         - size_penalty(org_population[o], p)
         + FORM_BINDING[model.orgs.view("form")[o]]
     )
-    return np.where(member, relax(pr.member_trust, np.clip(target, 0.0, 1.0), p), 0.0)
+    return np.where(member, relax(pr.member_trust, target.clip(0.0, 1.0), p), 0.0)
 
 
 def cohesion(org: np.ndarray, trust: np.ndarray, member: np.ndarray, n_orgs: int) -> np.ndarray:

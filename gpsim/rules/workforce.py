@@ -36,9 +36,9 @@ def leavers(
     Returns:
         (leavers, partners among them), one entry per practice.
     """
-    gone = rng.binomial(n_gps, np.clip(leaving_rate(pressure, p) / 12.0, 0.0, 1.0))
+    gone = rng.binomial(n_gps, (leaving_rate(pressure, p) / 12.0).clip(0.0, 1.0))
     partners_gone = np.zeros_like(gone)
-    some = np.flatnonzero(gone)
+    some = gone.nonzero()[0]
     partners_gone[some] = rng.hypergeometric(n_partners[some], n_gps[some] - n_partners[some], gone[some])
     return gone, partners_gone
 
@@ -46,7 +46,7 @@ def leavers(
 def _binomial(n: np.ndarray, chance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Binomial(n, chance) per entry, drawn only where both are positive (the others are 0 without a draw)."""
     out = np.zeros(len(n), dtype=np.int64)
-    some = np.flatnonzero((n > 0) & (chance > 0))
+    some = ((n > 0) & (chance > 0)).nonzero()[0]
     out[some] = rng.binomial(n[some], chance[some])
     return out
 
@@ -78,9 +78,9 @@ def role_moves(
         (partners to salaried, partners to locum, salaried to partner), one entry per practice.
     """
     appeal = partnership_appeal(partner_income, p)
-    down = _binomial(np.maximum(n_partners - 1, 0), p.partner_step_down_rate * np.clip(1.0 - appeal, 0, 1) / 12, rng)
+    down = _binomial(np.maximum(n_partners - 1, 0), p.partner_step_down_rate * (1.0 - appeal).clip(0, 1) / 12, rng)
     to_locum = _binomial(down, np.full(len(down), p.step_down_locum_share), rng)
-    up = _binomial(n_gps - n_partners, p.partner_take_up_rate * np.clip(appeal - 1.0, 0, 1) / 12, rng)
+    up = _binomial(n_gps - n_partners, p.partner_take_up_rate * (appeal - 1.0).clip(0, 1) / 12, rng)
     return down - to_locum, to_locum, up
 
 
@@ -92,7 +92,7 @@ def attractiveness(pressure: np.ndarray, in_delivering_org: np.ndarray, partner_
     pressure^``recruitment_pressure_pull``: with a positive pull the practices that need a GP most try hardest
     (locum rates, golden hellos), with a negative one GPs avoid hard-pressed practices as hard places to work.
     """
-    pay = np.clip(partner_income / p.salaried_gp_income, p.recruitment_pay_floor, p.recruitment_pay_cap)
+    pay = (partner_income / p.salaried_gp_income).clip(p.recruitment_pay_floor, p.recruitment_pay_cap)
     boost = np.where(in_delivering_org, p.recruitment_boost_in_org, 1.0)
     return boost * pay * np.maximum(pressure, 1e-9) ** p.recruitment_pressure_pull
 
@@ -105,7 +105,7 @@ def allocate(available: int, wants: np.ndarray, weight: np.ndarray, rng: np.rand
     log(u) / weight win). Returns the recruits per practice (0 or 1).
     """
     got = np.zeros(len(wants), dtype=np.int64)
-    idx = np.flatnonzero(wants)
+    idx = wants.nonzero()[0]
     if available <= 0 or len(idx) == 0:
         return got
     if available >= len(idx):
