@@ -538,23 +538,10 @@ class GPModel(mesa.Model):
         join_i, join_o = moves["join_i"], moves["join_o"]
         can = is_open[join_i] & (pr.org[join_i] < 0) & (o.dissolved[join_o] < 0)
         membership.join_many(self, join_i[can], join_o[can])
-        claimed = np.zeros(pr.n, dtype=bool)
-        is_founder = np.zeros(pr.n, dtype=bool)
-        is_founder[moves["founders"]] = True
-        f_all, c_all, t_all = membership.cofounder_candidates(self, is_founder, moves["can_join"])
-        starts = np.searchsorted(f_all, moves["founders"], side="left")  # f_all is sorted by founder
-        ends = np.searchsorted(f_all, moves["founders"], side="right")
-        queues = []  # founders and co-founders of each new organisation join once all are founded
-        for f, lo, hi in zip(moves["founders"], starts, ends, strict=True):
-            if claimed[f] or not is_open[f] or pr.org[f] >= 0:
-                continue
-            cof, tr = c_all[lo:hi], t_all[lo:hi]
-            ok = ~claimed[cof] & is_open[cof] & (pr.org[cof] < 0)  # claimed covers those founding this month
-            if not ok.any():
-                continue
-            claimed[cof[ok]] = True
-            claimed[f] = True
-            queues.append(membership.found(self, int(f), cof[ok], float(tr[ok].mean()), month, join=False))
+        queues = [
+            membership.found(self, f, np.array(cof, dtype=np.int64), mean_trust, month, join=False)
+            for f, cof, mean_trust in membership.founding_teams(self, moves["founders"], moves["can_join"])
+        ]  # founders and co-founders of each new organisation join once all are founded
         if queues:
             # one queue in founding order: each organisation is new, so no joiner counts another's as fellows
             joiners = np.concatenate([q for q, _ in queues])

@@ -231,6 +231,7 @@ class OrgTable:
 
     def __init__(self, capacity: int = 64) -> None:
         self.size = 0
+        self._views: dict[str, np.ndarray] = {}  # the used part of each column, until the next row is added
         for name, (dtype, fill) in self.FIELDS.items():
             setattr(self, name, np.full(capacity, fill, dtype=dtype))
 
@@ -246,11 +247,20 @@ class OrgTable:
         for name, value in values.items():
             getattr(self, name)[i] = value
         self.size += 1
+        self._views.clear()
         return i
+
+    def __getstate__(self) -> dict:
+        # a copy or pickle gets fresh views of its own columns (a copied view would no longer write through)
+        return {**self.__dict__, "_views": {}}
 
     def view(self, name: str) -> np.ndarray:
         """The used part of one column (a view, writes go through)."""
-        return getattr(self, name)[: self.size]
+        try:
+            return self._views[name]
+        except KeyError:
+            v = self._views[name] = getattr(self, name)[: self.size]
+            return v
 
     def count_members(self, group: np.ndarray, list_size: np.ndarray, counted: np.ndarray) -> np.ndarray:
         """Set ``members``, ``population`` and their peaks from the practices ``counted`` (``group[i]`` is each

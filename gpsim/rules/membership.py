@@ -111,6 +111,39 @@ def cofounder_candidates(
     return pe.src[keep], pe.dst[keep], pe.trust[pe.eid[keep]]
 
 
+def founding_teams(model, founders: np.ndarray, can_join: np.ndarray) -> list[tuple[int, list[int], float]]:
+    """Who founds with whom this month: founders in ascending id, first come, first served. A founder already
+    claimed as an earlier founder's co-founder (or no longer open and independent) founds nothing; each takes
+    the trusting independent neighbours (:func:`cofounder_candidates`) not yet claimed, and founds nothing if
+    none is left.
+
+    Returns:
+        (founder, co-founders in CSR order, their mean trust in the founder) for each new organisation.
+    """
+    pr = model.practices
+    is_founder = np.zeros(pr.n, dtype=bool)
+    is_founder[founders] = True
+    f_all, c_all, t_all = cofounder_candidates(model, is_founder, can_join)
+    free = pr.open & (pr.org < 0)
+    # a few dozen founders a month with a few co-founders each: plain Python over lists beats numpy calls here
+    starts = np.searchsorted(f_all, founders, side="left").tolist()  # f_all is sorted by founder
+    ends = np.searchsorted(f_all, founders, side="right").tolist()
+    c_list, t_list, free_list = c_all.tolist(), t_all.tolist(), free.tolist()
+    claimed: set[int] = set()
+    teams = []
+    for f, lo, hi in zip(founders.tolist(), starts, ends, strict=True):
+        if f in claimed or not free_list[f]:
+            continue
+        pairs = [(c, t) for c, t in zip(c_list[lo:hi], t_list[lo:hi], strict=True) if c not in claimed and free_list[c]]
+        if not pairs:
+            continue
+        cof = [c for c, _ in pairs]
+        claimed.update(cof)
+        claimed.add(f)
+        teams.append((f, cof, float(np.mean([t for _, t in pairs]))))  # numpy's mean, to the last bit
+    return teams
+
+
 def found_choices(
     model,
     eligible: np.ndarray,
