@@ -46,12 +46,15 @@ class OrgMoneyLog:
 
     def add(self, step: int, accounts) -> None:
         """Keep month ``step``'s flows from the monthly accounts (an object with one array per flow field)."""
-        block = np.stack([np.asarray(getattr(accounts, f), dtype=float) for f in _FIELDS], axis=1)
-        rows = block.any(axis=1).nonzero()[0]
+        flows = [np.asarray(getattr(accounts, f), dtype=float) for f in _FIELDS]
+        moved = flows[0] != 0
+        for f in flows[1:]:
+            moved |= f != 0
+        rows = moved.nonzero()[0]
         if len(rows):
             self._steps.append(np.full(len(rows), step, dtype=np.int64))
             self._orgs.append(rows.astype(np.int64))
-            self._amounts.append(block[rows])
+            self._amounts.append(np.stack([f[rows] for f in flows], axis=1))
 
     def table(self) -> pd.DataFrame:
         """One row per organisation and month in which it moved any money: ``step``, ``org``, then each flow in

@@ -134,10 +134,9 @@ class Ledger:
 
     def add_each(self, name: str, amounts) -> None:
         """Add several amounts one after another (the same sum, to the last bit, as calling :meth:`add` on each)."""
-        total = self.total[name]
-        for amount in np.asarray(amounts, dtype=float).tolist():
-            total += amount
-        self.total[name] = total
+        amounts = np.asarray(amounts, dtype=float)
+        if len(amounts):  # a running sum is sequential, so its last entry is the loop's total to the last bit
+            self.total[name] = float(np.add.accumulate(np.concatenate([[self.total[name]], amounts]))[-1])
 
     def net_external(self) -> float:
         """Money that entered minus money that left the simulated system."""

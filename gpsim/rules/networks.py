@@ -316,9 +316,9 @@ def director_sessions(model) -> np.ndarray:
     out = np.zeros(pr.n)
     if c.size == 0:
         return out
-    live = c.alive & (c.view("director") >= 0)
-    np.add.at(out, c.view("director")[live], model.p.pcn_director_sessions)
-    return out
+    directors = c.view("director")[c.alive & (c.view("director") >= 0)]
+    # the sessions of a practice directing several networks add up one by one, as np.add.at would add them
+    return np.bincount(directors, np.full(len(directors), float(model.p.pcn_director_sessions)), minlength=pr.n)
 
 
 def in_network(model) -> np.ndarray:
