@@ -163,15 +163,20 @@ def found_choices(
     where U_found is built like the joining utility for a new federation with the founder's co-founders.
     """
     p, pr = model.p, model.practices
-    f, _, t = cofounder_candidates(model, eligible, can_join)
+    u = rng.random(pr.n)
+    support = model.ccg_support[pr.ccg]
+    with np.errstate(over="ignore"):  # a need near 0 makes the drive infinite: the chance is then 1 (clipped)
+        drive = spare_leadership / p.found_leadership_need if p.found_leadership_need > 0 else np.ones(pr.n)
+    most = p.founding_rate * drive * (p.commissioner_support_base + support)  # the chance when the logistic is 1
+    # the logistic is at most 1, so only practices drawn below ``most`` can found: the rest need no utility
+    maybe = eligible & (u < most.clip(0.0, 1.0))
+    f, _, t = cofounder_candidates(model, maybe, can_join)
     count = np.bincount(f, minlength=pr.n)
     mean_t = np.divide(np.bincount(f, t, minlength=pr.n), count, out=np.zeros(pr.n), where=count > 0)
     utility = mean_t + money_utility(np.float64(new_org_value_pp), p) - FORM_AUTONOMY[OrgForm.FEDERATION] + common
     z = ((utility - p.independence_value) / p.choice_noise).clip(-50, 50)
-    support = model.ccg_support[pr.ccg]
-    drive = spare_leadership / p.found_leadership_need if p.found_leadership_need > 0 else np.ones(pr.n)
-    chance = (p.founding_rate * drive * (p.commissioner_support_base + support) / (1.0 + np.exp(-z))).clip(0.0, 1.0)
-    return (eligible & (count > 0) & (rng.random(pr.n) < chance)).nonzero()[0]
+    chance = (most / (1.0 + np.exp(-z))).clip(0.0, 1.0)
+    return (maybe & (count > 0) & (u < chance)).nonzero()[0]
 
 
 def choose_form(mean_trust: float, p, rng: np.random.Generator) -> OrgForm:
