@@ -89,8 +89,9 @@ class Results:
     def from_model(cls, model, seed: Any) -> Results:
         p = model.p
         steps = pd.DataFrame.from_records(model.records)
-        start = pd.Timestamp(year=p.start_year, month=p.start_month, day=1)
-        steps.insert(1, "date", [start + pd.DateOffset(months=int(s)) for s in steps["step"]])
+        # the first of the month, ``step`` months after the start month
+        start = np.datetime64(f"{p.start_year:04d}-{p.start_month:02d}", "M")
+        steps.insert(1, "date", (start + steps["step"].to_numpy().astype("timedelta64[M]")).astype("datetime64[ns]"))
         return cls(
             steps=steps,
             orgs=org_table(model),

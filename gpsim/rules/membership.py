@@ -80,12 +80,29 @@ def join_choices(
         + common[ci]
     )
     score = utility / p.choice_noise + rng.gumbel(size=len(utility))
-    order = np.lexsort((-score, ci))
-    first = order[np.r_[True, ci[order][1:] != ci[order][:-1]]]
+    first = first_best(ci, score)
     best_i, best_o, best_score = ci[first], co[first], score[first]
     outside = p.independence_value / p.choice_noise + rng.gumbel(size=len(best_i))
     joins = best_score > outside
     return best_i[joins], best_o[joins]
+
+
+def first_best(group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """For each run of equal values in the sorted ``group``, the index of its highest ``score`` (the first one on
+    a tie; NaN scores lose to any number, and a run of NaN alone gives its first index), in group order: what
+    ``np.lexsort((-score, group))`` would put first in each group, in linear time."""
+    if len(group) == 0:
+        return np.empty(0, dtype=np.int64)
+    starts = np.empty(len(group), dtype=bool)
+    starts[:1] = True
+    np.not_equal(group[1:], group[:-1], out=starts[1:])
+    start_idx = starts.nonzero()[0]
+    gid = np.cumsum(starts) - 1
+    hit = (score == np.fmax.reduceat(score, start_idx)[gid]).nonzero()[0]
+    hit = hit[np.r_[True, gid[hit][1:] != gid[hit][:-1]]] if len(hit) else hit
+    first = start_idx.copy()
+    first[gid[hit]] = hit
+    return first
 
 
 def leave_choices(trust: np.ndarray, member: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
