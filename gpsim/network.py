@@ -75,6 +75,7 @@ class PeerEdges:
         # order as CSR, so sums over them match sums in CSR order to the last bit
         self.ends = np.concatenate([self.edges[:, 0], self.edges[:, 1]])
         self.first, self.second = self.ends[:e], self.ends[e:]  # contiguous columns of ``edges``
+        self._within_cache: list[tuple[np.ndarray, tuple]] = []  # see :meth:`_within`
 
     def __len__(self) -> int:
         return len(self.edges)
@@ -103,14 +104,35 @@ class PeerEdges:
         """Mean trust of each practice in the peers of its own group (``group >= 0``); practices with no such
         peer get their mean trust in all peers (:meth:`mean_trust`)."""
         n = len(group)
-        a, b = self.first, self.second
-        ga = group[a]
-        same = (ga >= 0) & (ga == group[b])
-        ends = np.concatenate([a[same], b[same]])
+        ends, same, count, alone = self._within(group)
         t = self.trust[same]
         total = np.bincount(ends, np.concatenate([t, t]), minlength=n)
-        count = np.bincount(ends, minlength=n)
-        return np.divide(total, count, out=self.mean_trust(n), where=count > 0)
+        if len(alone) * 4 > n or len(self.degree) != n:
+            return np.divide(total, count, out=self.mean_trust(n), where=count > 0)
+        # few practices have no peer in their group: their mean over all peers comes from their own half-edges,
+        # summed in the same order as :meth:`mean_trust` sums them (CSR order), so to the last bit the same
+        out = np.divide(total, count, out=np.full(n, 0.5), where=count > 0)
+        half = self.half_edges_of(alone)
+        all_total = np.bincount(self.src[half], self.trust[self.eid[half]], minlength=n)[alone]
+        deg = self.degree[alone]
+        out[alone] = np.divide(all_total, deg, out=np.full(len(alone), 0.5), where=deg > 0)
+        return out
+
+    def _within(self, group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For a grouping of the practices: both ends of the edges inside a group, those edges, how many each
+        practice has, and the practices with none. Kept for the last two groupings seen (organisations and
+        networks change membership far less often than trust changes)."""
+        for key, value in self._within_cache:
+            if key.shape == group.shape and np.array_equal(key, group):
+                return value
+        a, b = self.first, self.second
+        ga = group[a]
+        same = ((ga >= 0) & (ga == group[b])).nonzero()[0]
+        ends = np.concatenate([a[same], b[same]])
+        count = np.bincount(ends, minlength=len(group))
+        value = (ends, same, count, (count == 0).nonzero()[0])
+        self._within_cache = [(group.copy(), value), *self._within_cache[:1]]
+        return value
 
 
 def read_peer_graph(path: str) -> nx.Graph:
