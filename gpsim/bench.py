@@ -557,7 +557,8 @@ def _process_timing(label: str, args: list[str], env: dict[str, str], repeats: i
 def case_cli(ctx: Context) -> dict[str, Any]:
     """Whole command-line processes, as a user starts them: the listings, and ``gpsim run`` on all England
     (with ``--out``: tables and summary.png) less a bare ``import gpsim``. A warm-up run first fills the
-    region cache, as the first run on a machine does."""
+    region cache, as the first run on a machine does. CPU time is the process's and its children's: the
+    process that draws summary.png is counted."""
     python = [sys.executable]
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))

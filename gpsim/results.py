@@ -220,6 +220,7 @@ class Results:
             text = json.dumps(_missing_as_null(self.metadata()), indent=2, default=_json_default, allow_nan=False)
             (tmp / "final.json").write_text(text)
             if plot and drawing is not None:
+                _flush_to_disk(tmp)  # while the figure is drawn (the swap flushes every file it holds again)
                 (tmp / "summary.png").write_bytes(drawing.png())
             elif plot:
                 from gpsim import plots
@@ -392,10 +393,7 @@ def write_folder_atomically(out: Path, write, kind: OutputFolder = RUN_FOLDER) -
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{out.name[:40]}-", dir=out.parent))
         write(tmp)
-        written = sorted(p.name for p in tmp.iterdir())
-        for name in written:
-            with open(tmp / name, "rb") as fh:
-                os.fsync(fh.fileno())
+        written = _flush_to_disk(tmp)
         with _signals_held():
             check_run_folder(out, kind)  # still only an earlier run? (something may have appeared while we wrote)
             old = _swap_in(tmp, out)
@@ -411,6 +409,15 @@ def write_folder_atomically(out: Path, write, kind: OutputFolder = RUN_FOLDER) -
             for folder in reversed(made):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
+
+
+def _flush_to_disk(folder: Path) -> list[str]:
+    """Have the system write every file in ``folder`` to the disk (``fsync``); return their names, sorted."""
+    names = sorted(p.name for p in folder.iterdir())
+    for name in names:
+        with open(folder / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    return names
 
 
 def _make_parents(folder: Path) -> list[Path]:
@@ -657,12 +664,14 @@ def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
 def _versions() -> dict[str, str]:
     """Python and the packages whose versions bear on bit-identical results (README: Reproducibility)."""
     import platform
+    import sys
     from importlib import metadata
 
     out = {"python": platform.python_version()}
     for name in ("numpy", "scipy", "pandas", "mesa", "networkx"):
+        loaded = getattr(sys.modules.get(name), "__version__", None)  # the one that ran, without a search
         try:
-            out[name] = metadata.version(name)
+            out[name] = loaded if isinstance(loaded, str) else metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
