@@ -19,6 +19,10 @@ from gpsim.errors import GpsimError, ParameterError, one_line, shown
 
 #: Modules that add sub-commands; a module that cannot be imported (an optional extra not installed) is skipped.
 PLUGINS = ("gpsim.data.cli", "gpsim.ui.cli", "gpsim.sweep.cli", "gpsim.calibrate.cli", "gpsim.validate", "gpsim.bench")
+#: The commands defined in this module: a command line naming one loads only :data:`CORE_PLUGINS`.
+CORE_COMMANDS = ("run", "scenarios", "params")
+#: The plugins that add options to :data:`CORE_COMMANDS` (``gpsim run --register``).
+CORE_PLUGINS = ("gpsim.data.cli",)
 
 EXIT_USAGE = 2
 
@@ -28,7 +32,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, for ``command`` in :data:`CORE_COMMANDS`, of what that one needs (the
+    other plugins' imports cost ``gpsim run`` a twentieth of a second)."""
     parser = _Parser(
         prog="gpsim",
         description="Simulate English GP practices joining at-scale organisations, month by month: how many "
@@ -65,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--scenario", help="show this scenario's values instead of the defaults")
     pa.set_defaults(func=cmd_params)
 
-    for name in PLUGINS:
+    for name in CORE_PLUGINS if command in CORE_COMMANDS else PLUGINS:
         try:
             module = importlib.import_module(name)
         except ImportError as err:
@@ -252,7 +258,9 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """Run the command line ``argv`` (default: this process's own, which then ends with the command)."""
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(words[0] if words else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

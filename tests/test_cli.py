@@ -80,3 +80,31 @@ def test_a_figure_that_cannot_be_drawn_is_one_line_exit_2_and_no_folder(tmp_path
     assert lines == ["gpsim: error: summary.png could not be drawn: ImportError: this matplotlib is broken"]
     assert done.stdout == ""  # no summary printed for a run whose outputs were not written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no run folder, no temporary folder
+
+
+def _subcommands(parser) -> dict:
+    import argparse
+
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+@pytest.mark.parametrize("command", ["run", "scenarios", "params"])
+def test_a_core_command_gets_the_same_options_from_the_smaller_parser(command):
+    """A command defined in gpsim.cli loads only the plugins that add to it; none of its options may be lost."""
+    from gpsim.cli import PLUGINS, build_parser
+
+    def options(parser):
+        return sorted((a.dest, tuple(a.option_strings), repr(a.default)) for a in parser._actions)
+
+    small, full = build_parser(command), build_parser()
+    assert set(_subcommands(full)) - set(_subcommands(small)), "the full parser should have more commands"
+    assert options(_subcommands(small)[command]) == options(_subcommands(full)[command])
+    assert _subcommands(small)[command].get_default("func") is not None
+    assert len(PLUGINS) > 1
+
+
+def test_the_top_level_help_lists_every_command():
+    out = run_cli("--help").stdout
+    for command in ("run", "scenarios", "params", "regions", "sweep", "calibrate", "validate", "bench"):
+        assert f"    {command}" in out, command
