@@ -170,3 +170,25 @@ def test_a_stop_signal_just_after_the_start_ends_the_copy_alone(tmp_path):
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert not list(tmp_path.iterdir())
+
+
+def test_with_other_threads_running_the_run_draws_its_own_figure(tmp_path):
+    """Forking copies only the calling thread, whatever locks the others hold: the figure is then drawn here."""
+    import threading
+
+    from gpsim.cli import main
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert plots.SummaryProcess.start() is None
+        out = tmp_path / "run"
+        assert main(["run", "--years", "1", "--set", "n_practices=30", "--quiet", "--out", str(out)]) == 0
+    finally:
+        stop.set()
+        other.join()
+    assert png_size((out / "summary.png").read_bytes()) == (11 * plots.SUMMARY_DPI, 7 * plots.SUMMARY_DPI)
+    drawing = plots.SummaryProcess.start()  # the other thread gone: a drawing process again
+    assert drawing is not None
+    drawing.close()
