@@ -63,33 +63,62 @@ def relationship_counts(
     """:func:`relationships_per_hospital` over any areas under both conventions at once: (an organisation
     that cannot commit its members adds one, it adds nothing). One pass: the distinct (area, organisation)
     pairs are found once and the second convention counts those whose organisation can commit."""
+    (out,) = relationship_counts_in(
+        [(area, n_areas)], org, is_open, committable, pcn=pcn, pcn_committable=pcn_committable
+    )
+    return out
+
+
+def relationship_counts_in(
+    areas: list[tuple[np.ndarray, int]],
+    org: np.ndarray,
+    is_open: np.ndarray,
+    committable: np.ndarray,
+    *,
+    pcn: np.ndarray | None = None,
+    pcn_committable: np.ndarray | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`relationship_counts` for several kinds of area (``(area of each practice, number of areas)``, e.g.
+    hospital catchments and community trusts) from one look at who is in what."""
     in_org = (org >= 0) & is_open
     in_committable = in_org & committable[np.maximum(org, 0)]
     covered = in_committable
-    counts, members_only = _distinct_pairs(area, org, in_org, committable, n_areas)
+    groups = [_Counted(org, in_org, committable)]
     if pcn is not None and pcn_committable is not None and len(pcn_committable):
         in_pcn = (pcn >= 0) & is_open & ~in_committable
         covered = covered | (in_pcn & pcn_committable[np.maximum(pcn, 0)])
-        both, only = _distinct_pairs(area, pcn, in_pcn, pcn_committable, n_areas)
-        counts, members_only = counts + both, members_only + only
-    alone = np.bincount(area[is_open & ~covered], minlength=n_areas)
-    return counts + alone, members_only + alone
+        groups.append(_Counted(pcn, in_pcn, pcn_committable))
+    alone = (is_open & ~covered).nonzero()[0]
+    out = []
+    for area, n_areas in areas:
+        counts = members_only = np.bincount(area[alone], minlength=n_areas)
+        for g in groups:
+            both, only = g.distinct_pairs(area, n_areas)
+            counts, members_only = both + counts, only + members_only
+        out.append((counts, members_only))
+    return out
 
 
-def _distinct_pairs(
-    area: np.ndarray, group: np.ndarray, counted: np.ndarray, committable: np.ndarray, n_areas: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each area, the number of distinct groups with a ``counted`` practice in it, and of those the number
-    whose group is ``committable``."""
-    if not counted.any():
-        return np.zeros(n_areas), np.zeros(n_areas)
-    width = int(group.max()) + 1
-    pairs = distinct(area[counted] * width + group[counted])
-    where = pairs // width
-    return (
-        np.bincount(where, minlength=n_areas).astype(float),
-        np.bincount(where[committable[pairs - where * width]], minlength=n_areas).astype(float),
-    )
+class _Counted:
+    """The practices ``counted`` in a grouping (organisations or networks), ready to be counted by area."""
+
+    def __init__(self, group: np.ndarray, counted: np.ndarray, committable: np.ndarray) -> None:
+        self.rows = counted.nonzero()[0]
+        self.group = group[self.rows]
+        self.committable = committable
+        self.width = len(committable) + 1  # any bound above every group id
+
+    def distinct_pairs(self, area: np.ndarray, n_areas: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each area, the number of distinct groups with a counted practice in it, and of those the number
+        whose group is committable."""
+        if len(self.rows) == 0:
+            return np.zeros(n_areas), np.zeros(n_areas)
+        pairs = distinct(area[self.rows] * self.width + self.group)
+        where = pairs // self.width
+        return (
+            np.bincount(where, minlength=n_areas).astype(float),
+            np.bincount(where[self.committable[pairs - where * self.width]], minlength=n_areas).astype(float),
+        )
 
 
 def population_weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
@@ -121,7 +150,9 @@ def monthly(model) -> dict:
     member = is_open & (pr.org >= 0)
     alive = o.alive
     committable = o.view("committable") & alive
-    rel, rel_members_only = model._relationship_counts(pr.hospital, model.region.n_hospitals)
+    (rel, rel_members_only), (community, _) = model._relationship_counts_in(
+        [(pr.hospital, model.region.n_hospitals), (model.community.trust, len(model.community.name))]
+    )
     baseline = np.bincount(pr.hospital[is_open], minlength=model.region.n_hospitals)
     pop = o.view("population")
     in_committable = member & committable[np.maximum(pr.org, 0)] if o.size else np.zeros(pr.n, bool)
@@ -146,9 +177,7 @@ def monthly(model) -> dict:
         "relationships_per_hospital_mean": float(rel.mean()),
         "relationships_per_hospital_max": float(rel.max()),
         "relationships_per_hospital_members_only_mean": float(rel_members_only.mean()),
-        "relationships_per_community_trust_mean": float(
-            model._relationship_counts(model.community.trust, len(model.community.name))[0].mean()
-        ),
+        "relationships_per_community_trust_mean": float(community.mean()),
         "relationships_baseline_mean": float(baseline.mean()),
         "share_population_committable": population_weighted_share(in_committable, lists),
         "share_orgs_committable": float(committable[alive].mean()) if alive.any() else 0.0,

@@ -648,13 +648,17 @@ class GPModel(mesa.Model):
 
     def _relationship_counts(self, area: np.ndarray, n_areas: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_relationships` under both conventions at once (as counted, members only)."""
+        return self._relationship_counts_in([(area, n_areas)])[0]
+
+    def _relationship_counts_in(self, areas: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`_relationship_counts` for several kinds of area at once (hospitals, community trusts)."""
         pr = self.practices
         committable = self.committable_orgs()
         if len(committable) == 0:
             committable = np.zeros(1, dtype=bool)
         c = self.pcns
-        return metrics.relationship_counts(
-            area, pr.org, pr.open, committable, n_areas, pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive
+        return metrics.relationship_counts_in(
+            areas, pr.org, pr.open, committable, pcn=pr.pcn, pcn_committable=c.view("committable") & c.alive
         )
 
     def relationship_graph(self):
