@@ -531,17 +531,14 @@ class GPModel(mesa.Model):
         )
         dissolving = cause.nonzero()[0]
         members, inner = organisations.members_and_inner_edges(self, dissolving)
-        for k, mem, edges in zip(dissolving, members, inner, strict=True):
-            organisations.dissolve(self, int(k), DissolutionCause(int(cause[k])), month, mem, edges)
+        organisations.dissolve_many(self, dissolving, cause[dissolving], month, members, inner)
         # members leave, independents join, founders found (ascending id; first come, first served)
         membership.leave_many(self, (leaving & (pr.org >= 0)).nonzero()[0])
         join_i, join_o = moves["join_i"], moves["join_o"]
         can = is_open[join_i] & (pr.org[join_i] < 0) & (o.dissolved[join_o] < 0)
         membership.join_many(self, join_i[can], join_o[can])
-        queues = [
-            membership.found(self, f, np.array(cof, dtype=np.int64), mean_trust, month, join=False)
-            for f, cof, mean_trust in membership.founding_teams(self, moves["founders"], moves["can_join"])
-        ]  # founders and co-founders of each new organisation join once all are founded
+        teams = membership.founding_teams(self, moves["founders"], moves["can_join"])
+        queues = membership.found_many(self, teams, month)  # founders and co-founders join once all are founded
         if queues:
             # one queue in founding order: each organisation is new, so no joiner counts another's as fellows
             joiners = np.concatenate([q for q, _ in queues])
@@ -553,8 +550,14 @@ class GPModel(mesa.Model):
         self._refresh_org_columns()
         # an organisation left with no members (its last ones closed or left this month) dissolves now
         empty = (o.alive & (o.view("members") == 0)).nonzero()[0]
-        for k in empty:
-            organisations.dissolve(self, int(k), DissolutionCause.TOO_FEW_MEMBERS, month, np.empty(0, np.int64), [])
+        organisations.dissolve_many(
+            self,
+            empty,
+            DissolutionCause.TOO_FEW_MEMBERS,
+            month,
+            [np.empty(0, np.int64)] * len(empty),
+            [[]] * len(empty),
+        )
         commissioners.update(self, month, asked.issued, asked.delivered)  # commissioners act on the month
         networks.apply(self, nets, month)  # DES money, networks' asks, networks after closures
 

@@ -249,6 +249,22 @@ class OrgTable:
         self._views.clear()
         return i
 
+    def add_many(self, n: int, **columns) -> np.ndarray:
+        """Append ``n`` organisations at once (each column a scalar or ``n`` values, in order) and return their
+        ids: the same rows as :meth:`add` called ``n`` times."""
+        first = self.size
+        while self.size + n > len(getattr(self, next(iter(self.FIELDS)))):
+            for name, (dtype, fill) in self.FIELDS.items():
+                old = getattr(self, name)
+                new = np.full(2 * len(old), fill, dtype=dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        for name, values in columns.items():
+            getattr(self, name)[first : first + n] = values
+        self.size += n
+        self._views.clear()
+        return np.arange(first, first + n)
+
     def __getstate__(self) -> dict:
         # a copy or pickle gets fresh views of its own columns (a copied view would no longer write through)
         return {**self.__dict__, "_views": {}}

@@ -94,3 +94,70 @@ def test_founding_teams_match_the_plain_loop(seed):
         can_join = free & (rng.random(pr.n) < 0.7)
         got = membership.founding_teams(model, founders, can_join)
         assert got == _founding_teams_plainly(model, founders, can_join)
+
+
+def _twins(seed: int, months: int = 24) -> tuple[GPModel, GPModel]:
+    p = gpsim.scenario("baseline").replace(n_practices=300, n_ccgs=6)
+    twins = GPModel(p, rng=seed), GPModel(p, rng=seed)
+    for m in twins:
+        for _ in range(months):
+            m.step()
+    return twins
+
+
+def _same_state(a: GPModel, b: GPModel) -> None:
+    for name in ("org", "reserves", "member_trust", "benefit_reference", "evidence"):
+        assert np.array_equal(getattr(a.practices, name), getattr(b.practices, name)), name
+    for name in OrgTable.FIELDS:
+        assert np.array_equal(a.orgs.view(name), b.orgs.view(name)), name
+    assert np.array_equal(a.peers.trust, b.peers.trust)
+    assert a.ledger.total == b.ledger.total  # exact: the same additions in the same order
+    assert a.commissioners.spent == b.commissioners.spent
+    assert np.array_equal(a.commissioners.budget, b.commissioners.budget)
+    assert list(a.graph.nodes(data=True)) == list(b.graph.nodes(data=True))
+    assert list(a.graph.edges(data=True)) == list(b.graph.edges(data=True))
+    assert sorted(a._org_agents) == sorted(b._org_agents)
+    assert a.rng.random() == b.rng.random()  # the same draws were made
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_dissolving_several_at_once_is_dissolving_them_one_after_another(seed):
+    from gpsim.rules import organisations
+    from gpsim.state import DissolutionCause
+
+    batch, single = _twins(seed)
+    alive = batch.orgs.alive.nonzero()[0]
+    assert len(alive) >= 3, "the scenario should have organisations by month 24"
+    ks = alive[: len(alive) // 2 + 1]
+    batch.orgs.reserves[ks[0]] = single.orgs.reserves[ks[0]] = -1234.5  # a debt to cover, too
+    members, inner = organisations.members_and_inner_edges(batch, ks)
+    organisations.dissolve_many(batch, ks, DissolutionCause.RESERVES_EXHAUSTED, 25, members, inner)
+    for k in ks:
+        organisations.dissolve(single, int(k), DissolutionCause.RESERVES_EXHAUSTED, 25)
+    _same_state(batch, single)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_founding_several_at_once_is_founding_them_one_after_another(seed):
+    batch, single = _twins(seed)
+    pr = batch.practices
+    free = pr.open & (pr.org < 0)
+    ccg = np.bincount(pr.ccg[free]).argmax()
+    free = (free & (pr.ccg == ccg)).nonzero()[0]
+    assert len(free) >= 8, "the scenario should leave independent practices at month 24"
+    # heroic founders in one CCG that pays for leadership development whenever it can afford it: its budget
+    # covers two grants, so the third founder and after must find it spent
+    teams = [(int(free[i]), [int(free[i + 1])], 0.3 + 0.1 * i) for i in range(0, 8, 2)]
+    for m in (batch, single):
+        m.p = m.p.replace(distributed_leadership_share=0.0, leadership_development_share=1.0)
+        m.ccg_support[:] = 1.0
+        m.commissioners.budget[:] = 2.5 * m.p.leadership_development_cost
+        m.commissioners.paused_until[:] = -1
+        m.practices.heroic[free[:8]] = True
+    got = membership.found_many(batch, teams, 25)
+    want = [membership.found_many(single, [team], 25)[0] for team in teams]
+    assert [k for _, k in got] == [k for _, k in want]
+    assert all(np.array_equal(q, r) for (q, _), (r, _) in zip(got, want, strict=True))
+    grants = batch.orgs.reserves[[k for _, k in got]]
+    assert (grants > 0).sum() == 2, "two grants, then the budget is spent"
+    _same_state(batch, single)

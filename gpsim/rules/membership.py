@@ -212,6 +212,58 @@ def choose_form(mean_trust: float, p, rng: np.random.Generator) -> OrgForm:
     return OrgForm.SUPER_PARTNERSHIP
 
 
+def found_many(model, teams: list[tuple[int, list[int], float]], month: int) -> list[tuple[np.ndarray, int]]:
+    """Found one organisation per team (founder, co-founders, their mean trust; from :func:`founding_teams`),
+    one after another in that order, each as :func:`found` with ``join=False`` would: the same draws, in the
+    same order, the same rows, agents and graph. Returns each one's (joining queue, id)."""
+    if not teams:
+        return []
+    p, pr, o = model.p, model.practices, model.orgs
+    forms, kinds, grants = [], [], []
+    cost = p.leadership_development_cost
+    for f, _, mean_trust in teams:  # draws and CCG budgets one organisation after another, as they are decided
+        forms.append(choose_form(mean_trust, p, model.rng))
+        kind, developed = commissioners.leadership_at_founding(model, f)
+        kinds.append(kind)
+        if developed:  # the CCG pays now: the next founder's CCG budget is what is left
+            c = int(pr.ccg[f])
+            model.commissioners.budget[c] -= cost
+            model.commissioners.spend("leadership_development", cost)
+            model.ledger.add("ccg_leadership_development", cost)
+        grants.append(developed)
+    founders = np.array([f for f, _, _ in teams], dtype=np.int64)
+    heroic = np.array([k == LeadershipKind.HEROIC for k in kinds])
+    ks = o.add_many(
+        len(teams),
+        form=np.array(forms, dtype=np.int8),
+        leadership=np.array(kinds, dtype=np.int8),
+        founded=month,
+        founder=founders,
+        leader=np.where(heroic, founders, -1),
+        home_ccg=pr.ccg[founders],
+        home_hospital=pr.hospital[founders],
+        subscription=p.subscription_per_patient,
+        team=np.where(heroic, 1, p.distributed_team_size),
+        hospital_trust=0.5,  # no record yet: neither trusted nor distrusted
+        cohesion=np.array([t for _, _, t in teams]),
+        last_review=month,
+    )
+    o.reserves[ks[np.array(grants)]] += cost  # the leadership-development grants paid above
+    nodes = [model.ids.org(k) for k in ks.tolist()]
+    ccg_nodes = [model.ids.ccg(c) for c in pr.ccg[founders].tolist()]
+    labels = [(form.label, kind.label) for form, kind in zip(forms, kinds, strict=True)]
+
+    def add(g) -> None:
+        for node, ccg, (form, kind) in zip(nodes, ccg_nodes, labels, strict=True):
+            g.add_node(node, kind="organisation", form=form, leadership=kind, founded=month)
+            g.add_edge(ccg, node, kind="commissions")
+
+    model.graph_changes.change(add)
+    for k in ks.tolist():
+        model.register_organisation(k)
+    return [(np.array([f, *cof], dtype=np.int64), k) for (f, cof, _), k in zip(teams, ks.tolist(), strict=True)]
+
+
 def remove_member(model, i: int) -> None:
     """Practice ``i`` stops being a member of its organisation (arrays and graph)."""
     k = int(model.practices.org[i])
@@ -295,31 +347,7 @@ def found(
     leadership the founder and the CCG's leadership development
     (:func:`gpsim.rules.commissioners.leadership_at_founding`). Returns (the joining queue, ``k``).
     """
-    p, pr = model.p, model.practices
-    form = choose_form(mean_trust, p, model.rng)
-    kind, developed = commissioners.leadership_at_founding(model, founder)
-    heroic = kind == LeadershipKind.HEROIC
-    k = model.orgs.add(
-        form=form,
-        leadership=kind,
-        founded=month,
-        founder=founder,
-        leader=founder if heroic else -1,
-        home_ccg=pr.ccg[founder],
-        home_hospital=pr.hospital[founder],
-        subscription=p.subscription_per_patient,
-        team=1 if heroic else p.distributed_team_size,
-        hospital_trust=0.5,  # no record yet: neither trusted nor distrusted
-        cohesion=mean_trust,
-        last_review=month,
-    )
-    node = model.ids.org(k)
-    model.graph_changes.add_node(node, kind="organisation", form=form.label, leadership=kind.label, founded=month)
-    model.graph_changes.add_edge(model.ids.ccg(pr.ccg[founder]), node, kind="commissions")
-    model.register_organisation(k)
-    if developed:
-        commissioners.pay_leadership_development(model, k)
-    queue = np.concatenate([[founder], cofounders]).astype(np.int64)
+    ((queue, k),) = found_many(model, [(int(founder), [int(c) for c in cofounders], float(mean_trust))], month)
     if join:
         join_many(model, queue, np.full(len(queue), k))
     return queue, k

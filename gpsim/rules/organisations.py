@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpsim.rules.membership import remove_member
 from gpsim.state import FORM_WORK, DissolutionCause
 
 
@@ -127,24 +126,61 @@ def dissolve(model, k: int, cause: DissolutionCause, month: int, members: np.nda
     """Organisation ``k`` dissolves: reserves go back to members by list size (or its debt is covered),
     trust between its members takes the failure hit. ``members`` and ``inner`` (edges between members)
     may be passed in when known."""
-    pr, o, pe = model.practices, model.orgs, model.peers
     if members is None:
         (members,), (inner,) = members_and_inner_edges(model, np.array([k]))
-    r = float(o.reserves[k])
-    if len(members):
-        share = pr.list_size[members] / max(pr.list_size[members].sum(), 1)
-        pr.reserves[members] += r * share
-        model.ledger.add("dissolution_refunds" if r >= 0 else "dissolution_debt_cover", abs(r))
-        pe.trust[inner] = np.maximum(pe.trust[inner] - model.p.failure_trust_damage, 0.0)
-    else:
-        model.ledger.add("org_residual_returned" if r >= 0 else "org_debt_written_off", abs(r))
-    o.reserves[k] = 0.0
-    for i in members:
-        remove_member(model, int(i))
-    o.dissolved[k] = month
-    o.cause[k] = cause
-    o.committable[k] = False
-    model.graph_changes.set_node(model.ids.org(k), "dissolved", month)
-    agent = model._org_agents.pop(k, None)
-    if agent is not None:
-        agent.remove()
+    dissolve_many(model, np.array([k]), cause, month, [members], [inner])
+
+
+def dissolve_many(model, orgs: np.ndarray, causes, month: int, members: list, inner: list) -> None:
+    """Organisations ``orgs`` dissolve, one after another in that order (:func:`dissolve`): reserves go back to
+    members by list size (or the debt is covered), trust between members takes the failure hit, members become
+    independent. ``members`` and ``inner`` are each one's members and inner edges, as
+    :func:`members_and_inner_edges` gives them; two organisations never share either, so the arrays change
+    at once, and the ledger adds each amount in the same order as one dissolution after another would."""
+    if len(orgs) == 0:
+        return
+    pr, o, pe = model.practices, model.orgs, model.peers
+    reserves = o.reserves[orgs].astype(float)
+    sizes = np.array([len(m) for m in members])
+    entries: dict[str, list[float]] = {}
+    for r, size in zip(reserves.tolist(), sizes.tolist(), strict=True):
+        if size:
+            key = "dissolution_refunds" if r >= 0 else "dissolution_debt_cover"
+        else:
+            key = "org_residual_returned" if r >= 0 else "org_debt_written_off"
+        entries.setdefault(key, []).append(abs(r))
+    all_members = np.concatenate(members).astype(np.int64) if sizes.sum() else np.empty(0, np.int64)
+    if len(all_members):
+        lists = pr.list_size[all_members]
+        totals = np.repeat([max(pr.list_size[m].sum(), 1) for m in members], sizes)
+        pr.reserves[all_members] += np.repeat(reserves, sizes) * (lists / totals)
+        edges = np.concatenate([np.asarray(e, dtype=np.int64) for e in inner])
+        pe.trust[edges] = np.maximum(pe.trust[edges] - model.p.failure_trust_damage, 0.0)
+    for key, amounts in entries.items():
+        model.ledger.add_each(key, amounts)
+    o.reserves[orgs] = 0.0
+    owner = np.repeat(np.asarray(orgs, dtype=np.int64), sizes)
+    pr.org[all_members] = -1
+    pr.member_trust[all_members] = 0.0
+    pr.benefit_reference[all_members] = 0.0
+    pr.evidence[all_members] = 0.0
+    o.dissolved[orgs] = month
+    o.cause[orgs] = causes
+    o.committable[orgs] = False
+    gone = list(zip(all_members.tolist(), (owner + model.ids.org(0)).tolist(), strict=True))
+    nodes = [model.ids.org(k) for k in np.asarray(orgs).tolist()]
+    ends = np.cumsum(sizes).tolist()
+
+    def change(g) -> None:  # per organisation: its members' edges, then the node marked dissolved
+        start = 0
+        for node, end in zip(nodes, ends, strict=True):
+            for u, v in gone[start:end]:
+                g.remove_edge(u, v)
+            g.nodes[node]["dissolved"] = month
+            start = end
+
+    model.graph_changes.change(change)
+    for k in np.asarray(orgs).tolist():
+        agent = model._org_agents.pop(k, None)
+        if agent is not None:
+            agent.remove()
