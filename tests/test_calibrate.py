@@ -144,6 +144,27 @@ def test_report_is_one_self_contained_page(quick):
     assert 0.0 <= meta["waves"][0]["nroy_share_of_prior"] <= 1.0
 
 
+def test_resuming_a_finished_calibration_keeps_its_time(quick, monkeypatch):
+    """The record's times are the calibration's: a resume that runs nothing (even after one that was stopped
+    part-way, when calibration.json is gone) keeps them and is listed as a session of its own."""
+    from gpsim.calibrate import waves
+
+    _, out = quick
+    before = json.loads((out / "calibration.json").read_text())
+    args = ["calibrate", str(ENGLAND), "--quick", "--out", str(out), "--quiet", "--resume"]
+    with monkeypatch.context() as m:
+        m.setattr(waves, "emulate", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        assert main(args) == 130
+    assert not (out / "calibration.json").exists()
+    assert main(args) == 0
+    after = json.loads((out / "calibration.json").read_text())
+    timing = ("run_seconds", "fit_seconds", "seconds")
+    assert after["seconds"] == before["seconds"] and after["posterior_seconds"] == before["posterior_seconds"]
+    assert [[w[k] for k in timing] for w in after["waves"]] == [[w[k] for k in timing] for w in before["waves"]]
+    assert after["sessions"][:-1] == before["sessions"] and after["sessions"][-1]["runs"] == 0
+    assert sum(w["fit_seconds"] for w in after["waves"]) <= after["seconds"]
+
+
 def test_a_calibration_stopped_before_its_posterior_runs_resumes_only_those(quick):
     """As after a crash: the waves' runs are stored, the posterior's and the summary files are not."""
     import shutil
@@ -303,3 +324,47 @@ def test_emulator_learns_a_smooth_function_and_implausibility_rules_out_far_sett
     # observed 5 with sd 0.2: x0 near 0.5 is plausible, x0 near 0 or 1 is ruled out
     imp = em.implausibility(np.array([[0.45, 0.5], [0.02, 0.5], [0.98, 0.5]]), 5.0 + np.sin(1.5) - 0.5, 0.04)
     assert imp[0] < CUTOFF < min(imp[1], imp[2])
+
+
+def test_emulators_fitted_in_parallel_are_the_serial_ones():
+    from gpsim.calibrate.emulator import fit_many
+
+    rng = np.random.default_rng(3)
+    x = rng.random((40, 3))
+    outputs = {
+        "smooth": 4 * x[:, 0] + np.cos(2 * x[:, 1]) + rng.normal(0, 0.05, 40),
+        "noisy": rng.normal(0, 1, 40),
+        "flat": np.full(40, 2.0),
+    }
+    serial = fit_many(outputs, x, seed=5, workers=1)
+    parallel = fit_many(outputs, x, seed=5, workers=2)
+    test = rng.random((50, 3))
+    for name in outputs:
+        untimed = [
+            {k: v for k, v in em.diagnostics.items() if k != "fit_seconds"} for em in (serial[name], parallel[name])
+        ]
+        assert untimed[0] == untimed[1]
+        for a, b in zip(serial[name].predict(test), parallel[name].predict(test), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert serial["flat"].gp is None and serial["flat"].constant == 2.0
+
+
+def test_random_restarts_only_where_the_held_out_check_is_poor_and_no_worse_fit_without_them():
+    """The final fit starts from the held-out fit's hyperparameters; where that check is good it reaches the
+    likelihood scikit-learn's own two random restarts from the default start reach."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    from gpsim.calibrate import emulator
+
+    rng = np.random.default_rng(0)
+    x = rng.random((100, 3))
+    y = 10 * x[:, 0] + np.sin(3 * x[:, 1]) + rng.normal(0, 0.1, 100)
+    good = emulator.fit("good", x, y, seed=2)
+    check = good.diagnostics["holdout_r2"], good.diagnostics["holdout_coverage95"]
+    assert check[0] >= emulator.GOOD_R2 and check[1] >= emulator.GOOD_COVERAGE and good.diagnostics["restarts"] == 0
+    reference = emulator._gp(3, 2, restarts=emulator.RESTARTS)
+    assert isinstance(reference, GaussianProcessRegressor)
+    reference.fit(x, y)
+    assert good.gp.log_marginal_likelihood_value_ >= reference.log_marginal_likelihood_value_ - 0.1
+    poor = emulator.fit("poor", x, rng.normal(0, 1, 100), seed=2)  # noise: nothing to predict held-out runs from
+    assert poor.diagnostics["holdout_r2"] < emulator.GOOD_R2 and poor.diagnostics["restarts"] == emulator.RESTARTS

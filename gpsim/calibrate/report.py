@@ -219,15 +219,21 @@ def _targets_html(table: pd.DataFrame) -> str:
     return f"<table>{head}{''.join(out)}</table>"
 
 
+def _fmt_seconds(value) -> str:
+    """Whole seconds, or blank for a record made before the time was kept."""
+    return f"{value:.0f}" if isinstance(value, int | float) else ""
+
+
 def _waves_html(meta: dict) -> str:
     rows = "".join(
         f"<tr><td>{w['wave']}</td><td>{w['runs']}</td><td>{w['failed']}</td><td>{w['run_seconds']:.0f}</td>"
-        f"<td>{w['seconds']:.0f}</td><td>{w['nroy_share_of_prior']:.2%}</td>"
+        f"<td>{_fmt_seconds(w.get('fit_seconds'))}</td><td>{w['seconds']:.0f}</td><td>{w['nroy_share_of_prior']:.2%}</td>"
         f"<td class=l>{html.escape(', '.join(w['emulated_targets']))}</td></tr>"
         for w in meta["waves"]
     )
     return (
-        "<table><tr><th>wave</th><th>runs</th><th>failed</th><th>seconds running</th><th>seconds in all</th>"
+        "<table><tr><th>wave</th><th>runs</th><th>failed</th><th>seconds running</th><th>seconds fitting emulators</th>"
+        "<th>seconds in all</th>"
         f"<th>prior space not ruled out</th><th class=l>emulated targets</th></tr>{rows}</table>"
     )
 

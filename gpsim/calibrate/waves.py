@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gpsim.calibrate import design as designs
-from gpsim.calibrate.emulator import Emulator, fit
+from gpsim.calibrate.emulator import Emulator, fit_many
 from gpsim.calibrate.targets import CalibrationFile, Target, load, measure
 from gpsim.errors import ExperimentError, one_line
 from gpsim.params import SPECS_BY_NAME
@@ -93,7 +93,8 @@ def run_design(
     show_bar: bool,
 ) -> pd.DataFrame:
     """Run one simulation per row of ``points`` into ``folder`` (a sweep); return the points with each target's
-    output (``target:NAME``), whether it is missing, and the run's wall time."""
+    output (``target:NAME``), whether it is missing, and the run's wall time. ``table.attrs["ran"]`` is how many
+    of the runs this call ran (the others were stored by an earlier session)."""
     from gpsim.sweep.engine import run_sweep
     from gpsim.sweep.spec import Experiment
     from gpsim.sweep.store import SweepStore
@@ -119,7 +120,7 @@ def run_design(
     )
     store_dir = folder / "runs"
     resume = SweepStore(store_dir).exists()
-    run_sweep(
+    outcome = run_sweep(
         exp,
         store_dir,
         workers=workers,
@@ -138,6 +139,7 @@ def run_design(
     )
     order = {pid: i for i, pid in enumerate(exp.design_rows()["point_id"])}
     table = table.sort_values("point_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    table.attrs["ran"] = outcome.ran
     return table
 
 
@@ -146,6 +148,25 @@ def _available(t: Target, table: pd.DataFrame) -> bool:
     col = f"missing:{t.name}"
     ok = table[col].dropna() if col in table else pd.Series(dtype=float)
     return bool(len(ok)) and float(ok.max()) == 0.0
+
+
+def emulate(
+    train: list[Target], table: pd.DataFrame, space: Space, seed: int, workers: int = 1
+) -> tuple[list[tuple[Target, Emulator]], list[dict[str, Any]]]:
+    """One emulator per training target available in a wave's runs (``workers`` processes fit them), and one
+    diagnostics row per target fitted; targets not emulated (too few values) are left out of the first list."""
+    ok = table["status"] == "ok"
+    x = space.unit(table.loc[ok, space.names].to_numpy(float))
+    available = [t for t in train if _available(t, table)]
+    outputs = {t.name: table.loc[ok, f"target:{t.name}"].to_numpy(float) for t in available}
+    fitted = fit_many(outputs, x, seed=seed, workers=workers)
+    wave_emulators, diag_rows = [], []
+    for t in available:
+        em = fitted[t.name]
+        diag_rows.append({"target": t.name, "runs": em.n_train, **em.diagnostics})
+        if em.gp is not None or em.diagnostics.get("status") == "constant output":
+            wave_emulators.append((t, em))
+    return wave_emulators, diag_rows
 
 
 def _implausibility(emulators: list[list[tuple[Target, Emulator]]], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,8 +194,9 @@ def calibrate(
     Args:
         path: the targets file (or a loaded :class:`CalibrationFile`).
         out: the calibration folder (must be new or empty, unless ``resume``).
-        workers: local worker processes (1 runs in this process).
-        scheduler: address of an existing Dask scheduler (overrides ``workers``).
+        workers: local worker processes for the runs and for fitting the emulators (1: this process).
+        scheduler: address of an existing Dask scheduler (overrides ``workers`` for the runs; the emulators
+            are then fitted in as many local processes as this machine has CPUs).
         quick: the file's ``[quick]`` settings: a reduced region and one small wave.
         resume: continue a calibration stopped part-way in ``out``.
         show_bar: a progress bar per wave on stderr.
@@ -209,6 +231,10 @@ def _calibrate(
     say = log or (lambda text: None)
     settings = cal.settings(quick)
     t_start = time.perf_counter()
+    session = {"started": _now(), "runs": 0}
+    earlier = _read_started(root / "started.json").get("finished")  # the record of a finished calibration
+    fit_workers = workers if scheduler is None else (os.cpu_count() or 1)
+    recomputed = kept_seconds = 0.0  # this session's time redoing work an earlier session did, and that work's time
     space = Space(cal.parameters)
     d = len(space.names)
     targets = cal.targets_for(quick)
@@ -230,20 +256,14 @@ def _calibrate(
         folder = root / "waves" / f"wave-{k}"
         say(f"wave {k}: {len(unit)} runs")
         table = run_design(cal, quick, space.frame(unit), folder, f"wave{k}", **run_opts)
+        ran = table.attrs["ran"]
+        session["runs"] += ran
         t_runs = time.perf_counter() - t0
         tables.append(table)
         ok = table["status"] == "ok"
-        x = space.unit(table.loc[ok, space.names].to_numpy(float))
-        wave_emulators = []
-        diag_rows = []
-        for t in train:
-            if not _available(t, table):
-                continue
-            y = table.loc[ok, f"target:{t.name}"].to_numpy(float)
-            em = fit(t.name, x, y, seed=seed)
-            diag_rows.append({"target": t.name, "runs": em.n_train, **em.diagnostics})
-            if em.gp is not None or em.diagnostics.get("status") == "constant output":
-                wave_emulators.append((t, em))
+        say(f"wave {k}: fitting emulators of {len(train)} targets")
+        wave_emulators, diag_rows = emulate(train, table, space, seed, workers=fit_workers)
+        t_fit = time.perf_counter() - t0 - t_runs
         emulators.append(wave_emulators)
         # candidates where the earlier waves left room; share of the prior = box volume x share kept in it
         low, high = (np.zeros(d), np.ones(d)) if nroy is None else designs.bounding_box(nroy)
@@ -269,12 +289,15 @@ def _calibrate(
             )
         ).to_csv(folder / "emulators.csv", index=False)
         seconds = time.perf_counter() - t0
+        timing = {"run_seconds": round(t_runs, 1), "fit_seconds": round(t_fit, 1), "seconds": round(seconds, 1)}
+        if ran == 0 and (folder / "wave.json").exists():  # done by an earlier session: its time is the wave's time
+            timing = _kept_timing(folder / "wave.json", timing)
+            recomputed, kept_seconds = recomputed + seconds, kept_seconds + timing["seconds"]
         info = {
             "wave": k,
             "runs": int(len(table)),
             "failed": int((~ok).sum()),
-            "run_seconds": round(t_runs, 1),
-            "seconds": round(seconds, 1),
+            **timing,
             "emulated_targets": [t.name for t, _ in wave_emulators],
             "candidates": int(len(cands)),
             "candidates_kept": int(kept.sum()),
@@ -283,7 +306,8 @@ def _calibrate(
         (folder / "wave.json").write_text(json.dumps(info, indent=2) + "\n")
         waves.append(info)
         say(
-            f"wave {k}: {len(table)} runs in {t_runs:.0f} s; {share:.1%} of the prior space not ruled out "
+            f"wave {k}: {len(table)} runs in {t_runs:.0f} s, emulators fitted in {t_fit:.0f} s; {share:.1%} of the "
+            "prior space not ruled out "
             f"({kept.sum()} of {len(cands)} candidates)"
         )
         nroy = nroy_next if len(nroy_next) else None
@@ -329,9 +353,19 @@ def _calibrate(
         "posterior",
         **run_opts,
     )
+    session["runs"] += post_runs.attrs["ran"]
     post_seconds = time.perf_counter() - t0
+    if post_runs.attrs["ran"] == 0 and isinstance(earlier, dict) and "posterior_seconds" in earlier:
+        recomputed, post_seconds = recomputed + post_seconds, float(earlier["posterior_seconds"])
+        kept_seconds += post_seconds
     table = target_table(targets, tables[0], post_runs)
-    seconds = time.perf_counter() - t_start
+    session["seconds"] = round(time.perf_counter() - t_start, 1)
+    # the calibration's time, not a resume's: work an earlier session did counts with that session's time, and a
+    # resume of a finished calibration that ran nothing keeps the finished calibration's time
+    seconds = time.perf_counter() - t_start - recomputed + kept_seconds
+    if session["runs"] == 0 and isinstance(earlier, dict) and "seconds" in earlier:
+        seconds = float(earlier["seconds"])
+    sessions = [*(earlier.get("sessions", []) if isinstance(earlier, dict) else []), session]
 
     from gpsim.calibrate.report import write_report
 
@@ -351,6 +385,7 @@ def _calibrate(
         "posterior_runs": int(len(post_runs)),
         "posterior_seconds": round(post_seconds, 1),
         "seconds": round(seconds, 1),
+        "sessions": sessions,
         "point": point,
         "complete": True,
     }
@@ -363,8 +398,39 @@ def _calibrate(
     _write(root / "report.html", lambda p: write_report(p, *report))
     # last: calibration.json marks the folder complete, so it is never there without every other output
     _write(root / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str) + "\n"))
-    say(f"done in {seconds:.0f} s: {root}/ targets.csv, posterior.parquet, waves/, report.html, calibrated.toml")
+    files = "targets.csv, posterior.parquet, waves/, report.html, calibrated.toml"
+    say(f"done in {session['seconds']:.0f} s: {root}/ {files}")
     return Calibration(root, waves, table, posterior, point, seconds)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _kept_timing(path: Path, timing: dict[str, float]) -> dict[str, float]:
+    """The timings in an earlier session's ``wave.json`` (``timing``'s keys; this session's where one is absent)."""
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return timing
+    if not isinstance(before, dict):
+        return timing
+    return {key: before[key] if isinstance(before.get(key), int | float) else v for key, v in timing.items()}
+
+
+def _keep_finished_times(root: Path, started: dict[str, Any]) -> None:
+    """Copy a finished calibration's times from ``calibration.json`` into ``started.json`` before a resume
+    removes it, so the resumed record reports the calibration's time, not the resume's (even after a resume
+    that failed part-way)."""
+    try:
+        meta = json.loads((root / "calibration.json").read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(meta, dict) or not isinstance(meta.get("seconds"), int | float):
+        return
+    finished = {key: meta[key] for key in ("seconds", "posterior_seconds", "sessions") if key in meta}
+    record = json.dumps({**started, "finished": finished}, default=str) + "\n"
+    _write(root / "started.json", lambda p: p.write_text(record))
 
 
 def _py(v: Any) -> Any:
@@ -399,6 +465,7 @@ def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> Non
                 f"--resume: {root} holds a calibration of a different targets file or mode ({what}); resuming "
                 "would mix two sets of inputs, so use another --out"
             )
+        _keep_finished_times(root, started)
         meta_path.unlink(missing_ok=True)  # the run is incomplete again until it finishes
         return
     if any(p.name != LOCK_NAME for p in root.iterdir()):
