@@ -8,7 +8,8 @@ Cases (``--only`` picks some; ``--quick`` makes each smaller and shorter -- a sm
 * ``mesa`` -- practice-steps per second of all England against agent-steps per second of Mesa's own
   Boltzmann wealth example (no data collection) with as many agents, for as many steps, in this process.
 * ``calibration`` -- england-2013 runs as a calibration makes them (sweep-engine tasks, serially, one warm
-  process): runs per hour on all CPUs of this machine.
+  process): runs per hour on all CPUs of this machine; beside it, the time to fit one wave's emulators on a
+  wave the size of England's, serially and in one process per CPU (reported, not judged).
 * ``ensemble`` -- ``gpsim.replicates`` of one setting over 10 seeds on a ~300-practice area (the UI's bands).
 * ``cli`` -- whole command-line processes: the listings (``--help``, ``params``, ``scenarios``, ``regions``),
   and ``gpsim run --region england --years 10 --out`` less ``python -c "import gpsim"``.
@@ -496,13 +497,54 @@ def case_calibration(ctx: Context) -> dict[str, Any]:
     ctx.out.say(
         f"  {per_hour:,.0f} runs per hour on {cpus} CPUs (cpu time: {cpu_per_hour:,.0f}); one run per CPU at a time"
     )
+    fitting = _emulator_fitting(ctx, cpus)
     return {
         "runs": n_runs,
         "seconds_per_run": timing.record(),
         "cpus": cpus,
         "value": per_hour,
         "cpu_value": cpu_per_hour,
+        "emulator_fitting": fitting,
     }
+
+
+def _emulator_fitting(ctx: Context, cpus: int) -> dict[str, Any]:
+    """One wave's emulator fitting (:func:`gpsim.calibrate.emulator.fit_many`) on a wave the size of England's
+    (400 runs of 12 parameters, 9 targets: 7 smooth with run-to-run noise, 2 mostly noise, as in the recorded
+    calibration), serially and in one process per CPU. Reported, not judged: no target is set for it."""
+    try:
+        from gpsim.calibrate.emulator import fit_many
+    except ImportError:  # pragma: no cover - the calibrate extra is not installed
+        return {"skipped": "scikit-learn is not installed"}
+    from gpsim.calibrate.design import latin_hypercube
+
+    n, d, n_targets = (120, 12, 4) if ctx.quick else (400, 12, 9)
+    rng = np.random.default_rng(2013)
+    x = latin_hypercube(n, d, 2013)
+    outputs = {}
+    for j in range(n_targets):
+        if j >= n_targets - 2:  # like the closure share: little signal under the noise
+            signal = 0.05 * x[:, j % d]
+        else:
+            weights = rng.exponential(1.0, d) * (rng.random(d) < 0.4)
+            signal = np.sin(2.5 * x) @ weights + x[:, j % d] ** 2
+        outputs[f"target-{j + 1}"] = signal + rng.normal(0, 0.05 + 0.05 * j / n_targets, n)
+    record = {"runs": n, "parameters": d, "targets": n_targets}
+    for key, workers in (("serial", 1), ("parallel", cpus)):
+        c, t = time.process_time(), time.perf_counter()
+        fitted = fit_many(outputs, x, seed=1, workers=workers)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        record[f"{key}_s"], record[f"{key}_cpu_s"] = round(wall, 3), round(cpu, 3)
+        restarts = sum(em.diagnostics.get("restarts", 0) > 0 for em in fitted.values())
+        ctx.out.progress(
+            f"calibration: emulators fitted in {workers} process(es) in {wall:.1f} s (cpu {cpu:.1f} s here)"
+        )
+    record["restarted_targets"] = restarts
+    ctx.out.say(
+        f"  one wave's emulators ({n} runs x {d} parameters, {n_targets} targets): {record['serial_s']:.1f} s "
+        f"serial (cpu {record['serial_cpu_s']:.1f} s), {record['parallel_s']:.1f} s in {cpus} processes"
+    )
+    return record
 
 
 def case_ensemble(ctx: Context) -> dict[str, Any]:

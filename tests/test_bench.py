@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gpsim import bench
 from gpsim.cli import main
 
@@ -68,3 +70,13 @@ def test_the_sweep_verdict_says_what_the_machine_allowed(capsys):
 def test_parallel_ceiling_is_one_for_one_process():
     # one process "side by side" with itself is the same work alone: the ratio is about 1 whatever the load
     assert 0.5 < bench.parallel_ceiling(1, rounds=1) < 2.0
+
+
+def test_calibration_case_reports_one_waves_emulator_fitting(capsys):
+    pytest.importorskip("sklearn")
+    ctx = bench.Context(quick=True, repeats=1, out=bench.Reporter(quiet=True))
+    record = bench._emulator_fitting(ctx, cpus=1)
+    assert (record["runs"], record["parameters"], record["targets"]) == (120, 12, 4)
+    assert record["serial_s"] > 0 and record["parallel_s"] > 0 and record["serial_cpu_s"] > 0
+    assert 0 <= record["restarted_targets"] <= record["targets"]
+    assert "one wave's emulators (120 runs x 12 parameters, 4 targets)" in capsys.readouterr().out

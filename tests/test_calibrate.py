@@ -326,8 +326,11 @@ def test_emulator_learns_a_smooth_function_and_implausibility_rules_out_far_sett
     assert imp[0] < CUTOFF < min(imp[1], imp[2])
 
 
-def test_emulators_fitted_in_parallel_are_the_serial_ones():
+def test_emulators_fitted_in_parallel_are_the_serial_ones(monkeypatch):
+    from gpsim.calibrate import emulator
     from gpsim.calibrate.emulator import fit_many
+
+    monkeypatch.setattr(emulator, "PARALLEL_MIN_RUNS", 0)  # a small wave, in worker processes all the same
 
     rng = np.random.default_rng(3)
     x = rng.random((40, 3))
@@ -337,7 +340,8 @@ def test_emulators_fitted_in_parallel_are_the_serial_ones():
         "flat": np.full(40, 2.0),
     }
     serial = fit_many(outputs, x, seed=5, workers=1)
-    parallel = fit_many(outputs, x, seed=5, workers=2)
+    parallel = fit_many(outputs, x, seed=5, workers=2, expected_seconds={"flat": 9.0, "noisy": 5.0})
+    assert list(parallel) == list(outputs)
     test = rng.random((50, 3))
     for name in outputs:
         untimed = [

@@ -41,6 +41,8 @@ RESTARTS = 2
 #: A held-out check at or above both of these is good: the final fit needs no random restarts.
 GOOD_R2 = 0.9
 GOOD_COVERAGE = 0.85
+#: Fewest runs for which :func:`fit_many` uses worker processes.
+PARALLEL_MIN_RUNS = 100
 
 
 def _require_sklearn():
@@ -150,19 +152,31 @@ def fit(target: str, x: np.ndarray, y: np.ndarray, seed: int = 0, holdout: float
     return Emulator(target, n, gp=gp, noise_var=noise, diagnostics=diag)
 
 
-def fit_many(outputs: dict[str, np.ndarray], x: np.ndarray, seed: int = 0, workers: int = 1) -> dict[str, Emulator]:
+def fit_many(
+    outputs: dict[str, np.ndarray],
+    x: np.ndarray,
+    seed: int = 0,
+    workers: int = 1,
+    expected_seconds: dict[str, float] | None = None,
+) -> dict[str, Emulator]:
     """:func:`fit` for each target's outputs at the same inputs ``x``, in up to ``workers`` processes.
 
-    The result does not depend on ``workers``: each fit is seeded and single-threaded wherever it runs.
+    The result does not depend on ``workers``: each fit is seeded and single-threaded wherever it runs. Waves of
+    fewer than :data:`PARALLEL_MIN_RUNS` runs are fitted in this process (starting the worker processes would
+    take longer than the fits). ``expected_seconds`` (e.g. the previous wave's fitting times) sends the slowest
+    fits out first, so that no process is left with a long one at the end.
     """
     _require_sklearn()
     names = list(outputs)
     workers = max(1, min(workers, len(names)))
-    if workers == 1:
+    if workers == 1 or len(x) < PARALLEL_MIN_RUNS:
         return {name: fit(name, x, outputs[name], seed=seed) for name in names}
     from joblib import Parallel, delayed
 
+    expected = expected_seconds or {}
+    order = sorted(names, key=lambda name: -expected.get(name, 0.0))  # stable: ties keep the targets' order
     fitted = Parallel(n_jobs=workers, backend="loky", batch_size=1)(
-        delayed(fit)(name, x, outputs[name], seed=seed) for name in names
+        delayed(fit)(name, x, outputs[name], seed=seed) for name in order
     )
-    return dict(zip(names, fitted, strict=True))
+    by_name = dict(zip(order, fitted, strict=True))
+    return {name: by_name[name] for name in names}

@@ -151,15 +151,22 @@ def _available(t: Target, table: pd.DataFrame) -> bool:
 
 
 def emulate(
-    train: list[Target], table: pd.DataFrame, space: Space, seed: int, workers: int = 1
+    train: list[Target],
+    table: pd.DataFrame,
+    space: Space,
+    seed: int,
+    workers: int = 1,
+    previous: list[dict[str, Any]] | None = None,
 ) -> tuple[list[tuple[Target, Emulator]], list[dict[str, Any]]]:
     """One emulator per training target available in a wave's runs (``workers`` processes fit them), and one
-    diagnostics row per target fitted; targets not emulated (too few values) are left out of the first list."""
+    diagnostics row per target fitted; targets not emulated (too few values) are left out of the first list.
+    ``previous``: the wave before's diagnostics rows, whose fitting times order the fits (slowest first)."""
     ok = table["status"] == "ok"
     x = space.unit(table.loc[ok, space.names].to_numpy(float))
     available = [t for t in train if _available(t, table)]
     outputs = {t.name: table.loc[ok, f"target:{t.name}"].to_numpy(float) for t in available}
-    fitted = fit_many(outputs, x, seed=seed, workers=workers)
+    expected = {r["target"]: r["fit_seconds"] for r in previous or [] if isinstance(r.get("fit_seconds"), float)}
+    fitted = fit_many(outputs, x, seed=seed, workers=workers, expected_seconds=expected)
     wave_emulators, diag_rows = [], []
     for t in available:
         em = fitted[t.name]
@@ -234,6 +241,7 @@ def _calibrate(
     session = {"started": _now(), "runs": 0}
     earlier = _read_started(root / "started.json").get("finished")  # the record of a finished calibration
     fit_workers = workers if scheduler is None else (os.cpu_count() or 1)
+    diag_rows: list[dict[str, Any]] = []
     recomputed = kept_seconds = 0.0  # this session's time redoing work an earlier session did, and that work's time
     space = Space(cal.parameters)
     d = len(space.names)
@@ -262,7 +270,7 @@ def _calibrate(
         tables.append(table)
         ok = table["status"] == "ok"
         say(f"wave {k}: fitting emulators of {len(train)} targets")
-        wave_emulators, diag_rows = emulate(train, table, space, seed, workers=fit_workers)
+        wave_emulators, diag_rows = emulate(train, table, space, seed, workers=fit_workers, previous=diag_rows)
         t_fit = time.perf_counter() - t0 - t_runs
         emulators.append(wave_emulators)
         # candidates where the earlier waves left room; share of the prior = box volume x share kept in it
