@@ -189,6 +189,3 @@ def test_with_other_threads_running_the_run_draws_its_own_figure(tmp_path):
         stop.set()
         other.join()
     assert png_size((out / "summary.png").read_bytes()) == (11 * plots.SUMMARY_DPI, 7 * plots.SUMMARY_DPI)
-    drawing = plots.SummaryProcess.start()  # the other thread gone: a drawing process again
-    assert drawing is not None
-    drawing.close()
