@@ -144,9 +144,10 @@ class SummaryProcess:
     Use it as a context manager: leaving the block, normally or on an error or Ctrl-C, ends the process. It
     never writes a file itself: the caller writes the bytes, so an output folder stays all-or-nothing.
 
-    The process is forked (a copy of this one, nothing imported twice), which only Linux does safely and only
-    from a process with no other threads; :meth:`start` returns None elsewhere, and the figure is then drawn
-    in this process as :meth:`gpsim.results.Results.save` always does.
+    The process is forked (a copy of this one: nothing is imported twice), only on Linux (macOS's system
+    libraries are not safe to fork) and only from a process with no other Python thread; :meth:`start`
+    returns None otherwise, and the figure is then drawn in this process, as
+    :meth:`gpsim.results.Results.save` does by default.
     """
 
     def __init__(self) -> None:
