@@ -58,6 +58,7 @@ def results_of(params: gpsim.Params, seed: int):
         "closures": res.closures,
         "org_money": res.org_money,
         "final": res.final,
+        "ledger": dict(res.ledger),
     }
 
 
@@ -113,6 +114,8 @@ def check(ref: Path, names: list[str] | None) -> int:
             want["final"], sort_keys=True, default=str
         ):
             problems.append("final")
+        if "ledger" in want and got["ledger"] != want["ledger"]:  # exact: the same sums in the same order
+            problems.append("ledger")
         print(f"{'OK  ' if not problems else 'DIFF'} {name} ({took:.2f} s) {'; '.join(problems)}")
         bad += bool(problems)
     return 1 if bad else 0

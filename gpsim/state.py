@@ -236,12 +236,7 @@ class OrgTable:
 
     def add(self, **values) -> int:
         """Append one organisation and return its id."""
-        if self.size == len(getattr(self, next(iter(self.FIELDS)))):
-            for name, (dtype, fill) in self.FIELDS.items():
-                old = getattr(self, name)
-                new = np.full(2 * len(old), fill, dtype=dtype)
-                new[: len(old)] = old
-                setattr(self, name, new)
+        self._grow(1)
         i = self.size
         for name, value in values.items():
             getattr(self, name)[i] = value
@@ -253,17 +248,25 @@ class OrgTable:
         """Append ``n`` organisations at once (each column a scalar or ``n`` values, in order) and return their
         ids: the same rows as :meth:`add` called ``n`` times."""
         first = self.size
-        while self.size + n > len(getattr(self, next(iter(self.FIELDS)))):
-            for name, (dtype, fill) in self.FIELDS.items():
-                old = getattr(self, name)
-                new = np.full(2 * len(old), fill, dtype=dtype)
-                new[: len(old)] = old
-                setattr(self, name, new)
+        self._grow(n)
         for name, values in columns.items():
             getattr(self, name)[first : first + n] = values
         self.size += n
         self._views.clear()
         return np.arange(first, first + n)
+
+    def _grow(self, n: int) -> None:
+        """Make room for ``n`` more rows, doubling the columns' length as often as needed."""
+        capacity = len(getattr(self, next(iter(self.FIELDS))))
+        if self.size + n <= capacity:
+            return
+        while self.size + n > capacity:
+            capacity = max(2 * capacity, 1)
+        for name, (dtype, fill) in self.FIELDS.items():
+            old = getattr(self, name)
+            new = np.full(capacity, fill, dtype=dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
 
     def __getstate__(self) -> dict:
         # a copy or pickle gets fresh views of its own columns (a copied view would no longer write through)

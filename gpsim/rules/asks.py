@@ -42,7 +42,7 @@ def record(table, asked: Asks, hospital_trust: np.ndarray) -> None:
 
 def follow_chance(member_trust: np.ndarray, pressure: np.ndarray, p) -> np.ndarray:
     """Chance a member follows through on an ask: its trust in the leaders, less the pull of its workload."""
-    return (member_trust - p.ask_follow_pressure_weight * np.maximum(pressure - 1.0, 0.0)).clip(0.0, 1.0)
+    return np.asarray(member_trust - p.ask_follow_pressure_weight * np.maximum(pressure - 1.0, 0.0)).clip(0.0, 1.0)
 
 
 def asks(

@@ -126,14 +126,14 @@ def leadership_at_founding(model, founder: int) -> tuple[LeadershipKind, bool]:
     return leadership.founding_leadership(bool(model.practices.heroic[founder]), support, p, model.rng)
 
 
-def pay_leadership_development(model, k: int) -> None:
-    """The home CCG pays organisation ``k`` its leadership-development grant from its budget."""
+def pay_leadership_development(model, c: int) -> float:
+    """CCG ``c`` pays for a new organisation's leadership development from its budget; returns the grant, which
+    goes into the organisation's reserves."""
     amount = model.p.leadership_development_cost
-    c = int(model.orgs.home_ccg[k])
     model.commissioners.budget[c] -= amount
     model.commissioners.spend("leadership_development", amount)
-    model.orgs.reserves[k] += amount
     model.ledger.add("ccg_leadership_development", amount)
+    return amount
 
 
 def ration(request: np.ndarray, ccg: np.ndarray, score: np.ndarray, budget: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ def offers(
         p.contract_rate
         * (p.commissioner_support_base + support)
         * np.where(spans_ccgs > 1, p.cross_ccg_contract_factor, 1.0)
-        * effort_share.clip(0.0, 1.0)
+        * np.asarray(effort_share).clip(0.0, 1.0)
     )
     trusted = hospital_trust >= p.contract_trust_threshold
     return eligible & trusted & (rng.random(len(eligible)) < chance)

@@ -19,7 +19,7 @@ from gpsim.state import LeadershipKind
 def spare_share(pressure: np.ndarray, p) -> np.ndarray:
     """Share of partners' leadership time left after clinical work: all of it up to
     ``leadership_pressure_onset``, then falling by ``leadership_drain`` per unit of pressure."""
-    return (1.0 - p.leadership_drain * (pressure - p.leadership_pressure_onset)).clip(0.0, 1.0)
+    return np.asarray(1.0 - p.leadership_drain * (pressure - p.leadership_pressure_onset)).clip(0.0, 1.0)
 
 
 def practice_capacity(n_gps: np.ndarray, pressure: np.ndarray, heroic: np.ndarray, p) -> np.ndarray:

@@ -27,7 +27,7 @@ def money_utility(expected_pp: np.ndarray, p) -> np.ndarray:
 
 def common_utility(p, support: np.ndarray, pressure: np.ndarray) -> np.ndarray:
     """The part of joining or founding utility that depends only on the practice."""
-    return p.support_weight * support + p.pressure_weight * (pressure - 1.0).clip(0.0, 1.0)
+    return p.support_weight * support + p.pressure_weight * np.asarray(pressure - 1.0).clip(0.0, 1.0)
 
 
 def expected_org_benefit_pp(model, delivering: np.ndarray, services_pp: np.ndarray):
@@ -214,23 +214,21 @@ def choose_form(mean_trust: float, p, rng: np.random.Generator) -> OrgForm:
 
 def found_many(model, teams: list[tuple[int, list[int], float]], month: int) -> list[tuple[np.ndarray, int]]:
     """Found one organisation per team (founder, co-founders, their mean trust; from :func:`founding_teams`),
-    one after another in that order, each as :func:`found` with ``join=False`` would: the same draws, in the
-    same order, the same rows, agents and graph. Returns each one's (joining queue, id)."""
+    one after another in that order. Each one's form follows the founders' trust (:func:`choose_form`), its
+    leadership the founder and the CCG's leadership development
+    (:func:`gpsim.rules.commissioners.leadership_at_founding`), which the CCG pays for at once, so the next
+    founder's CCG has what is left. The founders and co-founders join when the caller joins the returned queues
+    (:func:`join_many`). Returns each one's (joining queue: founder first, then co-founders; organisation id)."""
     if not teams:
         return []
     p, pr, o = model.p, model.practices, model.orgs
     forms, kinds, grants = [], [], []
-    cost = p.leadership_development_cost
     for f, _, mean_trust in teams:  # draws and CCG budgets one organisation after another, as they are decided
         forms.append(choose_form(mean_trust, p, model.rng))
         kind, developed = commissioners.leadership_at_founding(model, f)
         kinds.append(kind)
-        if developed:  # the CCG pays now: the next founder's CCG budget is what is left
-            c = int(pr.ccg[f])
-            model.commissioners.budget[c] -= cost
-            model.commissioners.spend("leadership_development", cost)
-            model.ledger.add("ccg_leadership_development", cost)
-        grants.append(developed)
+        # the CCG pays at once: the next founder's CCG has what is left
+        grants.append(commissioners.pay_leadership_development(model, int(pr.ccg[f])) if developed else 0.0)
     founders = np.array([f for f, _, _ in teams], dtype=np.int64)
     heroic = np.array([k == LeadershipKind.HEROIC for k in kinds])
     ks = o.add_many(
@@ -248,7 +246,7 @@ def found_many(model, teams: list[tuple[int, list[int], float]], month: int) -> 
         cohesion=np.array([t for _, _, t in teams]),
         last_review=month,
     )
-    o.reserves[ks[np.array(grants)]] += cost  # the leadership-development grants paid above
+    o.reserves[ks] += np.array(grants)  # the leadership-development grants paid above
     nodes = [model.ids.org(k) for k in ks.tolist()]
     ccg_nodes = [model.ids.ccg(c) for c in pr.ccg[founders].tolist()]
     labels = [(form.label, kind.label) for form, kind in zip(forms, kinds, strict=True)]
@@ -337,17 +335,3 @@ def join_many(model, joiners: np.ndarray, orgs: np.ndarray) -> None:
     model.ledger.add_each("joining_fees", fee)
     edges = zip(joiners.tolist(), (orgs + model.ids.org(0)).tolist(), strict=True)
     model.graph_changes.add_edges_from(edges, kind="member")
-
-
-def found(
-    model, founder: int, cofounders: np.ndarray, mean_trust: float, month: int, *, join: bool = True
-) -> tuple[np.ndarray, int]:
-    """Found organisation ``k`` with ``founder``; founder and co-founders join it (now, or, with ``join=False``,
-    when the caller joins the returned queue). Its form follows the founders' trust (:func:`choose_form`), its
-    leadership the founder and the CCG's leadership development
-    (:func:`gpsim.rules.commissioners.leadership_at_founding`). Returns (the joining queue, ``k``).
-    """
-    ((queue, k),) = found_many(model, [(int(founder), [int(c) for c in cofounders], float(mean_trust))], month)
-    if join:
-        join_many(model, queue, np.full(len(queue), k))
-    return queue, k

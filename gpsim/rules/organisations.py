@@ -122,21 +122,13 @@ def members_and_inner_edges(model, orgs: np.ndarray) -> tuple[list[np.ndarray], 
     return by_member, by_edge
 
 
-def dissolve(model, k: int, cause: DissolutionCause, month: int, members: np.ndarray | None = None, inner=None) -> None:
-    """Organisation ``k`` dissolves: reserves go back to members by list size (or its debt is covered),
-    trust between its members takes the failure hit. ``members`` and ``inner`` (edges between members)
-    may be passed in when known."""
-    if members is None:
-        (members,), (inner,) = members_and_inner_edges(model, np.array([k]))
-    dissolve_many(model, np.array([k]), cause, month, [members], [inner])
-
-
 def dissolve_many(model, orgs: np.ndarray, causes, month: int, members: list, inner: list) -> None:
-    """Organisations ``orgs`` dissolve, one after another in that order (:func:`dissolve`): reserves go back to
-    members by list size (or the debt is covered), trust between members takes the failure hit, members become
-    independent. ``members`` and ``inner`` are each one's members and inner edges, as
-    :func:`members_and_inner_edges` gives them; two organisations never share either, so the arrays change
-    at once, and the ledger adds each amount in the same order as one dissolution after another would."""
+    """Organisations ``orgs`` dissolve, one after another in that order: reserves go back to members by list
+    size (or the debt is covered; an organisation with no members returns what is left, or has its debt written
+    off), trust between members takes the failure hit, members become independent. ``members`` and ``inner``
+    are each one's members and inner edges, as :func:`members_and_inner_edges` gives them; two organisations
+    never share either, so the arrays change at once, and the ledger adds each amount in the same order as one
+    dissolution after another would."""
     if len(orgs) == 0:
         return
     pr, o, pe = model.practices, model.orgs, model.peers

@@ -92,7 +92,7 @@ def attractiveness(pressure: np.ndarray, in_delivering_org: np.ndarray, partner_
     pressure^``recruitment_pressure_pull``: with a positive pull the practices that need a GP most try hardest
     (locum rates, golden hellos), with a negative one GPs avoid hard-pressed practices as hard places to work.
     """
-    pay = (partner_income / p.salaried_gp_income).clip(p.recruitment_pay_floor, p.recruitment_pay_cap)
+    pay = np.asarray(partner_income / p.salaried_gp_income).clip(p.recruitment_pay_floor, p.recruitment_pay_cap)
     boost = np.where(in_delivering_org, p.recruitment_boost_in_org, 1.0)
     return boost * pay * np.maximum(pressure, 1e-9) ** p.recruitment_pressure_pull
 
