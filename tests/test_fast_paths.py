@@ -297,3 +297,17 @@ def test_founding_decisions_are_those_of_the_plain_chances(need):
         want = _found_choices_plainly(model, eligible, can_join, 40.0 * trial, common, b, spare)
         assert np.array_equal(got, want)
         assert a.random() == b.random()  # the same draws
+
+
+def test_half_edges_where_is_half_edges_of_the_chosen_practices():
+    from gpsim.network import PeerEdges
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(2, 60))
+        a, b = rng.integers(0, n, 150), rng.integers(0, n, 150)
+        edges = np.unique(np.sort(np.stack([a[a != b], b[a != b]], axis=1), axis=1), axis=0)
+        pe = PeerEdges(edges, rng.random(len(edges)), n_nodes=n)
+        for share in (0.0, 0.05, 0.3, 1.0):  # both ways of finding them: few practices and many
+            mask = rng.random(n) < share
+            assert np.array_equal(pe.half_edges_where(mask), pe.half_edges_of(mask.nonzero()[0]))

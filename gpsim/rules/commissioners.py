@@ -146,7 +146,7 @@ def ration(request: np.ndarray, ccg: np.ndarray, score: np.ndarray, budget: np.n
     order = idx[np.lexsort((idx, -score[idx], ccg[idx]))]
     c, r = ccg[order], request[order]
     cum = np.cumsum(r)
-    first = np.r_[True, c[1:] != c[:-1]]
+    first = np.concatenate(([True], c[1:] != c[:-1]))
     base = np.maximum.accumulate(np.where(first, cum - r, 0.0))  # cumulative total before each CCG's group
     before = cum - r - base
     paid[order] = (np.maximum(budget[c], 0.0) - before).clip(0.0, r)

@@ -37,8 +37,8 @@ def engaged(alive: np.ndarray, home_hospital: np.ndarray, score: np.ndarray, cap
         return out
     order = idx[np.lexsort((idx, -score[idx], home_hospital[idx]))]
     h = home_hospital[order]
-    first = np.r_[0, (h[1:] != h[:-1]).nonzero()[0] + 1]
-    start = np.repeat(first, np.diff(np.r_[first, len(order)]))
+    first = np.concatenate(([0], (h[1:] != h[:-1]).nonzero()[0] + 1))
+    start = np.repeat(first, np.diff(np.concatenate((first, [len(order)]))))
     out[order[np.arange(len(order)) - start < capacity]] = True
     return out
 
@@ -61,8 +61,8 @@ def within_budget(
     h = home_hospital[order]
     cost = yearly_cost[order]
     cum = np.cumsum(cost)
-    first = np.r_[0, (h[1:] != h[:-1]).nonzero()[0] + 1]
-    base = np.repeat(cum[first] - cost[first], np.diff(np.r_[first, len(order)]))
+    first = np.concatenate(([0], (h[1:] != h[:-1]).nonzero()[0] + 1))
+    base = np.repeat(cum[first] - cost[first], np.diff(np.concatenate((first, [len(order)]))))
     out[order[committed[h] + (cum - base) <= budget[h]]] = True
     return out
 

@@ -122,7 +122,7 @@ def succession(
         if len(cand):
             order = np.lexsort((cand, -practice_lead[cand], s[cand]))  # by org, most spare first, lowest id
             cs = s[cand[order]]
-            first = np.r_[True, cs[1:] != cs[:-1]]
+            first = np.concatenate(([True], cs[1:] != cs[:-1]))
             new_leader[cs[first]] = cand[order][first]
     no_successor = heroic & (new_leader < 0)
     becomes_team = (

@@ -58,7 +58,7 @@ def join_choices(
     """
     p, pr, pe, o = model.p, model.practices, model.peers, model.orgs
     n_orgs = o.size
-    half = pe.half_edges_of(considering.nonzero()[0])  # the considering practices' half-edges, CSR order
+    half = pe.half_edges_where(considering)  # the considering practices' half-edges, CSR order
     target_org = pr.org[pe.dst[half]]
     mask = target_org >= 0
     if open_to_join is not None and mask.any():
@@ -99,7 +99,7 @@ def first_best(group: np.ndarray, score: np.ndarray) -> np.ndarray:
     start_idx = starts.nonzero()[0]
     gid = np.cumsum(starts) - 1
     hit = (score == np.fmax.reduceat(score, start_idx)[gid]).nonzero()[0]
-    hit = hit[np.r_[True, gid[hit][1:] != gid[hit][:-1]]] if len(hit) else hit
+    hit = hit[np.concatenate(([True], gid[hit][1:] != gid[hit][:-1]))] if len(hit) else hit
     first = start_idx.copy()
     first[gid[hit]] = hit
     return first
@@ -122,7 +122,7 @@ def cofounder_candidates(
         (founder ids, co-founder ids, trust) sorted by founder.
     """
     pe = model.peers
-    half = pe.half_edges_of(eligible.nonzero()[0])
+    half = pe.half_edges_where(eligible)
     t = pe.trust[pe.eid[half]]
     keep = half[can_join[pe.dst[half]] & (t >= model.p.cofounder_trust)]
     return pe.src[keep], pe.dst[keep], pe.trust[pe.eid[keep]]

@@ -182,7 +182,7 @@ def form_networks(model, month: int) -> None:
         return
     ids = (block >= 0).nonzero()[0]
     by_block = ids[np.lexsort((ids, -pr.leadership[ids], block[ids]))]
-    first = by_block[np.r_[True, block[by_block][1:] != block[by_block][:-1]]]  # most spare leadership
+    first = by_block[np.concatenate(([True], block[by_block][1:] != block[by_block][:-1]))]  # most spare leadership
     offset = c.size
     for director in first.tolist():
         c.add(
