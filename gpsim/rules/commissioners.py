@@ -143,7 +143,7 @@ def ration(request: np.ndarray, ccg: np.ndarray, score: np.ndarray, budget: np.n
     idx = (request > 0).nonzero()[0]
     if len(idx) == 0:
         return paid
-    order = idx[np.lexsort((idx, -score[idx], ccg[idx]))]
+    order = idx[np.lexsort((-score[idx], ccg[idx]))]  # stable: ties keep ascending ids
     c, r = ccg[order], request[order]
     cum = np.cumsum(r)
     first = np.concatenate(([True], c[1:] != c[:-1]))

@@ -35,7 +35,7 @@ def engaged(alive: np.ndarray, home_hospital: np.ndarray, score: np.ndarray, cap
     idx = (alive & (home_hospital >= 0)).nonzero()[0]
     if len(idx) == 0:
         return out
-    order = idx[np.lexsort((idx, -score[idx], home_hospital[idx]))]
+    order = idx[np.lexsort((-score[idx], home_hospital[idx]))]  # stable: ties keep ascending ids
     h = home_hospital[order]
     first = np.concatenate(([0], (h[1:] != h[:-1]).nonzero()[0] + 1))
     start = np.repeat(first, np.diff(np.concatenate((first, [len(order)]))))
@@ -57,7 +57,7 @@ def within_budget(
     idx = (offered & (home_hospital >= 0)).nonzero()[0]
     if len(idx) == 0:
         return out
-    order = idx[np.lexsort((idx, -score[idx], home_hospital[idx]))]
+    order = idx[np.lexsort((-score[idx], home_hospital[idx]))]  # stable: ties keep ascending ids
     h = home_hospital[order]
     cost = yearly_cost[order]
     cum = np.cumsum(cost)
