@@ -372,3 +372,18 @@ def test_random_restarts_only_where_the_held_out_check_is_poor_and_no_worse_fit_
     assert good.gp.log_marginal_likelihood_value_ >= reference.log_marginal_likelihood_value_ - 0.1
     poor = emulator.fit("poor", x, rng.normal(0, 1, 100), seed=2)  # noise: nothing to predict held-out runs from
     assert poor.diagnostics["holdout_r2"] < emulator.GOOD_R2 and poor.diagnostics["restarts"] == emulator.RESTARTS
+
+
+def test_refitting_a_finished_calibration_from_its_stored_runs_gives_its_region(quick):
+    """Same runs, same seed: the emulators refitted by benchmarks/emulators.py keep the candidates the
+    calibration kept, and are checked on the posterior runs they never saw."""
+    from benchmarks.emulators import refit
+
+    _, out = quick
+    meta = json.loads((out / "calibration.json").read_text())
+    record = refit(out, workers=1, log=lambda text: None)
+    assert [w["candidates_kept"] for w in record["waves"]] == [w["candidates_kept"] for w in meta["waves"]]
+    wave = record["waves"][0]
+    assert wave["tested_on"] == "posterior" and wave["quality"]
+    for q in wave["quality"].values():
+        assert 0.0 <= q["coverage95"] <= 1.0 and q["rms_z"] > 0
