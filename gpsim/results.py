@@ -517,8 +517,8 @@ def org_table(model) -> pd.DataFrame:
         {
             "org": np.arange(n),
             "kind": ORG_KIND,
-            "form": [OrgForm(int(x)).label for x in v("form")],
-            "leadership": [LeadershipKind(int(x)).label for x in v("leadership")],
+            "form": _labels(OrgForm, v("form")),
+            "leadership": _labels(LeadershipKind, v("leadership")),
             **_life_columns(v),
             "first_benefit_step": _none_if_negative(v("first_benefit")),
             "months_external_funding": v("one_off_months"),
@@ -527,7 +527,7 @@ def org_table(model) -> pd.DataFrame:
             "reserves": v("reserves"),
             "leaders_burnt_out": v("leaders_burnt_out"),
             "n_contracts": v("n_contracts"),
-            "founder": [str(model.region.practice_code[i]) for i in v("founder")],
+            "founder": np.asarray(model.region.practice_code).astype(object)[v("founder")],
             "subscription": v("subscription"),
             "asks_taken": v("asks_taken"),
             "asks_delivered": v("asks_delivered"),
@@ -540,6 +540,14 @@ def org_table(model) -> pd.DataFrame:
         columns=ORG_COLUMNS,
     )
     return pd.concat([frame, pcn_table(model)], ignore_index=True) if model.pcns.size else frame
+
+
+def _labels(kind, values: np.ndarray) -> np.ndarray:
+    """Each value's label (``OrgForm``, ``LeadershipKind``), as plain strings in an object array."""
+    table = np.empty(max(k.value for k in kind) + 1, dtype=object)
+    for k in kind:
+        table[k.value] = k.label
+    return table[values]
 
 
 #: ``kind`` of an organisation's row in the ``orgs`` table, and of a primary care network's.
@@ -568,7 +576,7 @@ def pcn_table(model) -> pd.DataFrame:
             "reserves": np.zeros(n),
             "leaders_burnt_out": zeros,
             "n_contracts": zeros,
-            "founder": [str(model.region.practice_code[i]) for i in v("founder")],
+            "founder": np.asarray(model.region.practice_code).astype(object)[v("founder")],
             "subscription": np.zeros(n),
             "asks_taken": v("asks_taken"),
             "asks_delivered": v("asks_delivered"),
