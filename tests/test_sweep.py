@@ -447,3 +447,16 @@ def test_unguarded_script_with_workers_fails_with_a_message_naming_the_guard(tmp
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("gpsim.errors.ExperimentError") and 'if __name__ == "__main__":' in last
     assert "docs/SWEEPS.md" in last
+
+
+def test_local_cluster_workers_run_without_dasks_profiler():
+    import dask
+    from distributed import Client
+
+    from gpsim.sweep.engine import local_cluster
+
+    before = dask.config.get("distributed.worker.profile.enabled")
+    with local_cluster(1, silence_logs=40) as cluster, Client(cluster) as client:
+        seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(seen.values()) == [False]
+    assert dask.config.get("distributed.worker.profile.enabled") == before  # this process's settings unchanged
