@@ -97,9 +97,8 @@ class PeerEdges:
     def half_edges_where(self, mask: np.ndarray) -> np.ndarray:
         """Indices of the half-edges leaving the practices where ``mask`` is true, in CSR order: the same as
         ``half_edges_of(mask.nonzero()[0])``, by one pass over the half-edges when many practices are chosen."""
-        nodes = mask.nonzero()[0]
-        if len(mask) + 1 != len(self.indptr) or len(nodes) * 8 < len(mask):
-            return self.half_edges_of(nodes)
+        if len(mask) + 1 != len(self.indptr) or np.count_nonzero(mask) * 8 < len(mask):
+            return self.half_edges_of(mask.nonzero()[0])
         return mask[self.src].nonzero()[0]
 
     def mean_trust(self, n: int) -> np.ndarray:
