@@ -592,14 +592,12 @@ def pcn_table(model) -> pd.DataFrame:
 
 def _life_columns(v) -> dict:
     """The ``orgs`` columns organisations and primary care networks share: founding, ending, size."""
-    dissolved = v("dissolved") >= 0
+    cause = _labels(DissolutionCause, v("cause"))
+    cause[v("dissolved") < 0] = None  # no cause while it lasts
     return {
         "founded_step": v("founded"),
         "dissolved_step": _none_if_negative(v("dissolved")),
-        "cause": pd.array(
-            [DissolutionCause(int(x)).label if d else None for x, d in zip(v("cause"), dissolved, strict=True)],
-            dtype=object,
-        ),
+        "cause": pd.array(cause, dtype=object),
         "peak_members": v("peak_members"),
         "peak_population": v("peak_population"),
         "members": v("members"),
@@ -616,7 +614,8 @@ def closure_table(model) -> pd.DataFrame:
 
 def _none_if_negative(x: np.ndarray) -> pd.Series:
     """Whole numbers where the model's state uses -1 for "none", as a nullable column with that value missing."""
-    return pd.Series(x, dtype="Int64").mask(x < 0)
+    x = np.asarray(x)
+    return pd.Series(pd.arrays.IntegerArray(x.astype(np.int64), x < 0))
 
 
 def final_summary(model, steps: pd.DataFrame) -> dict[str, Any]:
