@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import networkx as nx
 import numpy as np
@@ -233,6 +234,15 @@ def build_graph(ids: NodeIds, region, edges: np.ndarray, trust: np.ndarray) -> n
     return g
 
 
+def _graph_call(name: str, args: tuple, kwargs: dict, g: nx.Graph) -> object:
+    """``g.name(*args, **kwargs)``: one kept change to the graph (picklable, unlike a lambda)."""
+    return getattr(g, name)(*args, **kwargs)
+
+
+def _set_node(node: int, key: str, value, g: nx.Graph) -> None:
+    g.nodes[node][key] = value
+
+
 class DeferredGraph:
     """The relationship graph, built when it is first asked for.
 
@@ -274,7 +284,9 @@ class DeferredGraph:
 
     def change(self, fn: Callable[[nx.Graph], object]) -> None:
         """Apply ``fn(graph)`` now if the graph exists, else when it is built. ``fn`` must capture plain
-        values (lists, ints), not arrays that may change before it runs."""
+        values (lists, ints), not arrays that may change before it runs, and be a module-level function or a
+        ``functools.partial`` of one (not a lambda or a local function), so that a model whose graph is not
+        built yet can still be pickled."""
         if self._graph is None:
             self._changes.append(fn)
         else:
@@ -282,26 +294,24 @@ class DeferredGraph:
 
     def add_edges_from(self, pairs, **attr) -> None:
         """``nx.Graph.add_edges_from`` (``pairs`` is read now)."""
-        pairs = list(pairs)
-        self.change(lambda g: g.add_edges_from(pairs, **attr))
+        self.change(partial(_graph_call, "add_edges_from", (list(pairs),), attr))
 
     def remove_edges_from(self, pairs) -> None:
         """``nx.Graph.remove_edges_from`` (``pairs`` is read now)."""
-        pairs = list(pairs)
-        self.change(lambda g: g.remove_edges_from(pairs))
+        self.change(partial(_graph_call, "remove_edges_from", (list(pairs),), {}))
 
     def add_node(self, node: int, **attr) -> None:
         """``nx.Graph.add_node``."""
-        self.change(lambda g: g.add_node(node, **attr))
+        self.change(partial(_graph_call, "add_node", (node,), attr))
 
     def add_edge(self, u: int, v: int, **attr) -> None:
         """``nx.Graph.add_edge``."""
-        self.change(lambda g: g.add_edge(u, v, **attr))
+        self.change(partial(_graph_call, "add_edge", (u, v), attr))
 
     def remove_edge(self, u: int, v: int) -> None:
         """``nx.Graph.remove_edge``."""
-        self.change(lambda g: g.remove_edge(u, v))
+        self.change(partial(_graph_call, "remove_edge", (u, v), {}))
 
     def set_node(self, node: int, key: str, value) -> None:
         """``graph.nodes[node][key] = value``."""
-        self.change(lambda g: g.nodes[node].__setitem__(key, value))
+        self.change(partial(_set_node, node, key, value))

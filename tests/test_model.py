@@ -213,3 +213,27 @@ def test_a_run_does_not_build_the_graph_and_a_given_graph_replaces_it():
     mine = model.graph.copy()
     model.graph = mine
     assert model.graph is mine
+
+
+@pytest.mark.filterwarnings("ignore::gpsim.data.DataWarning")  # West Yorkshire's register notes
+@pytest.mark.parametrize("copy_kind", ["pickle", "deepcopy"])
+def test_a_model_saved_mid_run_carries_on_as_the_original(copy_kind):
+    """A model pickled (or deep-copied) part-way, before its graph is built, runs on to the same results, graph
+    and Mesa agents as the original: researchers checkpoint runs and branch them ("what if, from year two...")."""
+    import copy
+    import pickle
+
+    model = gpsim.GPModel(gpsim.scenario("baseline").replace(region="west-yorkshire", years=4.0), rng=5)
+    for _ in range(24):
+        model.step()
+    assert not model.graph_changes.built and model.graph_changes._changes  # structural changes still kept
+    twin = pickle.loads(pickle.dumps(model)) if copy_kind == "pickle" else copy.deepcopy(model)
+    while model.running:
+        model.step()
+        twin.step()
+    a, b = gpsim.Results.from_model(model, 5), gpsim.Results.from_model(twin, 5)
+    for name in ("steps", "orgs", "closures", "org_money"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert list(model.graph.nodes(data=True)) == list(twin.graph.nodes(data=True))
+    assert list(model.graph.edges(data=True)) == list(twin.graph.edges(data=True))
+    assert twin.steps == model.steps == 48 and len(twin.agents) == len(model.agents)

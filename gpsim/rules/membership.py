@@ -9,6 +9,8 @@ multinomial logit with temperature ``choice_noise``).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from gpsim.arrays import distinct_with_inverse
@@ -103,6 +105,13 @@ def first_best(group: np.ndarray, score: np.ndarray) -> np.ndarray:
     first = start_idx.copy()
     first[gid[hit]] = hit
     return first
+
+
+def _add_organisations(nodes: list[int], ccg_nodes: list[int], labels: list[tuple[str, str]], month: int, g) -> None:
+    """The graph's part of founding: each new organisation's node and its CCG's ``commissions`` edge."""
+    for node, ccg, (form, kind) in zip(nodes, ccg_nodes, labels, strict=True):
+        g.add_node(node, kind="organisation", form=form, leadership=kind, founded=month)
+        g.add_edge(ccg, node, kind="commissions")
 
 
 def leave_choices(trust: np.ndarray, member: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
@@ -251,12 +260,7 @@ def found_many(model, teams: list[tuple[int, list[int], float]], month: int) -> 
     ccg_nodes = [model.ids.ccg(c) for c in pr.ccg[founders].tolist()]
     labels = [(form.label, kind.label) for form, kind in zip(forms, kinds, strict=True)]
 
-    def add(g) -> None:
-        for node, ccg, (form, kind) in zip(nodes, ccg_nodes, labels, strict=True):
-            g.add_node(node, kind="organisation", form=form, leadership=kind, founded=month)
-            g.add_edge(ccg, node, kind="commissions")
-
-    model.graph_changes.change(add)
+    model.graph_changes.change(partial(_add_organisations, nodes, ccg_nodes, labels, month))
     for k in ks.tolist():
         model.register_organisation(k)
     return [(np.array([f, *cof], dtype=np.int64), k) for (f, cof, _), k in zip(teams, ks.tolist(), strict=True)]

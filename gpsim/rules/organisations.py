@@ -11,6 +11,7 @@ policy funds, so evidence is partial early on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -122,6 +123,17 @@ def members_and_inner_edges(model, orgs: np.ndarray) -> tuple[list[np.ndarray], 
     return by_member, by_edge
 
 
+def _dissolve_in_graph(nodes: list[int], ends: list[int], gone: list[tuple[int, int]], month: int, g) -> None:
+    """The graph's part of dissolving, per organisation: its members' edges go, then its node is marked dissolved
+    (``gone[start:end]`` are the member edges of ``nodes[k]``, ``end = ends[k]``)."""
+    start = 0
+    for node, end in zip(nodes, ends, strict=True):
+        for u, v in gone[start:end]:
+            g.remove_edge(u, v)
+        g.nodes[node]["dissolved"] = month
+        start = end
+
+
 def dissolve_many(model, orgs: np.ndarray, causes, month: int, members: list, inner: list) -> None:
     """Organisations ``orgs`` dissolve, one after another in that order: reserves go back to members by list
     size (or the debt is covered; an organisation with no members returns what is left, or has its debt written
@@ -163,15 +175,7 @@ def dissolve_many(model, orgs: np.ndarray, causes, month: int, members: list, in
     nodes = [model.ids.org(k) for k in np.asarray(orgs).tolist()]
     ends = np.cumsum(sizes).tolist()
 
-    def change(g) -> None:  # per organisation: its members' edges, then the node marked dissolved
-        start = 0
-        for node, end in zip(nodes, ends, strict=True):
-            for u, v in gone[start:end]:
-                g.remove_edge(u, v)
-            g.nodes[node]["dissolved"] = month
-            start = end
-
-    model.graph_changes.change(change)
+    model.graph_changes.change(partial(_dissolve_in_graph, nodes, ends, gone, month))
     for k in np.asarray(orgs).tolist():
         agent = model._org_agents.pop(k, None)
         if agent is not None:
