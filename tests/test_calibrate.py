@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -186,6 +187,140 @@ def test_a_used_folder_is_refused_without_resume(quick, capsys):
     assert main(["calibrate", str(ENGLAND), "--quick", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--resume" in err
+
+
+# --- a calibration folder is self-contained, and a refused resume leaves it as it was ------------------------
+def _resume(out: Path, targets: Path = ENGLAND) -> int:
+    return main(["calibrate", str(targets), "--quick", "--out", str(out), "--quiet", "--resume"])
+
+
+def _manifests(folder: Path) -> list[Path]:
+    return sorted(folder.glob("**/runs/manifest.json"))
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (a lock file's bytes are the id of whoever last locked it)."""
+    return {
+        str(p.relative_to(folder)): b"" if p.name == ".lock" else p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_moved_calibration_folder_resumes_from_its_own_files(quick, tmp_path):
+    """Copied from a laptop to a cluster (or renamed), a folder resumes running nothing, and its records name
+    no file outside it: the wave designs are recorded relative to the folder."""
+    _, out = quick
+    moved = tmp_path / "cluster" / "calibration"
+    shutil.copytree(out, moved)
+    assert _resume(moved) == 0
+    assert (moved / "calibration.json").is_file()
+    for path in _manifests(moved):
+        manifest = json.loads(path.read_text())
+        assert manifest["sessions"][-1]["ran"] == 0, path
+        assert not Path(manifest["experiment"]["design"]["file"]).is_absolute()
+    for path in moved.rglob("*.json"):
+        assert str(out) not in path.read_text(), path
+    pd.testing.assert_frame_equal(pd.read_csv(moved / "targets.csv"), pd.read_csv(out / "targets.csv"))
+
+
+def test_a_folder_whose_records_hold_absolute_paths_still_resumes_after_a_move(quick, tmp_path):
+    """Folders made before designs were recorded relative to the folder name each wave's design.csv by an
+    absolute path (in each sweep's manifest and its hash). Moved, they read design.csv from inside the folder."""
+    import hashlib
+
+    from gpsim.sweep.manifest import identity
+    from gpsim.sweep.spec import canonical_json
+
+    _, out = quick
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    old_place = Path("/no/longer/here/calibration")
+    for path in _manifests(moved):
+        manifest = json.loads(path.read_text())
+        design = str(old_place / path.parent.parent.relative_to(moved) / "design.csv")
+        manifest["experiment"]["design"]["file"] = design
+        manifest["experiment_file"] = design
+        manifest["experiment_hash"] = hashlib.sha256(
+            canonical_json(identity(manifest["experiment"])).encode()
+        ).hexdigest()
+        path.write_text(json.dumps(manifest, indent=2))
+    assert _resume(moved) == 0
+    assert (moved / "calibration.json").is_file()
+    assert all(json.loads(p.read_text())["sessions"][-1]["ran"] == 0 for p in _manifests(moved))
+
+
+def _spoil_targets(folder: Path) -> Path:
+    changed = folder.parent / "changed.toml"
+    changed.write_text(ENGLAND.read_text().replace("seed = 2013", "seed = 2014", 1))
+    return changed
+
+
+def _spoil_design(folder: Path) -> Path:
+    design = folder / "waves" / "wave-1" / "design.csv"
+    frame = pd.read_csv(design)
+    frame.iloc[0, 0] = frame.iloc[1, 0]
+    frame.to_csv(design, index=False)
+    return ENGLAND
+
+
+def _spoil_posterior_design(folder: Path) -> Path:
+    design = folder / "posterior" / "design.csv"
+    design.write_text(design.read_text().replace("\n", "\n\n", 1))  # same points, other bytes than the runs'
+    return ENGLAND
+
+
+def _remove_design(folder: Path) -> Path:
+    (folder / "waves" / "wave-1" / "design.csv").unlink()
+    return ENGLAND
+
+
+def _remove_manifest(folder: Path) -> Path:
+    (folder / "waves" / "wave-1" / "runs" / "manifest.json").unlink()
+    return ENGLAND
+
+
+def _spoil_record(folder: Path) -> Path:
+    (folder / "started.json").write_text("{")
+    return ENGLAND
+
+
+@pytest.mark.parametrize(
+    "spoil, words",
+    [
+        (_spoil_targets, "different targets file"),
+        (_spoil_design, "waves/wave-1/design.csv"),
+        (_spoil_posterior_design, "posterior/design.csv"),
+        (_remove_design, "waves/wave-1/design.csv is missing"),
+        (_remove_manifest, "manifest.json is missing"),
+        (_spoil_record, "started.json"),
+    ],
+    ids=["settings-differ", "design-edited", "posterior-design-edited", "design-missing", "manifest-missing", "record"],
+)
+def test_a_refused_resume_leaves_the_folder_exactly_as_it_was(quick, tmp_path, capsys, spoil, words):
+    """Every check passes before anything in the folder is removed or written (calibration.json included)."""
+    _, out = quick
+    folder = tmp_path / "calibration"
+    shutil.copytree(out, folder)
+    targets = spoil(folder)
+    before = _files(folder)
+    capsys.readouterr()
+    assert _resume(folder, targets) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(folder) in err and words in err, err
+    assert _files(folder) == before
+
+
+def test_a_design_the_model_refuses_is_refused_before_the_folder_is_made(tmp_path, capsys):
+    """A calibration whose first wave holds an impossible setting (more CCGs than practices) writes nothing."""
+    bad = tmp_path / "ccgs.toml"
+    text = ENGLAND.read_text().replace("fixed = { n_practices = 1200, n_ccgs = 31 }", "fixed = { n_practices = 40 }")
+    bad.write_text(text.replace("[parameters]\n", "[parameters]\nn_ccgs = [1, 200]\n", 1))
+    out = tmp_path / "c"
+    assert main(["calibrate", str(bad), "--out", str(out), "--quick", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "n_ccgs" in err and str(bad) in err, err
+    assert not out.exists()
 
 
 # --- ensembles -----------------------------------------------------------------------------------------

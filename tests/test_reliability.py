@@ -203,6 +203,22 @@ def test_a_targets_file_reads_its_register_beside_itself_and_hashes_its_content(
     assert cal.normalised()["registers"] == {f"00L@{reg}": hashlib.sha256(reg.read_bytes()).hexdigest()}
 
 
+def test_a_calibration_of_a_targets_file_named_from_here_reads_its_register(tmp_path, monkeypatch):
+    """Class 1 in the calibration's waves: with the targets file named by a relative path, its register path
+    was read again beside each wave's design.csv (cal/wave-1/study/reg.csv: not found)."""
+    from gpsim.calibrate.targets import load
+    from gpsim.calibrate.waves import run_design
+
+    _study(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cal = load("study/targets.toml")
+    points = pd.DataFrame({"founding_rate": [0.01, 0.02]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        table = run_design(cal, False, points, Path("cal/wave-1"), "wave1", workers=1, scheduler=None, show_bar=False)
+    assert list(table["status"]) == ["ok", "ok"]
+
+
 def _interrupted_at_start(monkeypatch, capsys, targets: Path, out: Path) -> None:
     """Run ``gpsim calibrate`` stopped (as by Ctrl-C) right after it has set up its folder."""
     from gpsim.calibrate import waves

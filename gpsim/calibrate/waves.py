@@ -81,6 +81,68 @@ class Space:
 
 
 # --- running a design through the sweep engine -----------------------------------------------------------
+#: Each sweep's design, beside its ``runs/`` folder; records name it by this name, so the folder can be moved.
+DESIGN = "design.csv"
+
+
+def _wave_experiment_class():
+    from gpsim.sweep.spec import Experiment
+
+    class WaveExperiment(Experiment):
+        """The sweep of one wave's design (or of the posterior runs'). Its record names the design by
+        ``recorded_file``: ``design.csv``, beside the runs, so that a moved or copied calibration folder matches
+        its records; or the absolute path a folder made by an earlier version recorded, so that its hash still
+        matches. Either way the points are read from the folder's own ``design.csv``."""
+
+        recorded_file = DESIGN
+
+        def normalised(self) -> dict[str, Any]:
+            out = super().normalised()
+            out["design"]["file"] = self.recorded_file
+            return out
+
+    return WaveExperiment
+
+
+def wave_experiment(cal: CalibrationFile, quick: bool, folder: Path, label: str, names: list[str], where: str | None):
+    """The sweep experiment of the design stored in ``folder/design.csv`` (a wave's folder, or ``posterior/``).
+
+    Args:
+        cal: the targets file.
+        quick: its ``[quick]`` settings.
+        folder: the folder holding ``design.csv`` and (once run) ``runs/``.
+        label: ``wave1``, ``wave2``, ... or ``posterior`` (in the experiment's name).
+        names: the calibrated parameters (the design's columns).
+        where: the design's path inside the calibration folder, for messages (e.g. ``waves/wave-1/design.csv``).
+    """
+    from gpsim.data import region_beside
+    from gpsim.sweep.store import SweepStore
+
+    fixed = {**cal.fixed, **(cal.quick_fixed if quick else {})}
+    if isinstance(fixed.get("region"), str):  # read from the targets file's folder (as loaded), not this one
+        fixed["region"] = region_beside(fixed["region"], os.getcwd())
+    exp = _wave_experiment_class()(
+        name=f"{cal.name}-{label}",
+        question=f"calibration {label} of {cal.name} (targets {cal.hash(quick)[:16]})",
+        scenario=cal.scenario,
+        fixed=fixed,
+        vary=list(names),
+        design="csv",
+        points_file=str((folder / DESIGN).resolve()),
+        replicates=1,
+        seed=cal.seed,
+        steps_every=0,
+        keep_orgs=False,
+        source=where,
+    )
+    store = SweepStore(folder / "runs")
+    if store.exists():
+        recorded = store.read_manifest()["experiment"]["design"].get("file")
+        if isinstance(recorded, str) and os.path.isabs(recorded) and Path(recorded).name == DESIGN:
+            exp.recorded_file = recorded  # an earlier version's record: the same file, now inside this folder
+    return exp
+
+
 def run_design(
     cal: CalibrationFile,
     quick: bool,
@@ -91,33 +153,21 @@ def run_design(
     workers: int,
     scheduler: str | None,
     show_bar: bool,
+    where: str | None = None,
 ) -> pd.DataFrame:
     """Run one simulation per row of ``points`` into ``folder`` (a sweep); return the points with each target's
     output (``target:NAME``), whether it is missing, and the run's wall time. ``table.attrs["ran"]`` is how many
-    of the runs this call ran (the others were stored by an earlier session)."""
+    of the runs this call ran (the others were stored by an earlier session). ``where``: the design's path
+    inside the calibration folder, as the sweep's record names it (default: ``folder/design.csv``)."""
     from gpsim.sweep.engine import run_sweep
-    from gpsim.sweep.spec import Experiment
     from gpsim.sweep.store import SweepStore
 
     folder.mkdir(parents=True, exist_ok=True)
-    points_file = folder / "design.csv"
+    points_file = folder / DESIGN
     if not points_file.exists():  # kept on resume: the wave reruns the design it stored, whole (written atomically)
         _write(points_file, lambda p: points.to_csv(p, index=False))
     targets = tuple(cal.targets_for(quick))
-    exp = Experiment(
-        name=f"{cal.name}-{label}",
-        question=f"calibration {label} of {cal.name} (targets {cal.hash(quick)[:16]})",
-        scenario=cal.scenario,
-        fixed={**cal.fixed, **(cal.quick_fixed if quick else {})},
-        vary=list(points.columns),
-        design="csv",
-        points_file=str(points_file.resolve()),
-        replicates=1,
-        seed=cal.seed,
-        steps_every=0,
-        keep_orgs=False,
-        source=str(points_file),
-    )
+    exp = wave_experiment(cal, quick, folder, label, list(points.columns), where or str(points_file))
     store_dir = folder / "runs"
     resume = SweepStore(store_dir).exists()
     outcome = run_sweep(
@@ -209,18 +259,23 @@ def calibrate(
         show_bar: a progress bar per wave on stderr.
         log: called with one line of text per step (e.g. ``print``); None for silence.
     """
+    from gpsim.sweep.engine import check_main_guard, check_workers
     from gpsim.sweep.lock import SweepLock
 
     cal = path if isinstance(path, CalibrationFile) else load(path)
     root = Path(out)
     if root.is_symlink():
         raise ExperimentError(f"--out {root}: is a symbolic link; gpsim does not write through links")
+    check_workers(workers)
+    if workers > 1 and not scheduler:
+        check_main_guard()
     if scheduler:  # a bad or unreachable address is refused before the folder is made
         from gpsim.sweep.engine import connect
 
         connect(scheduler).close()
     if root.exists() and not root.is_dir():
         raise ExperimentError(f"--out {root}: is a file, not a folder")
+    _check_first_wave(cal, quick)  # a setting the model refuses is refused before the folder is made
     lock = SweepLock(root, what="gpsim calibration")
     lock.acquire()  # a second calibration of this folder is refused here, naming the first
     try:
@@ -256,14 +311,15 @@ def _calibrate(
     run_opts = dict(workers=workers, scheduler=scheduler, show_bar=show_bar)
     for k in range(1, settings.max_waves + 1):
         t0 = time.perf_counter()
-        seed = cal.seed + 1_000 * k
+        seed = _wave_seed(cal, k)
         if nroy is None:
             unit = designs.latin_hypercube(settings.runs, d, seed)
         else:
             unit = nroy[designs.maximin(nroy, settings.runs, seed)]
         folder = root / "waves" / f"wave-{k}"
         say(f"wave {k}: {len(unit)} runs")
-        table = run_design(cal, quick, space.frame(unit), folder, f"wave{k}", **run_opts)
+        where = f"waves/wave-{k}/{DESIGN}"
+        table = run_design(cal, quick, space.frame(unit), folder, f"wave{k}", where=where, **run_opts)
         ran = table.attrs["ran"]
         session["runs"] += ran
         t_runs = time.perf_counter() - t0
@@ -359,6 +415,7 @@ def _calibrate(
         posterior[space.names].iloc[:n_post].reset_index(drop=True),
         root / "posterior",
         "posterior",
+        where=f"posterior/{DESIGN}",
         **run_opts,
     )
     session["runs"] += post_runs.attrs["ran"]
@@ -456,8 +513,81 @@ def _write(path: Path, writer) -> None:
         raise
 
 
+def _wave_seed(cal: CalibrationFile, k: int) -> int:
+    """The seed of wave ``k``'s design and emulators."""
+    return cal.seed + 1_000 * k
+
+
+def _check_first_wave(cal: CalibrationFile, quick: bool) -> None:
+    """Refuse, with one line naming the targets file, a first wave holding a setting the model refuses (say
+    more CCGs than practices): the full parameters of every point are built before anything is written."""
+    import tempfile
+
+    space = Space(cal.parameters)
+    settings = cal.settings(quick)
+    points = space.frame(designs.latin_hypercube(settings.runs, len(space.names), _wave_seed(cal, 1)))
+    with tempfile.TemporaryDirectory(prefix="gpsim-calibration-") as tmp:
+        points.to_csv(Path(tmp) / DESIGN, index=False)
+        try:
+            wave_experiment(cal, quick, Path(tmp), "wave1", space.names, None).check_points()
+        except ExperimentError as err:
+            raise ExperimentError(
+                f"{cal.source or 'the targets file'}: the first wave would run a setting the model refuses "
+                f"({err}); narrow [parameters] or change [fixed]"
+            ) from None
+
+
+def _check_stored(root: Path, cal: CalibrationFile, quick: bool) -> None:
+    """On resume, before anything in ``root`` is written: every stored sweep (a wave's or the posterior's) has
+    its record and its design, and was run from that design with these inputs. One line names what is wrong."""
+    from gpsim.sweep.lock import LOCK_NAME
+    from gpsim.sweep.manifest import changed_inputs
+    from gpsim.sweep.store import SweepStore
+
+    waves_dir = root / "waves"
+    folders = sorted(
+        (int(f.name[5:]), f)
+        for f in (waves_dir.iterdir() if waves_dir.is_dir() else [])
+        if f.name.startswith("wave-") and f.name[5:].isdigit()
+    )
+    sweeps = [(f"wave{k}", f) for k, f in folders] + [("posterior", root / "posterior")]
+    afresh = "start a new calibration with another --out"
+    again = f"copy the whole calibration folder again, or {afresh}"
+    for label, folder in sweeps:
+        runs = folder / "runs"
+        inside = folder.relative_to(root).as_posix()
+        if not runs.is_dir():
+            continue
+        if not SweepStore(runs).exists():
+            if any(p.name != LOCK_NAME for p in runs.iterdir()):
+                raise ExperimentError(
+                    f"--resume: {root}: {inside}/runs/manifest.json is missing, so the runs stored beside it "
+                    f"cannot be checked; {again}"
+                )
+            continue
+        manifest = SweepStore(runs).read_manifest()  # an unreadable record is refused with one line
+        if not (folder / DESIGN).is_file():
+            raise ExperimentError(
+                f"--resume: {root}: {inside}/{DESIGN} is missing, but {inside}/runs holds runs of it; {again}"
+            )
+        try:
+            exp = wave_experiment(cal, quick, folder, label, list(cal.names), f"{inside}/{DESIGN}")
+            exp.check_points()
+        except ExperimentError as err:  # a design.csv edited into something the model refuses
+            raise ExperimentError(f"--resume: {root}: {err}; put back the original file, or {afresh}") from None
+        if manifest.get("experiment_hash") != exp.hash:
+            what = changed_inputs(manifest.get("experiment", {}), exp.normalised())
+            if what == "the points file's content changed":
+                what = f"{inside}/{DESIGN} is not the design they were run from"
+            raise ExperimentError(
+                f"--resume: {root}: the runs in {inside}/runs do not match this calibration ({what}); put back the "
+                f"original files, or {afresh}"
+            )
+
+
 def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> None:
-    """Refuse a folder that holds something else; on resume, one made by this file and mode."""
+    """Refuse a folder that holds something else; on resume, one made by this file and mode, whose stored runs
+    match it. Nothing in the folder is written or removed until every check has passed."""
     from gpsim.sweep.lock import LOCK_NAME
     from gpsim.sweep.manifest import changed_inputs
 
@@ -473,6 +603,7 @@ def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> Non
                 f"--resume: {root} holds a calibration of a different targets file or mode ({what}); resuming "
                 "would mix two sets of inputs, so use another --out"
             )
+        _check_stored(root, cal, quick)
         _keep_finished_times(root, started)
         meta_path.unlink(missing_ok=True)  # the run is incomplete again until it finishes
         return
