@@ -26,6 +26,19 @@ def test_save_and_load_round_trip(tmp_path, small_params):
         assert not [p for p in os.listdir(out) if p.startswith(".gpsim-")]  # no temporary leftovers
 
 
+def test_parquet_tables_read_back_as_the_same_tables_with_the_same_types(tmp_path, small_params):
+    import pyarrow.parquet as pq
+
+    r = gpsim.run(small_params, seed=3)
+    r.save(tmp_path / "run")
+    for name in ("steps", "orgs", "closures", "org_money"):
+        frame = getattr(r, name)
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)  # pandas' own way, every option its default
+        ours, plain = pq.read_table(tmp_path / "run" / f"{name}.parquet"), pq.read_table(tmp_path / f"{name}.parquet")
+        assert ours.schema == plain.schema and ours.equals(plain), name
+        pd.testing.assert_frame_equal(ours.to_pandas(), frame)
+
+
 def test_save_to_unwritable_place_is_a_clear_error(tmp_path, small_params):
     r = gpsim.run(small_params.replace(years=0.5), seed=0)
     blocker = tmp_path / "file"
