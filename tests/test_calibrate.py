@@ -311,6 +311,18 @@ def test_a_refused_resume_leaves_the_folder_exactly_as_it_was(quick, tmp_path, c
     assert _files(folder) == before
 
 
+@pytest.mark.parametrize("make", [False, True], ids=["missing", "other-files"])
+def test_resuming_where_there_is_no_calibration_is_refused_and_changes_nothing(make, tmp_path, capsys):
+    folder = tmp_path / "calibration"
+    if make:
+        folder.mkdir()
+        (folder / "notes.txt").write_text("not a calibration")
+    assert _resume(folder) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{folder} holds no calibration to continue" in err
+    assert (sorted(p.name for p in folder.iterdir()) == ["notes.txt"]) if make else not folder.exists()
+
+
 def test_a_design_the_model_refuses_is_refused_before_the_folder_is_made(tmp_path, capsys):
     """A calibration whose first wave holds an impossible setting (more CCGs than practices) writes nothing."""
     bad = tmp_path / "ccgs.toml"

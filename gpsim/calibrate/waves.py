@@ -537,6 +537,10 @@ def _check_first_wave(cal: CalibrationFile, quick: bool) -> None:
             ) from None
 
 
+_AFRESH = "start a new calibration with another --out"
+_AGAIN = f"copy the whole calibration folder again, or {_AFRESH}"
+
+
 def _check_stored(root: Path, cal: CalibrationFile, quick: bool) -> None:
     """On resume, before anything in ``root`` is written: every stored sweep (a wave's or the posterior's) has
     its record and its design, and was run from that design with these inputs. One line names what is wrong."""
@@ -551,8 +555,6 @@ def _check_stored(root: Path, cal: CalibrationFile, quick: bool) -> None:
         if f.name.startswith("wave-") and f.name[5:].isdigit()
     )
     sweeps = [(f"wave{k}", f) for k, f in folders] + [("posterior", root / "posterior")]
-    afresh = "start a new calibration with another --out"
-    again = f"copy the whole calibration folder again, or {afresh}"
     for label, folder in sweeps:
         runs = folder / "runs"
         inside = folder.relative_to(root).as_posix()
@@ -562,26 +564,26 @@ def _check_stored(root: Path, cal: CalibrationFile, quick: bool) -> None:
             if any(p.name != LOCK_NAME for p in runs.iterdir()):
                 raise ExperimentError(
                     f"--resume: {root}: {inside}/runs/manifest.json is missing, so the runs stored beside it "
-                    f"cannot be checked; {again}"
+                    f"cannot be checked; {_AGAIN}"
                 )
             continue
         manifest = SweepStore(runs).read_manifest()  # an unreadable record is refused with one line
         if not (folder / DESIGN).is_file():
             raise ExperimentError(
-                f"--resume: {root}: {inside}/{DESIGN} is missing, but {inside}/runs holds runs of it; {again}"
+                f"--resume: {root}: {inside}/{DESIGN} is missing, but {inside}/runs holds runs of it; {_AGAIN}"
             )
         try:
             exp = wave_experiment(cal, quick, folder, label, list(cal.names), f"{inside}/{DESIGN}")
             exp.check_points()
         except ExperimentError as err:  # a design.csv edited into something the model refuses
-            raise ExperimentError(f"--resume: {root}: {err}; put back the original file, or {afresh}") from None
+            raise ExperimentError(f"--resume: {root}: {err}; put back the original file, or {_AFRESH}") from None
         if manifest.get("experiment_hash") != exp.hash:
             what = changed_inputs(manifest.get("experiment", {}), exp.normalised())
             if what == "the points file's content changed":
                 what = f"{inside}/{DESIGN} is not the design they were run from"
             raise ExperimentError(
                 f"--resume: {root}: the runs in {inside}/runs do not match this calibration ({what}); put back the "
-                f"original files, or {afresh}"
+                f"original files, or {_AFRESH}"
             )
 
 
@@ -594,7 +596,10 @@ def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> Non
     meta_path = root / "calibration.json"
     if resume:
         if not (root / "started.json").exists():
-            raise ExperimentError(f"--resume: {root} holds no calibration to continue")
+            raise ExperimentError(
+                f"--resume: {root} holds no calibration to continue (no started.json); check the folder, or leave "
+                "out --resume to start one there"
+            )
         started = _read_started(root / "started.json")
         if started.get("hash") != cal.hash(quick):
             before = started.get("calibration")
@@ -625,9 +630,9 @@ def _read_started(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(read_limited(path, 64 << 20, "calibration record", ExperimentError))
     except (ValueError, RecursionError) as err:
-        raise ExperimentError(f"{path}: not a calibration's record ({one_line(err)[:200]})") from None
+        raise ExperimentError(f"{path}: not a calibration's record ({one_line(err)[:200]}); {_AGAIN}") from None
     if not isinstance(data, dict) or not isinstance(data.get("hash"), str):
-        raise ExperimentError(f"{path}: not a calibration's record (expected an object with its hash)")
+        raise ExperimentError(f"{path}: not a calibration's record (expected an object with its hash); {_AGAIN}")
     return data
 
 
