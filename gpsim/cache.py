@@ -53,7 +53,6 @@ def code_fingerprint(modules: tuple[str, ...]) -> str:
     queries it uses) gives new keys, so an old entry is never served for new code.
     """
     import importlib.util
-    from importlib.metadata import PackageNotFoundError, version
 
     h = hashlib.sha256(FORMAT.encode())
     for name in modules:
@@ -63,11 +62,24 @@ def code_fingerprint(modules: tuple[str, ...]) -> str:
         if origin and os.path.isfile(origin):
             h.update(Path(origin).read_bytes())
     for pkg in ("numpy", "scipy"):
-        try:
-            h.update(f"{pkg}={version(pkg)}".encode())
-        except PackageNotFoundError:
-            h.update(f"{pkg}=?".encode())
+        h.update(f"{pkg}={_version(pkg)}".encode())
     return h.hexdigest()
+
+
+def _version(package: str) -> str:
+    """The version of ``package``: the imported module's own (no search of the installed packages, which costs
+    a command-line run several milliseconds), else the installed one's, else ``?``."""
+    import sys
+
+    loaded = getattr(sys.modules.get(package), "__version__", None)
+    if isinstance(loaded, str):
+        return loaded
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
 
 
 def entry_name(kind: str, key: Iterable) -> str:

@@ -84,8 +84,8 @@ def _summary_axes(fits: bool, dpi: float | None = None) -> tuple[Figure, np.ndar
 
 
 #: Tick marks made on each axis of a figure prepared before its data comes (:func:`_prepared_summary_axes`):
-#: more than any axis of the summary figure draws (an England run's draws at most 11).
-PREPARED_TICKS = 14
+#: about as many as an axis draws (an England run's 6 to 11; any more needed are made as it is drawn).
+PREPARED_TICKS = 10
 
 
 def _prepared_summary_axes() -> tuple[Figure, np.ndarray]:

@@ -174,3 +174,21 @@ def test_listing_regions_from_the_cache_loads_no_heavy_library(cache_dir):
     data.region_listing()
     code = "import contextlib, io\nfrom gpsim.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n"
     assert not HEAVY & _modules_after(code + "    main(['regions', '--ccgs'])")
+
+
+def test_the_code_fingerprint_follows_the_numpy_and_scipy_versions(monkeypatch):
+    import importlib.metadata
+
+    import numpy
+    import scipy
+
+    modules = ("gpsim.region",)
+    before = cache.code_fingerprint.__wrapped__(modules)
+    # a process that has imported them and one that has not key their entries alike
+    assert cache._version("numpy") == importlib.metadata.version("numpy")
+    assert cache._version("scipy") == importlib.metadata.version("scipy")
+    monkeypatch.setattr(scipy, "__version__", "0.0.1")
+    assert cache.code_fingerprint.__wrapped__(modules) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(numpy, "__version__", "0.0.1")
+    assert cache.code_fingerprint.__wrapped__(modules) != before
