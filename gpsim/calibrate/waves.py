@@ -36,6 +36,7 @@ from gpsim.calibrate.emulator import Emulator, fit_many
 from gpsim.calibrate.targets import CalibrationFile, Target, load, measure
 from gpsim.errors import ExperimentError, one_line
 from gpsim.params import SPECS_BY_NAME
+from gpsim.sweep.spec import Experiment
 
 #: A target met by more than this share of prior runs could not have been missed: "uninformative".
 UNINFORMATIVE = 0.9
@@ -85,23 +86,23 @@ class Space:
 DESIGN = "design.csv"
 
 
-def _wave_experiment_class():
-    from gpsim.sweep.spec import Experiment
+class WaveExperiment(Experiment):
+    """The sweep of one wave's design (or of the posterior runs'). Its record names the design by
+    ``recorded_file``: ``design.csv``, beside the runs, so that a moved or copied calibration folder matches its
+    records; or the absolute path a folder made by an earlier version recorded, so that its hash still matches.
+    Either way the points are read from the folder's own ``design.csv``."""
 
-    class WaveExperiment(Experiment):
-        """The sweep of one wave's design (or of the posterior runs'). Its record names the design by
-        ``recorded_file``: ``design.csv``, beside the runs, so that a moved or copied calibration folder matches
-        its records; or the absolute path a folder made by an earlier version recorded, so that its hash still
-        matches. Either way the points are read from the folder's own ``design.csv``."""
+    recorded_file = DESIGN
 
-        recorded_file = DESIGN
+    def normalised(self) -> dict[str, Any]:
+        out = super().normalised()
+        out["design"]["file"] = self.recorded_file
+        return out
 
-        def normalised(self) -> dict[str, Any]:
-            out = super().normalised()
-            out["design"]["file"] = self.recorded_file
-            return out
-
-    return WaveExperiment
+    def resolve_region(self, text: str) -> str:
+        """The region as the targets file gave it: a register path in it was already made relative to that
+        file's folder when it was read, so it is not read again beside ``design.csv``."""
+        return text
 
 
 def wave_experiment(cal: CalibrationFile, quick: bool, folder: Path, label: str, names: list[str], where: str | None):
@@ -115,17 +116,13 @@ def wave_experiment(cal: CalibrationFile, quick: bool, folder: Path, label: str,
         names: the calibrated parameters (the design's columns).
         where: the design's path inside the calibration folder, for messages (e.g. ``waves/wave-1/design.csv``).
     """
-    from gpsim.data import region_beside
     from gpsim.sweep.store import SweepStore
 
-    fixed = {**cal.fixed, **(cal.quick_fixed if quick else {})}
-    if isinstance(fixed.get("region"), str):  # read from the targets file's folder (as loaded), not this one
-        fixed["region"] = region_beside(fixed["region"], os.getcwd())
-    exp = _wave_experiment_class()(
+    exp = WaveExperiment(
         name=f"{cal.name}-{label}",
         question=f"calibration {label} of {cal.name} (targets {cal.hash(quick)[:16]})",
         scenario=cal.scenario,
-        fixed=fixed,
+        fixed={**cal.fixed, **(cal.quick_fixed if quick else {})},
         vary=list(names),
         design="csv",
         points_file=str((folder / DESIGN).resolve()),
@@ -738,4 +735,14 @@ def summary_lines(result: Calibration) -> list[str]:
     return lines
 
 
-__all__ = ["Calibration", "Space", "calibrate", "central_point", "run_design", "target_table", "write_point"]
+__all__ = [
+    "Calibration",
+    "Space",
+    "WaveExperiment",
+    "calibrate",
+    "central_point",
+    "run_design",
+    "target_table",
+    "wave_experiment",
+    "write_point",
+]
