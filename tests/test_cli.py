@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -108,3 +109,52 @@ def test_the_top_level_help_lists_every_command():
     out = run_cli("--help").stdout
     for command in ("run", "scenarios", "params", "regions", "sweep", "calibrate", "validate", "bench"):
         assert f"    {command}" in out, command
+
+
+def _own_process(tmp_path, args, before=""):
+    """``gpsim.cli.main()`` as a process's own command line (as the ``gpsim`` script calls it), with an exit
+    function registered first and ``before`` run first."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit functions ran', file=sys.stderr))\n"
+        f"{before}\n"
+        "from gpsim.cli import main\n"
+        f"sys.argv = ['gpsim', *{list(args)!r}]\n"
+        "sys.exit(main())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # output buffered, as usual
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env
+    )
+
+
+def test_a_finished_run_ends_its_process_with_everything_written_printed_and_exit_functions_run(tmp_path):
+    out = tmp_path / "run"
+    done = _own_process(tmp_path, ["run", "--set", "n_practices=40", "--years", "1", "--out", str(out)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("final.json, summary.png")  # the whole summary, flushed down the pipe
+    assert done.stderr.strip() == "exit functions ran"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["steps.parquet", "orgs.parquet", "closures.parquet", "org_money.parquet", "final.json", "summary.png"]
+    )
+    bad = _own_process(tmp_path, ["run", "--years", "-1"])
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[0].startswith("gpsim: error: parameter 'years' = -1")
+    assert bad.stderr.splitlines()[1:] == ["exit functions ran"]
+
+
+def test_a_run_with_another_thread_running_ends_its_process_the_usual_way(tmp_path):
+    """The interpreter waits for a thread still running at the end: here one that writes a file once the main
+    thread has finished."""
+    mark = tmp_path / "thread-finished"
+    thread = (
+        "import threading, time, pathlib\n"
+        "def after_main():\n"
+        "    while threading.main_thread().is_alive():\n"
+        "        time.sleep(0.01)\n"
+        f"    pathlib.Path({str(mark)!r}).write_text('x')\n"
+        "threading.Thread(target=after_main).start()"
+    )
+    done = _own_process(tmp_path, ["run", "--set", "n_practices=40", "--years", "0.5", "--quiet"], before=thread)
+    assert done.returncode == 0, done.stderr
+    assert mark.read_text() == "x"
