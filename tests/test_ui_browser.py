@@ -451,6 +451,72 @@ def test_reload_and_link_restore_the_run(server, browser):
         t.close()
 
 
+def type_fast(page, selector: str, text: str, then_reset: bool = False) -> None:
+    """Type ``text`` into a box as fast as the browser can (one input event per keystroke, as a keyboard gives),
+    leave the box and, if asked, click Reset in the same breath: the page holds a box's value back while the server
+    has not answered its previous update, but sends clicks at once (a quick typist, or a busy server)."""
+    page.evaluate(
+        """([selector, text, reset]) => {
+          const el = document.querySelector(selector);
+          el.focus();
+          for (let i = 1; i <= text.length; i++) {
+            el.value = text.slice(0, i);
+            el.dispatchEvent(new Event('input', {bubbles: true}));
+          }
+          el.blur();
+          if (reset) document.querySelector('.gpsim-reset').click();
+        }""",
+        [selector, text, then_reset],
+    )
+
+
+def test_typed_values_win_over_an_immediate_reset(server, browser):
+    """A facilitator types a seed (or a number in a settings box) and clicks Reset straight away, without Enter:
+    the new run has what was typed, never the old value or the first keystroke; text that is no number is refused
+    in words and changes nothing, not even the other pending changes."""
+    from playwright.sync_api import expect
+
+    proc, url = server
+    tab = Tab(browser, url)
+    page = tab.page
+    area = page.locator(".gpsim-area-text")
+    expect(area).to_contain_text("Random seed 0.")
+    page.click(".gpsim-advanced-header")
+    region_seed = ".gpsim-param-region_seed input"
+    page.wait_for_selector(region_seed)
+    type_fast(page, region_seed, "57")
+    type_fast(page, ".gpsim-seed input", "4321", then_reset=True)
+    page.wait_for_function("() => !document.querySelector('.gpsim-pending')", timeout=60_000)
+    expect(area).to_contain_text("Random seed 4321.", timeout=30_000)
+    page.wait_for_function("() => location.search.includes('seed=4321')", timeout=30_000)
+    assert "region_seed=57" in page.url
+
+    # text that is no number: Reset says so and keeps the run, with none of the other changes applied
+    tab.nudge("difficult_history")
+    type_fast(page, region_seed, "5x")
+    type_fast(page, ".gpsim-seed input", "12x", then_reset=True)
+    error = page.locator(".gpsim-error")
+    expect(error).to_contain_text("Random seed: '12x' is not a whole number", timeout=30_000)
+    expect(error).to_contain_text("'5x' is not a whole number")
+    for box in (".gpsim-seed", ".gpsim-param-region_seed"):  # and under each box
+        expect(page.locator(f"{box} .v-messages__message")).to_have_text(re.compile("^Not a whole number"))
+        expect(page.locator(f"{box} .v-messages__message")).to_be_visible()
+    expect(page.locator(".gpsim-pending")).to_contain_text("3 setting(s) changed")
+    expect(area).to_contain_text("Random seed 4321.")
+    label = page.locator(".gpsim-param-difficult_history .gpsim-param-label")
+    expect(label).to_contain_text("applies on Reset")
+    assert page.locator(".gpsim-seed input").input_value() == "12x"  # what was typed stays to be corrected
+
+    type_fast(page, region_seed, "58")
+    type_fast(page, ".gpsim-seed input", "8", then_reset=True)
+    expect(error).to_have_count(0, timeout=60_000)
+    expect(area).to_contain_text("Random seed 8.", timeout=30_000)
+    expect(label).not_to_contain_text("applies on Reset", timeout=30_000)
+    page.wait_for_function("() => location.search.includes('region_seed=58')", timeout=30_000)
+    tab.check_clean()
+    tab.close()
+
+
 def test_phone_width(server, browser):
     """390 px: one column, full-width map and charts, a readable preset, the table inside the screen."""
     proc, url = server

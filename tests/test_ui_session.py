@@ -259,6 +259,41 @@ def test_bad_link_values_are_skipped_and_named():
     assert s.applied.region == "synthetic"
 
 
+def test_typed_boxes_apply_each_keystroke_and_refuse_what_is_no_number():
+    """The seed and number boxes hand each keystroke to the session (so a Reset straight after uses it); text
+    that is no number makes Reset refuse, naming the box, and apply none of the other changes."""
+    session = Session(overrides=SHORT)
+    for text in ("1", "12", " 1,234 "):
+        session.type_text("seed", text)
+    assert session.pending_seed == 1234 and session.box_text("seed") == " 1,234 "
+    session.type_text("region_seed", "57")
+    assert session.pending["region_seed"] == 57
+    assert session.reset() and (session.seed, session.applied.region_seed) == (1234, 57)
+    assert session.box_text("seed") == "1234" and session.typed == {}  # the boxes now show what runs
+
+    session.set_value("difficult_history", 0.9)
+    for name, text in [("seed", "12x"), ("seed", "-3"), ("seed", "2.5"), ("region_seed", "abc"), ("region_seed", "")]:
+        session.type_text(name, text)
+    assert set(session.unreadable) == {"seed", "region_seed"}
+    assert set(session.pending_changes()) == {"seed", "region_seed", "difficult_history"}
+    model = session.model
+    assert not session.reset()
+    assert "Random seed: '2.5' is not a whole number" in session.error
+    assert f"{labels.label('region_seed')}: '' is not a whole number" in session.error
+    assert session.model is model and session.seed == 1234 and session.applied.difficult_history != 0.9
+    assert session.box_text("seed") == "2.5"  # kept for the visitor to correct
+
+    session.type_text("seed", "8")
+    session.set_value("region_seed", 3)  # "back to the preset" or a link: the box's text gives way
+    assert session.unreadable == {} and session.box_text("region_seed") == "3"
+    assert session.reset() and (session.seed, session.applied.region_seed) == (8, 3)
+    assert session.applied.difficult_history == 0.9 and session.error is None
+    session.type_text("region_seed", "x")
+    session.type_text("seed", "9")
+    session.choose_scenario("funding-cliff")  # a preset keeps the area's settings, and so what was typed there
+    assert not session.reset() and set(session.unreadable) == {"region_seed"} and session.seed == 8
+
+
 def test_pinned_run_is_kept_for_the_browser():
     a = Session(overrides=SHORT, browser="cookie-1")
     a.step(5)

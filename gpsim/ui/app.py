@@ -26,6 +26,7 @@ from gpsim.scenarios import SCENARIOS
 from gpsim.ui import figures, guard, labels, report
 from gpsim.ui import room as rooms
 from gpsim.ui.frames import whole
+from gpsim.ui.inputs import TypedBox
 from gpsim.ui.live import LiveView, RoomAddress
 from gpsim.ui.session import (
     AREA_SETTINGS,
@@ -106,6 +107,7 @@ CSS = """
 .gpsim-changed { color: #e65100; font-weight: 600; font-size: 0.75rem; margin-left: 4px; }
 .gpsim-param .v-input__slot { margin-bottom: 0; }
 .gpsim-param .v-messages { display: none; }
+.gpsim-param .gpsim-box .v-messages { display: block; }
 .gpsim-param .v-input { margin-top: 0; padding-top: 0; }
 .gpsim-range { font-size: 0.72rem; color: #777; display: flex; justify-content: space-between; gap: 6px;
   flex-wrap: wrap; }
@@ -237,6 +239,15 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
         set_tick(lambda t: t + 1)
         pending_version.value += 1
 
+    def typed(text: str) -> None:
+        session.type_text(name, text)  # at once, before any click; the page catches up in typed_done
+
+    def typed_done() -> None:
+        set_tick(lambda t: t + 1)
+        pending_version.value += 1
+        if name == "n_practices":
+            form_version.value += 1
+
     changed = labels.differs(value, applied)
     head = f"<span>{html.escape(sh.label)}: </span><span class='gpsim-value'>{html.escape(sh.text(value))}</span>" + (
         f"<span class='gpsim-changed'>changed (was {html.escape(sh.text(applied))}): applies on Reset</span>"
@@ -249,11 +260,14 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
             solara.Select(label="", values=list(spec.choices), value=value, on_value=change, dense=True)
         elif spec.kind is bool:
             solara.Checkbox(label="on", value=value, on_value=change)
-        elif spec.kind is str:
-            solara.InputText(label="", value=value, on_value=change)
-        elif positions(spec) > MAX_SLIDER_POSITIONS:
-            box = solara.InputInt if spec.kind is int else solara.InputFloat
-            box(label="", value=sh.to_shown(value), on_value=change, dense=True)
+        elif spec.kind is str or positions(spec) > MAX_SLIDER_POSITIONS:
+            TypedBox(
+                text=session.box_text(name),
+                on_text=typed,
+                on_done=typed_done,
+                error=session.box_error(name),
+                classes=["gpsim-box"],
+            )
         elif spec.kind is int:
             solara.SliderInt(
                 label="", value=int(value), min=int(sh.low), max=int(high), step=int(sh.step or 1), on_value=change
@@ -405,10 +419,11 @@ def RunControls(session: Session, state: dict, pending_version, form_version, ru
             state["until"].value = None
             playing.value = True
 
-    def set_seed(value):
-        if value is not None:
-            session.pending_seed = max(0, int(value))
-            pending_version.value += 1
+    def type_seed(text: str) -> None:
+        session.type_text("seed", text)  # at once, so a Reset clicked straight after uses it
+
+    def seed_done() -> None:
+        pending_version.value += 1
 
     pending = bool(session.pending_changes())
     with solara.Div(classes=["gpsim-controls"]):
@@ -437,8 +452,13 @@ def RunControls(session: Session, state: dict, pending_version, form_version, ru
         with solara.Div(classes=["gpsim-control-box"]):
             solara.Select(label="Play speed", values=list(SPEEDS), value=speed, dense=True, classes=["gpsim-speed"])
         with solara.Div(classes=["gpsim-control-box"]):
-            solara.InputInt(
-                label="Random seed", value=session.pending_seed, on_value=set_seed, dense=True, classes=["gpsim-seed"]
+            TypedBox(
+                text=session.box_text("seed"),
+                on_text=type_seed,
+                on_done=seed_done,
+                label="Random seed",
+                error=session.box_error("seed"),
+                classes=["gpsim-seed"],
             )
 
 

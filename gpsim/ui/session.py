@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import threading
 import time
@@ -166,6 +167,13 @@ class OrgHistory:
     tables: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
+def read_seed(text: str) -> int:
+    """A random seed written as text (as ``gpsim run --seed`` takes it), or ValueError saying what it must be."""
+    if text.isascii() and text.isdigit() and len(text) <= 39 and int(text) < 2**128:
+        return int(text)
+    raise ValueError("a whole number of 0 or more")
+
+
 class Session:
     """The state behind one browser tab.
 
@@ -194,6 +202,10 @@ class Session:
             base = base.replace(region=region)
         self.pending: dict[str, Any] = base.to_dict()
         self.pending_seed = int(seed)
+        #: Text in the boxes as typed, by setting name (``seed`` for the random seed), until Reset or another
+        #: change of that setting; ``unreadable`` says what a text that is no value should be (Reset refuses).
+        self.typed: dict[str, str] = {}
+        self.unreadable: dict[str, str] = {}
         self.applied: Params = base
         self.seed = int(seed)
         self.error: str | None = None
@@ -250,9 +262,9 @@ class Session:
             notes.append(f"There is no preset called '{values.pop('preset')}'.")
         if "seed" in values:
             text = values.pop("seed")
-            if text.isascii() and text.isdigit() and len(text) <= 39 and int(text) < 2**128:  # as gpsim run --seed
-                seed = int(text)
-            else:
+            try:
+                seed = read_seed(text)
+            except ValueError:
                 notes.append(f"The random seed must be a whole number (the link had '{text}').")
         overrides = {k: v for k, v in values.items() if k in SPECS_BY_NAME}
         if "area" in values:
@@ -278,6 +290,13 @@ class Session:
             self.pending[name] = v
 
     def set_value(self, name: str, value: Any) -> None:
+        """Make ``value`` the setting's pending value (a slider, a list, "back to the preset"); applies on Reset."""
+        with self.lock:
+            self.typed.pop(name, None)
+            self.unreadable.pop(name, None)
+            self._set_pending(name, value)
+
+    def _set_pending(self, name: str, value: Any) -> None:
         spec = SPECS_BY_NAME[name]
         if spec.kind is int and isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -287,6 +306,58 @@ class Session:
             self.pending[name] = value
             if name == "n_practices" and self.pending["n_ccgs"] > value:
                 self.pending["n_ccgs"] = max(1, int(value))
+
+    def type_text(self, name: str, text: str) -> None:
+        """Text typed in the box of setting ``name`` (``seed``: the random seed), keystroke by keystroke.
+
+        Text that reads as a value becomes the pending value at once (so Reset, however soon, uses it); the range
+        is checked on Reset, as for every setting. Text that does not read (``12x``) keeps the last pending
+        value and is remembered in ``unreadable``: Reset then refuses, naming the box.
+        """
+        with self.lock:
+            self.typed[name] = text
+            try:
+                value = self._read_typed(name, text)
+            except ValueError as err:
+                self.unreadable[name] = str(err)
+                return
+            self.unreadable.pop(name, None)
+            if name == "seed":
+                self.pending_seed = value
+            else:
+                self._set_pending(name, value)
+
+    @staticmethod
+    def _read_typed(name: str, text: str) -> Any:
+        """The value typed ``text`` stands for (in the box's shown units), or ValueError saying what it must be."""
+        t = text.strip().replace(",", "")
+        if name == "seed":
+            return read_seed(t)
+        spec = SPECS_BY_NAME[name]
+        if spec.kind is str:
+            return text
+        sh = labels.shown(spec)
+        try:
+            shown = float(t)
+        except ValueError:
+            shown = math.nan
+        if not math.isfinite(shown) or (spec.kind is int and not shown.is_integer()):
+            raise ValueError("a whole number" if spec.kind is int else "a number")
+        return sh.from_shown(int(shown) if spec.kind is int else shown)
+
+    def box_error(self, name: str) -> str | None:
+        """The short message under a box whose text is no value ("Not a whole number"), or None."""
+        need = self.unreadable.get(name)
+        return None if need is None else f"Not {need}"
+
+    def box_text(self, name: str) -> str:
+        """What a setting's box (or the seed's) shows: the text as typed, or else the pending value."""
+        if name in self.typed:
+            return self.typed[name]
+        if name == "seed":
+            return str(self.pending_seed)
+        shown = labels.shown(SPECS_BY_NAME[name]).to_shown(self.pending[name])
+        return f"{shown:g}" if isinstance(shown, float) else str(shown)
 
     def preset_value(self, name: str) -> Any:
         """What the chosen preset says for ``name`` (the area the visitor chose for ``region``)."""
@@ -307,6 +378,9 @@ class Session:
             values = SCENARIOS[name].params.to_dict()
             values.update(keep)
             self.pending = values
+            for box in [k for k in self.typed if k in SPECS_BY_NAME and k not in AREA_SETTINGS]:
+                self.typed.pop(box)
+                self.unreadable.pop(box, None)
 
     def choose_area(self, region: str) -> None:
         self.set_value("region", region)
@@ -314,8 +388,12 @@ class Session:
     def pending_changes(self) -> list[str]:
         """Names of the settings changed since the last Reset (what Reset will apply)."""
         applied = self.applied.to_dict()
-        names = [s.name for s in SPECS if labels.differs(self.pending.get(s.name), applied[s.name])]
-        if self.pending_seed != self.seed:
+        names = [
+            s.name
+            for s in SPECS
+            if s.name in self.unreadable or labels.differs(self.pending.get(s.name), applied[s.name])
+        ]
+        if self.pending_seed != self.seed or "seed" in self.unreadable:
             names.append("seed")
         return names
 
@@ -346,6 +424,11 @@ class Session:
         with self.lock:
             if self.pending.get("region") not in self.allowed_regions:
                 self.pending["region"] = self.applied.region
+            if self.unreadable:  # a box holds text that is no value: start nothing rather than half the changes
+                self.error = "; ".join(
+                    f"{labels.label(n)}: '{self.typed[n].strip()}' is not {need}" for n, need in self.unreadable.items()
+                )
+                return False
             try:
                 params = Params.from_mapping(self.pending)
                 model = GPModel(params, rng=self.pending_seed)  # regions are cached by the core
@@ -353,6 +436,7 @@ class Session:
                 self.error = labels.plain_error(str(err))
                 return False
             self.error = None
+            self.typed.clear()  # the boxes show the values now running
             same = self.model is not None and params == self.applied and self.pending_seed == self.seed
             if not same:
                 self.bands = None
