@@ -653,6 +653,9 @@ UI_OPTION_CASES = {
     "reconnect window not a duration": ([], ["CULL_TIMEOUT='soon'"], {"SOLARA_KERNEL_CULL_TIMEOUT": "soon"}),
     "negative reconnect window": ([], ["SOLARA_KERNEL_CULL_TIMEOUT='-5m'"], {"SOLARA_KERNEL_CULL_TIMEOUT": "-5m"}),
     "abandon delay not a duration": ([], ["GPSIM_UI_ABANDONED_AFTER='1e400'"], {"GPSIM_UI_ABANDONED_AFTER": "1e400"}),
+    "peer graph missing": (["--peer-graph", "no-such.graphml"], ["--peer-graph no-such.graphml: no such file"], {}),
+    "peer graph not GraphML": (["--peer-graph", __file__], [f"--peer-graph {__file__}: not a readable GraphML"], {}),
+    "peer graph 'nearest'": (["--peer-graph", "nearest"], ["--peer-graph nearest", "offered anyway"], {}),
 }
 
 

@@ -17,6 +17,7 @@ import re
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import psutil
 import pytest
@@ -515,6 +516,96 @@ def test_typed_values_win_over_an_immediate_reset(server, browser):
     page.wait_for_function("() => location.search.includes('region_seed=58')", timeout=30_000)
     tab.check_clean()
     tab.close()
+
+
+#: Started with every server of the peer-graph test: records each file the server process opens whose path holds
+#: one of the watched texts (Python's audit hook sees every open, from any library).
+OPEN_SPY = """
+import os, sys
+
+_log, _watch = os.environ.get("GPSIM_TEST_OPEN_LOG"), os.environ.get("GPSIM_TEST_OPEN_WATCH", "").split("\\n")
+_busy = []
+
+
+def _spy(event, args):
+    if event != "open" or _busy or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.fsdecode(args[0])
+    if any(w and w in path for w in _watch):
+        _busy.append(1)
+        try:
+            with open(_log, "a") as fh:
+                fh.write(path + "\\n")
+        finally:
+            _busy.clear()
+
+
+if _log:
+    sys.addaudithook(_spy)
+"""
+
+
+def test_a_peer_graph_from_a_link_is_refused_without_opening_it(tmp_path, browser):
+    """``?peer_graph=/etc/passwd`` (or a GraphML file the server was not given) is named in a note and never opened,
+    whether it exists or not; the box offers the nearest neighbours and the server's own ``--peer-graph`` file, and
+    choosing that file runs with it (the spy sees it opened, so it would have seen the others)."""
+    import networkx as nx
+    from playwright.sync_api import expect
+
+    import gpsim
+    from gpsim.errors import shown
+
+    codes = [str(c) for c in gpsim.region_for(gpsim.scenario("baseline")).practice_code[:4]]
+    given, secret = tmp_path / "sharing.graphml", tmp_path / "not-given" / "other.graphml"
+    secret.parent.mkdir()
+    for path in (given, secret):
+        nx.write_graphml(nx.path_graph(codes), path)
+    (tmp_path / "spy" / "sitecustomize.py").parent.mkdir()
+    (tmp_path / "spy" / "sitecustomize.py").write_text(OPEN_SPY)
+    opened = tmp_path / "opened.txt"
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(tmp_path / "spy"), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        GPSIM_TEST_OPEN_LOG=str(opened),
+        GPSIM_TEST_OPEN_WATCH="\n".join(["passwd", "not-given", "sharing.graphml"]),
+    )
+    port = free_port()
+    proc = start_ui(port, OUT / "server-peer-graph.log", env, ("--peer-graph", str(given)))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        allowed = "this server allows 'nearest' (each practice's nearest neighbours), or a file given when the server "
+        allowed += f"was started: '{given}'."
+        opened.write_text("")  # what gpsim ui opened at start (checking the given file) is not the page's doing
+        for bad in ("/etc/passwd", str(secret), str(tmp_path / "not-given" / "missing.graphml")):
+            tab = Tab(browser, url + "?" + urlencode({"peer_graph": bad, "difficult_history": "0.7"}))
+            note = tab.page.locator(".gpsim-note", has_text="Relationships between practices")
+            expect(note).to_have_text(f"Skipped Relationships between practices: the link had {shown(bad)}; {allowed}")
+            expect(tab.page.locator(".gpsim-area-text")).to_be_visible()
+            assert "difficult_history=0.7" in tab.page.url  # the rest of the link is used
+            tab.check_clean()
+            tab.close()
+        assert opened.read_text() == ""
+
+        tab = Tab(browser, url)
+        page = tab.page
+        page.click(".gpsim-advanced-header")
+        box = page.locator(".gpsim-param-peer_graph")
+        expect(box.locator(".gpsim-peer-graph")).to_contain_text("Nearest neighbours")
+        tab.choose(".gpsim-param-peer_graph .gpsim-peer-graph", "The graph in sharing.graphml")
+        expect(box.locator(".gpsim-param-label")).to_contain_text("applies on Reset")
+        box.scroll_into_view_if_needed()
+        tab.shot("peer-graph-choice.png", ".gpsim-param-peer_graph")
+        tab.reset()
+        page.wait_for_function("() => location.search.includes('peer_graph=')", timeout=30_000)
+        assert parse_qs(urlsplit(page.url).query)["peer_graph"] == [str(given)]
+        expect(box.locator(".gpsim-param-label")).to_have_text(
+            "Relationships between practices: the graph in sharing.graphml"
+        )
+        tab.check_clean()
+        tab.close()
+        assert opened.read_text().split() == [str(given)]  # the spy works: the given file, and only it
+    finally:
+        stop_ui(proc)
 
 
 def test_phone_width(server, browser):

@@ -321,6 +321,65 @@ def test_region_is_never_a_visitor_path(tmp_path):
     assert "north-east-workshop" in started.allowed_regions
 
 
+def _spy_on_graph_files(monkeypatch) -> list[str]:
+    """Record every relationship graph file the model reads, and every file a Path is asked about."""
+    import networkx as nx
+
+    from gpsim import network
+
+    looked_at: list[str] = []
+    read, read_graphml, is_file = network.read_peer_graph, nx.read_graphml, Path.is_file
+    monkeypatch.setattr(network, "read_peer_graph", lambda path: looked_at.append(str(path)) or read(path))
+    monkeypatch.setattr(nx, "read_graphml", lambda path, *a, **k: looked_at.append(str(path)) or read_graphml(path))
+    monkeypatch.setattr(Path, "is_file", lambda self: looked_at.append(str(self)) or is_file(self))
+    return looked_at
+
+
+def test_peer_graph_is_only_what_the_server_offers(tmp_path, monkeypatch):
+    """The relationship graph is 'nearest' or a file the server was started with; a file named by a link or sent
+    by the browser is refused as text, never looked up, and the note says the same whether or not it exists."""
+    import networkx as nx
+
+    monkeypatch.delenv("GPSIM_UI_PEER_GRAPHS", raising=False)
+    looked_at = _spy_on_graph_files(monkeypatch)
+    notes = {}
+    for path in ("/etc/passwd", "/no/such/file.graphml", str(tmp_path)):
+        s = Session.from_environment(f"peer_graph={path}&years=2")
+        assert s.applied.peer_graph == "nearest" and s.applied.years == 2.0  # the rest of the link still counts
+        (note,) = s.notes
+        notes[path] = note.replace(path, "PATH")
+    assert looked_at == []
+    assert len(set(notes.values())) == 1, notes  # nothing told about the file
+    assert notes["/etc/passwd"] == (
+        "Skipped Relationships between practices: the link had 'PATH'; this server allows 'nearest' "
+        "(each practice's nearest neighbours)."
+    )
+
+    codes = Session(overrides=SHORT).model.region.practice_code
+    given = tmp_path / "sharing.graphml"
+    nx.write_graphml(nx.Graph([(str(codes[0]), str(codes[1])), (str(codes[1]), str(codes[2]))]), given)
+    monkeypatch.setenv("GPSIM_UI_PEER_GRAPHS", str(given))
+    s = Session.from_environment("peer_graph=/etc/passwd&years=2")
+    assert s.peer_graphs == ("nearest", str(given))
+    assert f"or a file given when the server was started: '{given}'" in s.notes[0]
+    for bad in ("/etc/passwd", str(tmp_path / "other.graphml"), "sharing.graphml", ""):
+        s.set_value("peer_graph", bad)  # what a tampered page could send
+        assert s.pending["peer_graph"] == "nearest"
+    s.pending["peer_graph"] = "/etc/passwd"  # even if it got in, Reset does not use it
+    assert s.reset() and s.applied.peer_graph == "nearest"
+    assert looked_at == []
+
+    s.set_value("peer_graph", str(given))
+    assert s.reset() and s.applied.peer_graph == str(given)
+    assert s.model.peers.edges.tolist() == [[0, 1], [1, 2]]
+    assert set(looked_at) <= {str(given)} and looked_at
+    assert labels.describe(s.applied.to_dict(), ["peer_graph"]) == (
+        "Relationships between practices: the graph in sharing.graphml"
+    )
+    link = Session.from_environment(s.query())  # a link to this run brings the file back on this server
+    assert link.applied.peer_graph == str(given) and link.notes == []
+
+
 def test_run_ten_seeds_gives_bands():
     session = Session(overrides={"years": "1"})
     session.step(6)

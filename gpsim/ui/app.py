@@ -198,8 +198,23 @@ def within_range(s: labels.Shown, new, high):
 _JARGON = re.compile(r"\s*\([^)]*(Beta|logit|log|utility|sigma|DES-like)[^)]*\)")
 
 
-def plain_meaning(name: str) -> str:
-    """A setting's meaning without formulae in brackets."""
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def plain_meaning(name: str, session: Session | None = None) -> str:
+    """A setting's meaning without formulae in brackets (for the relationship graph: what this server offers)."""
+    if name == "peer_graph" and session is not None:
+        offered = (
+            "or one of the relationship graphs the facilitator gave (e.g. patient sharing)"
+            if len(session.peer_graphs) > 1
+            else "the only choice on this server (a facilitator can offer a graph file, e.g. of patient sharing, "
+            "with 'gpsim ui --peer-graph FILE')"
+        )
+        return (
+            f"Who works with whom: each practice's nearest neighbours, {offered}. Practices start, join and merge "
+            "organisations along it."
+        )
     return BASIC_HELP.get(name) or _JARGON.sub("", SPECS_BY_NAME[name].meaning)
 
 
@@ -256,7 +271,16 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
     )
     with solara.Column(gap="0px", classes=["gpsim-param", f"gpsim-param-{name}"]):
         solara.HTML(tag="div", unsafe_innerHTML=head, classes=["gpsim-param-label"])
-        if spec.choices is not None:
+        if name == "peer_graph":  # only what the server was started with: never a file a visitor names
+            solara.v.Select(
+                items=[dict(text=upper_first(sh.text(g)), value=g) for g in session.peer_graphs],
+                v_model=value,
+                on_v_model=change,
+                dense=True,
+                hide_details=True,
+                class_="gpsim-peer-graph",
+            )
+        elif spec.choices is not None:
             solara.Select(label="", values=list(spec.choices), value=value, on_value=change, dense=True)
         elif spec.kind is bool:
             solara.Checkbox(label="on", value=value, on_value=change)
@@ -287,7 +311,7 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
                     small=True,
                     classes=["gpsim-back"],
                 )
-        solara.HTML(tag="div", unsafe_innerHTML=html.escape(plain_meaning(name)), classes=["gpsim-help"])
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(plain_meaning(name, session)), classes=["gpsim-help"])
 
 
 # --- the settings column ----------------------------------------------------------------------------

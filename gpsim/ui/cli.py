@@ -42,6 +42,15 @@ def register(subparsers) -> None:
     ui.add_argument("--scenario", default=DEFAULT_SCENARIO, help="starting preset (see 'gpsim scenarios')")
     ui.add_argument("--seed", type=int, default=0, help="starting random seed (default 0)")
     ui.add_argument(
+        "--peer-graph",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a GraphML relationship graph between practices (nodes are practice codes, e.g. patient sharing) that "
+        "visitors may choose instead of each practice's nearest neighbours; repeat for several. The page offers "
+        "only these files",
+    )
+    ui.add_argument(
         "--max-tabs",
         type=int,
         default=MAX_TABS,
@@ -55,12 +64,13 @@ def register(subparsers) -> None:
 
 def server_environment(args: argparse.Namespace) -> dict[str, str]:
     """Environment for the Solara server: our options, local assets, no telemetry."""
-    from gpsim.ui.session import ENV_REGION, ENV_SCENARIO, ENV_SEED  # pandas: only when serving
+    from gpsim.ui.session import ENV_PEER_GRAPHS, ENV_REGION, ENV_SCENARIO, ENV_SEED  # pandas: only when serving
 
     env = dict(os.environ)
     env[ENV_SCENARIO] = args.scenario
     env[ENV_SEED] = str(args.seed)
     env[ENV_MAX_TABS] = str(args.max_tabs)
+    env[ENV_PEER_GRAPHS] = "\n".join(dict.fromkeys(args.peer_graph))  # as given; the page offers only these
     if args.region:
         env[ENV_REGION] = args.region
     else:
@@ -104,6 +114,23 @@ def check_options(args: argparse.Namespace) -> None:
         import gpsim
 
         gpsim.region_for(p.replace(region=args.region))  # unknown regions fail here, before serving
+    for path in args.peer_graph:
+        check_peer_graph(path)
+
+
+def check_peer_graph(path: str) -> None:
+    """Refuse a ``--peer-graph`` file the model could not read (every visitor choosing it would get an error)."""
+    from gpsim.network import read_peer_graph
+
+    if path == "nearest":
+        raise ParameterError("--peer-graph nearest: each practice's nearest neighbours are offered anyway; give a file")
+    if "\n" in path or not path.strip():
+        raise ParameterError(f"--peer-graph {path!r}: not a file name")
+    try:
+        read_peer_graph(path)
+    except ParameterError as err:
+        reason = str(err).removeprefix(f"parameter 'peer_graph' = {path!r}: ")
+        raise ParameterError(f"--peer-graph {path}: {reason}") from None
 
 
 def check_durations() -> None:

@@ -117,7 +117,7 @@ LABELS = {
     "join_consideration_rate": "Chance an independent practice thinks about joining each month",
     "contract_rate": "Chance of a contract offer each month",
     "contract_trust_threshold": "Hospital trust needed before contracts are offered",
-    "peer_graph": "Relationships between practices (nearest neighbours, or a file)",
+    "peer_graph": "Relationships between practices",
     "partner_share": "Share of GP time given by partners",
     "salaried_gp_income": "What a partner could earn as a salaried GP",
     "partner_income_memory_months": "Months over which partners judge their income",
@@ -249,6 +249,8 @@ def value_text(s: Shown, value: Any) -> str:
     spec = s.spec
     if spec.kind is bool:
         return "on" if value else "off"
+    if spec.name == "peer_graph" and isinstance(value, str):
+        return peer_graph_text(value)
     if spec.kind is str or value is None:
         return str(value)
     if s.percent:
@@ -267,6 +269,13 @@ def value_text(s: Shown, value: Any) -> str:
     else:
         num = f"{value:,}" if abs(value) >= 10_000 else str(value)
     return f"{num} {s.unit}".strip()
+
+
+def peer_graph_text(value: str) -> str:
+    """A relationship graph in words: "nearest neighbours", or the file's name (never the folders it is in)."""
+    if value == "nearest":
+        return "nearest neighbours"
+    return "the graph in " + value.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def label(name: str) -> str:
@@ -303,7 +312,18 @@ def differs(a: Any, b: Any) -> bool:
     return a != b
 
 
-__all__ = ["BASIC", "LABELS", "SYNTHETIC_ONLY", "Shown", "describe", "label", "plain_error", "shown", "value_text"]
+__all__ = [
+    "BASIC",
+    "LABELS",
+    "SYNTHETIC_ONLY",
+    "Shown",
+    "describe",
+    "label",
+    "peer_graph_text",
+    "plain_error",
+    "shown",
+    "value_text",
+]
 
 
 #: An organisation's money flows (``Results.org_money``) as the organisation story names them.

@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gpsim.errors import GpsimError
+from gpsim.errors import shown as quoted
 from gpsim.params import SPECS, SPECS_BY_NAME, Params
 from gpsim.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from gpsim.ui import frames, labels, observe
@@ -33,6 +34,10 @@ from gpsim.ui import frames, labels, observe
 ENV_SCENARIO = "GPSIM_UI_SCENARIO"
 ENV_REGION = "GPSIM_UI_REGION"
 ENV_SEED = "GPSIM_UI_SEED"
+#: The relationship graph files ``gpsim ui --peer-graph`` offers (the paths as given, one a line).
+ENV_PEER_GRAPHS = "GPSIM_UI_PEER_GRAPHS"
+#: The built-in relationship graph: each practice's nearest neighbours.
+NEAREST = "nearest"
 
 #: Regions with more practices than this are drawn aggregated (one circle per CCG).
 AGGREGATE_ABOVE = 1500
@@ -190,11 +195,16 @@ class Session:
         *,
         overrides: dict[str, Any] | None = None,
         browser: str | None = None,
+        peer_graphs: Sequence[str] = (),
     ) -> None:
         self.lock = threading.RLock()
         #: The only areas a visitor may choose: the named ones and the one the server was started with. Anything
         #: else (e.g. ``00L@/some/path``, which would read a file) is refused, whatever the browser sends.
         self.allowed_regions = set(region_choices(region)) | {sc.params.region for sc in SCENARIOS.values()}
+        #: Likewise the only relationship graphs: the nearest neighbours and the files the server was started with
+        #: (``gpsim ui --peer-graph``). Any other text is refused without being looked up as a file.
+        presets = [sc.params.peer_graph for sc in SCENARIOS.values()]
+        self.peer_graphs: tuple[str, ...] = tuple(dict.fromkeys([NEAREST, *presets, *peer_graphs]))
         self.server_region = region
         self.scenario = scenario if scenario in SCENARIOS else DEFAULT_SCENARIO
         base = SCENARIOS[self.scenario].params
@@ -254,6 +264,7 @@ class Session:
         scenario = os.environ.get(ENV_SCENARIO, DEFAULT_SCENARIO)
         region = os.environ.get(ENV_REGION) or None
         values = dict(parse_qsl(query or "", keep_blank_values=False))
+        graphs = [g for g in os.environ.get(ENV_PEER_GRAPHS, "").split("\n") if g]
         seed = int(seed) if seed.lstrip("-").isdigit() else 0
         notes = []
         if values.get("preset") in SCENARIOS:
@@ -269,7 +280,9 @@ class Session:
         overrides = {k: v for k, v in values.items() if k in SPECS_BY_NAME}
         if "area" in values:
             overrides["region"] = values["area"]
-        session = cls(scenario=scenario, region=region, seed=seed, overrides=overrides, browser=browser)
+        session = cls(
+            scenario=scenario, region=region, seed=seed, overrides=overrides, browser=browser, peer_graphs=graphs
+        )
         session.notes[:0] = notes
         return session
 
@@ -278,6 +291,11 @@ class Session:
         """Settings from a link (text values): each is checked, and a bad one is named and skipped."""
         for name, value in overrides.items():
             spec = SPECS_BY_NAME[name]
+            if name == "peer_graph" and value not in self.peer_graphs:  # checked as text: no file is looked at
+                self.notes.append(
+                    f"Skipped {labels.label(name)}: the link had {quoted(value)}; {self.peer_graphs_allowed()}."
+                )
+                continue
             try:
                 v = spec.parse(value) if isinstance(value, str) and spec.kind is not str else value
                 spec.check(v)
@@ -302,6 +320,8 @@ class Session:
             value = int(value)
         if name == "region" and value not in self.allowed_regions:
             return  # never a path or code list the server was not started with
+        if name == "peer_graph" and value not in self.peer_graphs:
+            return  # never a file the server was not started with
         with self.lock:
             self.pending[name] = value
             if name == "n_practices" and self.pending["n_ccgs"] > value:
@@ -358,6 +378,12 @@ class Session:
             return str(self.pending_seed)
         shown = labels.shown(SPECS_BY_NAME[name]).to_shown(self.pending[name])
         return f"{shown:g}" if isinstance(shown, float) else str(shown)
+
+    def peer_graphs_allowed(self) -> str:
+        """What this server allows for the relationship graph, in words (for a note about a refused value)."""
+        files = [f"'{g}'" for g in self.peer_graphs if g != NEAREST]
+        given = f", or a file given when the server was started: {', '.join(files)}" if files else ""
+        return f"this server allows '{NEAREST}' (each practice's nearest neighbours){given}"
 
     def preset_value(self, name: str) -> Any:
         """What the chosen preset says for ``name`` (the area the visitor chose for ``region``)."""
@@ -424,6 +450,8 @@ class Session:
         with self.lock:
             if self.pending.get("region") not in self.allowed_regions:
                 self.pending["region"] = self.applied.region
+            if self.pending.get("peer_graph") not in self.peer_graphs:
+                self.pending["peer_graph"] = NEAREST
             if self.unreadable:  # a box holds text that is no value: start nothing rather than half the changes
                 self.error = "; ".join(
                     f"{labels.label(n)}: '{self.typed[n].strip()}' is not {need}" for n, need in self.unreadable.items()
