@@ -219,14 +219,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def import_model() -> None:
-    """Import the model (and with it Mesa, pandas, SciPy and networkx) a twentieth of a second faster.
+    """Import the model, and with it Mesa, pandas, SciPy and networkx, about a tenth of a second faster.
 
-    Mesa names its model module's logger after the module that creates it by asking :func:`inspect.stack`
-    for the whole call stack, with a line of source code for every frame: while the model is imported that is
-    some 30 frames deep, most of them in the import system, each making :mod:`inspect` search every loaded
-    module for the frame's file. For the import, :func:`inspect.stack` and :func:`inspect.getmodule` answer
-    from the frames themselves (file name, line, function, module by name; no source lines, as
-    ``inspect.stack(context=0)`` gives), which is all such callers use. Not done with other threads running.
+    Two things those imports do cost a command-line run without being of any use to it:
+
+    * Mesa names its model module's logger after the module that creates it by asking :func:`inspect.stack`
+      for the whole call stack, with a line of source code for every frame: some 30 frames deep during the
+      import, most of them in the import system, each making :mod:`inspect` search every loaded module for
+      the frame's file. For the import, :func:`inspect.stack` and :func:`inspect.getmodule` answer from the
+      frames themselves (file name, line, function, module by name; no source lines, as
+      ``inspect.stack(context=0)`` gives), which is all such callers use.
+    * SciPy's array-API layer copies every public attribute of numpy, which imports numpy's test tools and
+      Fortran wrapper generator (:data:`LAZY_MODULES`). They are made lazy modules first (the standard
+      library's :class:`importlib.util.LazyLoader`): loaded, as before, the first time anything uses them.
+
+    Neither is done with another thread running.
     """
     import inspect
     import threading
@@ -253,11 +260,40 @@ def import_model() -> None:
                 return module
         return getmodule(obj, _filename)
 
+    if "scipy" not in sys.modules:
+        lazy_modules(LAZY_MODULES)
     inspect.stack, inspect.getmodule = quick_stack, quick_getmodule
     try:
         import gpsim.model  # noqa: F401
     finally:
         inspect.stack, inspect.getmodule = stack, getmodule
+
+
+#: Modules :func:`import_model` makes lazy: what importing SciPy loads and a run never uses.
+LAZY_MODULES = ("numpy.testing", "numpy.f2py")
+
+
+def lazy_modules(names: Sequence[str]) -> None:
+    """Make each of ``names`` (submodules, not yet imported) a lazy module, loaded when first used; a name
+    that cannot be found, or whose loader cannot load lazily, is left to be imported as usual."""
+    import importlib.util
+
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = sys.modules.get(parent_name)
+        if name in sys.modules or parent is None or child in vars(parent):
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+                continue
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            module = importlib.util.module_from_spec(spec)
+        except (ImportError, ValueError, TypeError):
+            continue
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # only records what to do on first use
+        setattr(parent, child, module)  # as an import would: the package's attribute is the module
 
 
 def stop_on_sigterm() -> None:

@@ -158,3 +158,25 @@ def test_a_run_with_another_thread_running_ends_its_process_the_usual_way(tmp_pa
     done = _own_process(tmp_path, ["run", "--set", "n_practices=40", "--years", "0.5", "--quiet"], before=thread)
     assert done.returncode == 0, done.stderr
     assert mark.read_text() == "x"
+
+
+def test_the_quick_model_import_leaves_everything_as_a_plain_import_would(tmp_path):
+    code = (
+        "import inspect, sys\n"
+        "import numpy\n"
+        "stack, getmodule = inspect.stack, inspect.getmodule\n"
+        "from gpsim.cli import import_model\n"
+        "import_model()\n"
+        "assert inspect.stack is stack and inspect.getmodule is getmodule\n"
+        "import mesa.mesa_logging as ml\n"
+        "assert ml._module_loggers['mesa.model'].name == 'MESA.mesa.model', ml._module_loggers\n"
+        "assert 'unittest' not in sys.modules, 'numpy.testing was loaded'\n"
+        "numpy.testing.assert_array_equal([1, 2], [1, 2])  # loaded when used\n"
+        "from numpy.testing import assert_allclose\n"
+        "import numpy.f2py\n"
+        "assert callable(numpy.f2py.run_main) and callable(assert_allclose)\n"
+        "from gpsim.model import GPModel\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.stdout.strip() == "ok", done.stderr
