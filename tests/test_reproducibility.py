@@ -22,7 +22,7 @@ import pytest
 
 import gpsim
 from gpsim.data import DataWarning
-from gpsim.sweep.engine import LOCAL_CLUSTER
+from gpsim.sweep.engine import local_cluster
 
 TABLES = ("steps", "orgs", "closures")
 #: A synthetic region where organisations form and fail and practices close within the run, and a real CCG.
@@ -30,10 +30,6 @@ CASES = {
     "synthetic": ("funding-cliff", dict(n_practices=80, n_ccgs=3, years=4.0), 7),
     "00L": ("baseline", dict(region="00L", years=3.0), 2**40 + 5),
 }
-
-
-#: Two workers, set up as gpsim's own embedded cluster.
-CLUSTER = dict(n_workers=2, **LOCAL_CLUSTER)
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
@@ -143,10 +139,10 @@ def _run_on_worker(case: str) -> tuple[dict[str, str], str]:
 
 def test_dask_workers_are_bit_identical(reference):
     pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     with (
-        LocalCluster(**CLUSTER) as cluster,
+        local_cluster(2, silence_logs=40) as cluster,  # gpsim's own embedded cluster: workers forked, model preloaded
         Client(cluster) as client,
     ):
         workers = sorted(client.scheduler_info()["workers"])

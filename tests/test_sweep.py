@@ -123,6 +123,8 @@ def test_serial_and_dask_give_identical_final_tables(tmp_path):
     )
     assert seen[-1] == (8, 0, 8) and [d for d, _, _ in seen] == list(range(1, 9))
     assert b.runs()["worker"].str.startswith("tcp://127.0.0.1").all()
+    session = b.read_manifest()["sessions"][-1]
+    assert session["cluster_start_seconds"] > 0 and session["warm_seconds"] > 0  # what the start cost, recorded
     # a run's figures are those of gpsim.run with the recorded seed
     row = a.runs().iloc[0]
     spawn = tuple(int(x) for x in row["seed_spawn_key"])
@@ -460,3 +462,30 @@ def test_local_cluster_workers_run_without_dasks_profiler():
         seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
     assert list(seen.values()) == [False]
     assert dask.config.get("distributed.worker.profile.enabled") == before  # this process's settings unchanged
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="reads the worker's parent process from /proc (Linux)")
+def test_local_cluster_workers_are_forked_with_the_model_loaded_and_this_processs_environment(monkeypatch):
+    import multiprocessing
+
+    from distributed import Client
+
+    from gpsim.sweep.engine import local_cluster
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform: workers start as fresh interpreters")
+
+    def worker_state():
+        parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return parent, "gpsim.model" in sys.modules, "mesa" in sys.modules, os.environ.get("GPSIM_TEST_MARK")
+
+    with local_cluster(1, silence_logs=40):
+        pass  # the fork server runs from now on, with the environment it started with
+    monkeypatch.setenv("GPSIM_TEST_MARK", "set after the fork server started")
+    with local_cluster(2, silence_logs=40) as cluster, Client(cluster) as client:
+        seen = list(client.run(worker_state).values())  # no task has run on these workers yet
+    assert len(seen) == 2
+    for parent, model, mesa, mark in seen:
+        assert "multiprocessing.forkserver" in parent  # forked, not a fresh interpreter
+        assert model and mesa  # imported by the fork server before the worker existed
+        assert mark == "set after the fork server started"

@@ -10,6 +10,7 @@ in flight -- Dask reschedules those on the remaining workers (and the nanny rest
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import shutil
 import socket
@@ -47,20 +48,69 @@ LOCAL_CLUSTER = dict(
 )
 
 
-#: Dask settings of the workers of a local cluster: no statistical profiler (it samples each worker's stack
-#: every 10 ms for Dask's dashboard, which gpsim does not open; on 2 CPUs a 40-run sweep went from 1.62-1.64x
-#: to 1.68-1.70x the serial speed without it, three interleaved pairs).
-LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+#: Dask settings of the workers of a local cluster:
+#:
+#: * no statistical profiler (it samples each worker's stack every 10 ms for Dask's dashboard, which gpsim does
+#:   not open; on 2 CPUs a 40-run sweep went from 1.62-1.64x to 1.68-1.70x the serial speed without it, three
+#:   interleaved pairs);
+#: * worker processes forked from multiprocessing's fork server (:func:`start_fork_server`) instead of started
+#:   as fresh interpreters ("spawn", Dask's default): the fork server imports Dask, the model and the sweep
+#:   engine once, so a new worker starts with them already loaded instead of importing them itself (about a
+#:   second of CPU per worker before its first run). The fork server has no threads of its own, which is why
+#:   it is safe to fork (a plain "fork" of this process, whose Dask event loop runs in a thread, is not).
+#:   Where there is no fork server (Windows), workers start the default way.
+LOCAL_WORKER_CONFIG: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+if "forkserver" in multiprocessing.get_all_start_methods():
+    LOCAL_WORKER_CONFIG["distributed.worker.multiprocessing-method"] = "forkserver"
 
 
 def local_cluster(workers: int, **options: Any):
     """An embedded Dask ``LocalCluster`` of ``workers`` processes with :data:`LOCAL_CLUSTER` settings and the
-    workers' :data:`LOCAL_WORKER_CONFIG`."""
+    workers' :data:`LOCAL_WORKER_CONFIG`.
+
+    The workers get this process's environment variables as they are now (a fork server started by an earlier
+    cluster would otherwise hand on the ones it started with). A worker that Dask's nanny restarts after a crash
+    is started the default way (a fresh interpreter): the settings apply while the cluster starts.
+    """
     import dask
     from distributed import LocalCluster
 
     with dask.config.set(LOCAL_WORKER_CONFIG):  # the nannies hand the configuration to their workers
-        return LocalCluster(n_workers=workers, **{**LOCAL_CLUSTER, **options})
+        start_fork_server()
+        spawn_env = dask.config.get("distributed.nanny.pre-spawn-environ")
+        env = {k: v for k, v in os.environ.items() if k not in spawn_env and k != "PYTHONHASHSEED"}
+        return LocalCluster(n_workers=workers, **{**LOCAL_CLUSTER, "env": env, **options})
+
+
+def start_fork_server() -> None:
+    """Start the fork server local workers are forked from, with gpsim's worker modules preloaded.
+
+    Does nothing if this process's fork server is already running (started by an earlier cluster: its workers
+    then start in a fraction of a second) or if Dask's ``distributed.worker.multiprocessing-method`` is not
+    ``forkserver``. The variables Dask sets before starting a worker (``distributed.nanny.pre-spawn-environ``,
+    e.g. one BLAS thread, and ``PYTHONHASHSEED``) are set first, as the first worker's nanny would, so the fork
+    server imports numpy with them. Starting it here rather than from the first nanny lets its imports run
+    while the scheduler starts.
+    """
+    import multiprocessing.forkserver
+
+    import dask
+    from distributed.utils import get_mp_context
+
+    from gpsim.sweep.warm import WORKER_MODULES
+
+    if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
+        return
+    get_mp_context()  # Dask sets its own preload list once per process; ours replaces it (a superset of its use)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
+    # as Dask's nanny does: a variable already set keeps its value, and the workers' string hashing is fixed
+    spawn_env = dask.config.get("distributed.nanny.pre-spawn-environ")
+    for name, value in spawn_env.items():
+        if value is not None:
+            os.environ.setdefault(name, str(value))
+    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
+        os.environ["PYTHONHASHSEED"] = "6640"
+    multiprocessing.forkserver.ensure_running()
 
 
 #: Times a run is resubmitted when the engine (not the model) failed to bring its result back.
@@ -294,7 +344,8 @@ def dask_results(
     """Run ``tasks`` on Dask and yield results as they complete; each future is released once yielded.
 
     The workers' package versions are compared with this process's first (:func:`check_worker_versions`); the
-    outcome goes into ``record`` (the manifest's session entry).
+    outcome goes into ``record`` (the manifest's session entry), with the seconds it took to start a local
+    cluster (``cluster_start_seconds``) and to warm the workers (``warm_seconds``: imports and regions).
     """
     try:
         from distributed import Client, as_completed
@@ -303,7 +354,9 @@ def dask_results(
         raise ExperimentError(
             "parallel sweeps need Dask: pip install 'gpsim[sweep]' (or run with --workers 1)"
         ) from None
+    record = record if record is not None else {}
     cluster = None
+    started = time.perf_counter()
     if client is not None:
         pass  # connected by the caller (run_sweep checks the address before it creates anything)
     elif scheduler:
@@ -317,11 +370,14 @@ def dask_results(
             hint = f"; if {where} runs the sweep at its top level: {GUARD_ADVICE}" if where else ""
             raise ExperimentError(f"could not start {workers} local Dask workers ({err}){hint}") from None
         client = Client(cluster)
+        record["cluster_start_seconds"] = round(time.perf_counter() - started, 3)
     try:
-        check_worker_versions(client, record if record is not None else {}, warn)
+        check_worker_versions(client, record, warn)
         from gpsim.sweep.warm import WarmWorker
 
+        warming = time.perf_counter()
         client.register_plugin(WarmWorker(region_params(tasks)), name=WarmWorker.name)
+        record["warm_seconds"] = round(time.perf_counter() - warming, 3)
         threads = max(1, sum(client.nthreads().values())) if scheduler else workers
         window = max(4, WINDOW_PER_THREAD * threads)
         token = uuid.uuid4().hex[:8]

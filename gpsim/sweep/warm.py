@@ -8,6 +8,18 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+#: What a worker needs before its first run: Dask's worker, the model (Mesa, pandas, scipy, networkx under it),
+#: its results and the sweep engine (pyarrow under the store). A local cluster's fork server imports them once
+#: (:func:`gpsim.sweep.engine.start_fork_server`); other workers import them in :func:`warm`.
+WORKER_MODULES = (
+    "distributed.nanny",
+    "distributed.worker",
+    "gpsim.model",
+    "gpsim.results",
+    "gpsim.sweep.engine",
+    "gpsim.sweep.warm",
+)
+
 
 def warm(params: list[dict[str, Any]]) -> None:
     """Import the model and build the regions of ``params`` in this process, before its first run.
@@ -15,10 +27,13 @@ def warm(params: list[dict[str, Any]]) -> None:
     A problem here is left for the run itself to report (as a failed run with its message), so warming never
     stops a sweep.
     """
+    import importlib
+
     import gpsim
-    import gpsim.model  # noqa: F401 - the import is the point: Mesa, pandas and the rules load now
-    import gpsim.results  # noqa: F401
     from gpsim.params import Params
+
+    for name in WORKER_MODULES:  # already loaded in a worker forked from a local cluster's fork server
+        importlib.import_module(name)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # data notes reach the user from the runs themselves
