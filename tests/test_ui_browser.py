@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import statistics
@@ -514,6 +515,69 @@ def test_typed_values_win_over_an_immediate_reset(server, browser):
     expect(area).to_contain_text("Random seed 8.", timeout=30_000)
     expect(label).not_to_contain_text("applies on Reset", timeout=30_000)
     page.wait_for_function("() => location.search.includes('region_seed=58')", timeout=30_000)
+    tab.check_clean()
+    tab.close()
+
+
+def test_slider_moves_win_over_an_immediate_reset(server, browser):
+    """Five quick key presses on a slider, then Reset at once: the run uses the value the slider shows (the page
+    holds a slider's value back while the server has not answered its previous update, but sends a click at once),
+    and nothing is left pending afterwards."""
+    from playwright.sync_api import expect
+
+    import gpsim
+
+    proc, url = server
+    tab = Tab(browser, url)
+    page = tab.page
+    name = "difficult_history"
+    thumb = page.locator(f".gpsim-param-{name} [role=slider]")
+    label = page.locator(f".gpsim-param-{name} .gpsim-param-label")
+    for key in ("ArrowRight", "ArrowLeft", "ArrowRight"):
+        tab.step()  # month 1: the new run shows as month 0
+        before = float(thumb.get_attribute("aria-valuenow"))
+        thumb.focus()
+        for _ in range(5):
+            page.keyboard.press(key)
+        page.evaluate("() => document.querySelector('.gpsim-reset').click()")  # in the same breath
+        shown = float(thumb.get_attribute("aria-valuenow"))
+        assert shown != before  # the presses moved the slider in the page
+        tab.wait_month(0, timeout=60_000)
+        tab.step()  # a round trip after the slider's own last update, so whatever it sent has arrived
+        query = parse_qs(urlsplit(page.url).query)
+        run = float(query.get(name, [getattr(gpsim.scenario("baseline"), name)])[0]) * 100  # absent: the preset's
+        assert math.isclose(run, shown, abs_tol=1e-6), f"{key} x5: the slider shows {shown}, the run has {run}"
+        expect(label).not_to_contain_text("applies on Reset")
+        expect(page.locator(".gpsim-pending")).to_have_count(0)
+
+    # a slow drag across the slider: the thumb only ever moves the hand's way (nothing the server sends back
+    # pulls it back mid-drag), and the run uses where it was let go
+    page.evaluate(
+        """(sel) => { window.seen = [];
+          new MutationObserver(() => window.seen.push(+document.querySelector(sel).getAttribute('aria-valuenow')))
+            .observe(document.querySelector(sel), {attributes: true, attributeFilter: ['aria-valuenow']}); }""",
+        f".gpsim-param-{name} [role=slider]",
+    )
+    track = page.locator(f".gpsim-param-{name} .v-slider").bounding_box()
+    start = thumb.bounding_box()
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()  # on the thumb, as a hand would
+    for i in range(1, 41):
+        page.mouse.move(x + (track["x"] + track["width"] * 0.9 - x) * i / 40, y)
+        page.wait_for_timeout(25)
+    page.mouse.up()
+    page.wait_for_timeout(1000)  # whatever the server sends after the drag has arrived
+    seen = page.evaluate("() => window.seen")
+    assert len(set(seen)) >= 10 and seen == sorted(seen), seen
+    shown = float(thumb.get_attribute("aria-valuenow"))
+    assert shown == seen[-1]
+    expect(label).to_contain_text("applies on Reset")
+    tab.shot("slider-after-drag.png", f".gpsim-param-{name}")
+    tab.reset()
+    tab.step()
+    run = float(parse_qs(urlsplit(page.url).query)[name][0]) * 100
+    assert math.isclose(run, shown, abs_tol=1e-6), f"dragged to {shown}, the run has {run}"
     tab.check_clean()
     tab.close()
 

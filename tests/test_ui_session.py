@@ -200,6 +200,39 @@ def test_slider_ends_stay_in_range():
     assert within_range(s, 0.0, s.high) == s.low
 
 
+def test_slider_moves_reach_the_session_at_once():
+    """Each move of a slider (its ``input`` event, sent in order with later clicks) is the pending value at once,
+    without redrawing anything mid-move; the slider's own value redraws the page when it arrives; the slider
+    rounding a value that is off its grid is not a move."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify as v
+
+    from gpsim.ui.app import ParamControl
+
+    session = Session(overrides=SHORT)
+    pending_version, form_version = solara.reactive(0), solara.reactive(0)
+    name = "difficult_history"
+    _, rc = solara.render(ParamControl(session, name, pending_version, form_version), handle_error=False)
+    slider = rc.find(v.Slider).widget
+
+    def label() -> str:
+        return rc.find(v.Sheet).widget.children[0].unsafe_innerHTML
+
+    for shown in (5, 10, 15, 20, 25):  # five key presses, as the page sends them (percent)
+        slider.fire_event("input", shown)
+        assert session.pending[name] == pytest.approx(shown / 100)
+    assert pending_version.value == 0 and "changed" not in label()  # nothing redrawn mid-move
+    slider.v_model = 25  # the slider's value, held back by the page until now
+    assert pending_version.value == 1 and session.pending[name] == pytest.approx(0.25)
+    assert "applies on Reset" in label()
+    slider.fire_event("input", 2000)  # no more than the slider's end
+    assert session.pending[name] == pytest.approx(labels.shown(name).high / 100)
+    session.set_value(name, 0.07)  # from a link: off the slider's 5% grid
+    slider.fire_event("input", 5)  # the slider showing it at its nearest position
+    assert session.pending[name] == 0.07
+    rc.close()
+
+
 def test_errors_name_settings_by_their_labels():
     session = Session()
     session.pending["n_ccgs"] = 1000  # what the page never offers, but a hand-made request could send

@@ -26,7 +26,7 @@ from gpsim.scenarios import SCENARIOS
 from gpsim.ui import figures, guard, labels, report
 from gpsim.ui import room as rooms
 from gpsim.ui.frames import whole
-from gpsim.ui.inputs import TypedBox
+from gpsim.ui.inputs import MovedSlider, TypedBox
 from gpsim.ui.live import LiveView, RoomAddress
 from gpsim.ui.session import (
     AREA_SETTINGS,
@@ -249,6 +249,12 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
         if name == "n_practices":  # the CCG slider's top follows it
             form_version.value += 1
 
+    def moved(v):
+        """A slider's move, at once (so Reset straight after uses it); ``change`` redraws when the value arrives."""
+        v = within_range(sh, v, high)
+        if not is_snap(sh, sh.to_shown(session.pending[name]), v):
+            session.set_value(name, sh.from_shown(v))
+
     def back():
         session.set_value(name, preset)
         set_tick(lambda t: t + 1)
@@ -293,12 +299,12 @@ def ParamControl(session: Session, name: str, pending_version: solara.Reactive, 
                 classes=["gpsim-box"],
             )
         elif spec.kind is int:
-            solara.SliderInt(
-                label="", value=int(value), min=int(sh.low), max=int(high), step=int(sh.step or 1), on_value=change
+            MovedSlider(
+                value=int(value), min=int(sh.low), max=int(high), step=int(sh.step or 1), on_move=moved, on_value=change
             )
         else:
-            solara.SliderFloat(
-                label="", value=sh.to_shown(value), min=sh.low, max=high, step=slider_step(sh), on_value=change
+            MovedSlider(
+                value=sh.to_shown(value), min=sh.low, max=high, step=slider_step(sh), on_move=moved, on_value=change
             )
         with solara.Div(classes=["gpsim-range"]):
             if sh.low is not None and spec.choices is None:

@@ -1,5 +1,5 @@
 # ruff: noqa: N802  (Solara components are named like classes)
-"""A text box whose typing reaches the server before any click that follows it.
+"""A text box and a slider whose changes reach the server before any click that follows them.
 
 Solara's ``InputInt`` and ``InputText`` hand over what was typed when the box loses focus or on Enter, reading
 the box's value as the server last heard it. But the page holds a box's value back while the server has not yet
@@ -7,6 +7,8 @@ answered the box's previous update (ipywidgets' message throttle), and sends a b
 busy server or a quick typist, "12" typed and Reset clicked straight away could reach the server as "1" (or the
 old value) and start the run with the wrong seed. :func:`TypedBox` listens to the text field's own ``input``
 event instead: it goes out on every keystroke, in order with the clicks after it, and carries the text itself.
+Sliders have the same race (five quick key presses, then Reset, ran with the first step): :func:`MovedSlider`
+listens to the slider's ``input`` event in the same way.
 """
 
 from __future__ import annotations
@@ -77,3 +79,49 @@ def TypedBox(
 
     solara.use_effect(listen, [])
     return field
+
+
+@solara.component
+def MovedSlider(
+    value: float,
+    min: float,
+    max: float,
+    step: float,
+    on_move: Callable[[float], None],
+    on_value: Callable[[float], None],
+):
+    """A slider whose every move reaches the server before any click that follows it.
+
+    The page holds a slider's value back while the server has not answered its previous update, as it does a text
+    box's, and sends a click at once: five quick key presses and Reset straight after could start the run with the
+    first step. The slider's own ``input`` event goes out on every move, in order with the clicks after it.
+
+    Args:
+        value: The value the slider shows.
+        min: The left end.
+        max: The right end.
+        step: The distance between positions.
+        on_move: Called with the value on every move (a key press, each moment of a drag), before any click made
+            after it. It should only record the value: redrawing the slider mid-drag would fight the hand.
+        on_value: Called when the page's value of the slider reaches the server (after a move, possibly several
+            moves at once): the time to redraw what depends on the value.
+    """
+    on_move_ref = solara.use_ref(on_move)
+    on_move_ref.current = on_move
+    slider = solara.v.Slider(
+        v_model=value, on_v_model=on_value, min=min, max=max, step=step, thumb_label=True, hide_details=True
+    )
+
+    def listen():
+        widget = solara.get_widget(slider)
+        assert isinstance(widget, ipyvue.VueWidget)
+
+        def moved(_widget, _event, data) -> None:
+            if isinstance(data, int | float) and not isinstance(data, bool):
+                on_move_ref.current(data)
+
+        widget.on_event("input", moved)
+        return lambda: widget.on_event("input", moved, remove=True)
+
+    solara.use_effect(listen, [])
+    return slider
