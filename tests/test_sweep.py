@@ -451,17 +451,25 @@ def test_unguarded_script_with_workers_fails_with_a_message_naming_the_guard(tmp
     assert "docs/SWEEPS.md" in last
 
 
-def test_local_cluster_workers_run_without_dasks_profiler():
+def test_local_cluster_workers_run_without_dasks_profiler_and_with_its_monitors_slowed():
     import dask
     from distributed import Client
 
     from gpsim.sweep.engine import local_cluster
 
-    before = dask.config.get("distributed.worker.profile.enabled")
+    keys = ("distributed.worker.profile.enabled", "distributed.admin.system-monitor.interval")
+    before = [dask.config.get(k) for k in keys]
+
+    def worker_view(dask_worker):
+        every = {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
+        return dask.config.get(keys[0]), every.get("monitor"), "profile" in every
+
     with local_cluster(1, silence_logs=40) as cluster, Client(cluster) as client:
-        seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
-    assert list(seen.values()) == [False]
-    assert dask.config.get("distributed.worker.profile.enabled") == before  # this process's settings unchanged
+        seen = client.run(worker_view)
+        scheduler_monitor = cluster.scheduler.periodic_callbacks["monitor"].callback_time
+    assert list(seen.values()) == [(False, 3_600_000, False)]  # no profiler; system monitor hourly (ms)
+    assert scheduler_monitor == 3_600_000
+    assert [dask.config.get(k) for k in keys] == before  # this process's settings unchanged
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="reads the worker's parent process from /proc (Linux)")
