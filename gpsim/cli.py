@@ -185,7 +185,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if args.out is not None:  # '' too: an empty path is refused, not ignored
             check_run_folder(args.out)
-        import_model()
+        if ends_process:  # the quick import leaves lazy modules behind: not in a process that carries on
+            import_model()
+        else:
+            import gpsim.model  # noqa: F401
         region = gpsim.region_for(params)  # data errors surface here, before anything runs
         stop_on_sigterm()  # a SIGTERM stops like Ctrl-C: nothing is left half-written
         show_bar = not args.quiet and (args.progress or sys.stderr.isatty())
@@ -233,7 +236,10 @@ def import_model() -> None:
       Fortran wrapper generator (:data:`LAZY_MODULES`). They are made lazy modules first (the standard
       library's :class:`importlib.util.LazyLoader`): loaded, as before, the first time anything uses them.
 
-    Neither is done with another thread running.
+    Neither is done with another thread running. ``gpsim run`` does this only as the process's own command
+    line: a lazy module stays lazy until first used, and on a Python without the fix for CPython issue 114763
+    (3.12.1 has none) threads using one for the first time at once can find it empty, so a process that
+    carries on after ``main([...])`` imports the model the usual way.
     """
     import inspect
     import threading

@@ -178,5 +178,35 @@ def test_the_quick_model_import_leaves_everything_as_a_plain_import_would(tmp_pa
         "from gpsim.model import GPModel\n"
         "print('ok')\n"
     )
+    _prints_ok(tmp_path, code)
+
+
+def _prints_ok(tmp_path, code: str) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_run_from_python_leaves_numpys_modules_as_a_plain_import_would(tmp_path):
+    """``main([...])`` from a script, notebook or test: the process carries on, so no module is left lazy (a
+    lazy module used by several threads at once for the first time can look empty on Python 3.12.1)."""
+    code = (
+        "import sys, threading, types\n"
+        "from gpsim.cli import main\n"
+        "assert main(['run', '--set', 'n_practices=40', '--years', '0.5', '--quiet']) == 0\n"
+        "kinds = {n: type(sys.modules[n]) for n in ('numpy.testing', 'numpy.f2py') if n in sys.modules}\n"
+        "assert all(k is types.ModuleType for k in kinds.values()), kinds\n"
+        "import numpy\n"
+        "failed, start = [], threading.Barrier(8)\n"
+        "def use():\n"
+        "    start.wait()\n"
+        "    try:\n"
+        "        numpy.testing.assert_allclose(1.0, 1.0)\n"
+        "    except Exception as err:\n"
+        "        failed.append(repr(err))\n"
+        "threads = [threading.Thread(target=use) for _ in range(8)]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join()\n"
+        "assert not failed, failed[:1]\n"
+        "print('ok')\n"
+    )
+    _prints_ok(tmp_path, code)
