@@ -277,10 +277,11 @@ def _serve(conn, parent_end) -> None:
     try:
         import matplotlib.backends.backend_agg  # noqa: F401  the import is most of the figure's cost
         import matplotlib.figure  # noqa: F401
-
-        prepared = _prepared_summary_axes()  # while the model runs: what does not depend on its results
     except Exception as err:  # reported when the figure is asked for, as drawing it would fail
         failed = err
+    else:
+        with contextlib.suppress(Exception):  # if it cannot be prepared, it is drawn from nothing
+            prepared = _prepared_summary_axes()  # while the model runs: what does not depend on its results
     try:
         series, title = conn.recv()
     except (EOFError, OSError):  # the run stopped before its figure was wanted
@@ -290,7 +291,8 @@ def _serve(conn, parent_end) -> None:
             raise failed
         runs = [series]
         fits = _fits_fixed_layout(runs)
-        reply = ("png", _png(_draw_on(*(prepared if fits else _summary_axes(fits)), runs, title, None, fits)))
+        fig, axes = prepared if fits and prepared is not None else _summary_axes(fits)
+        reply = ("png", _png(_draw_on(fig, axes, runs, title, None, fits)))
     except Exception as err:
         reply = ("error", one_line(f"{type(err).__name__}: {err}"))
     with contextlib.suppress(OSError):  # the other process has gone

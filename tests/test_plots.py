@@ -110,6 +110,31 @@ def test_a_figure_prepared_before_its_data_gives_the_same_png_byte_for_byte(top)
     assert prepared == plots._png(plots.draw_summary(runs, "Region"))
 
 
+class _Run:
+    """What the drawing process is given of a run: its ``steps`` and its region's name."""
+
+    def __init__(self, series: dict[str, np.ndarray]) -> None:
+        import pandas as pd
+
+        self.steps, self.region_name = pd.DataFrame(series), "A region"
+
+
+@pytest.mark.parametrize("prepared", ["as usual", "cannot be prepared"])
+@pytest.mark.parametrize("top", [40.0, 3.0e6])  # the fixed layout, and the one worked out for large values
+def test_the_drawing_process_draws_the_librarys_bytes_however_its_figure_was_made(top, prepared, monkeypatch):
+    if prepared == "cannot be prepared":
+
+        def broken():
+            raise RuntimeError("no figure before the data")
+
+        monkeypatch.setattr(plots, "_prepared_summary_axes", broken)  # the forked process has it too
+    run = _Run(_series(top))
+    with plots.SummaryProcess() as drawing:
+        drawing.draw(run)
+        there = drawing.png()
+    assert there == plots.summary_png(run)
+
+
 def test_two_runs_are_overlaid_with_their_labels(results):
     other = gpsim.run("baseline", seed=2, n_practices=80, n_ccgs=3, years=4.0)
     fig = plots.summary_figure(results, compare=other, labels=("before", "after"))
