@@ -391,14 +391,17 @@ def end_process(code: int) -> None:
     interpreter would free every one of them, module by module, before exiting: a twentieth of a second of
     nothing. Everything a user sees is done first: the exit functions registered with :mod:`atexit` run, and
     standard output and error are flushed (the output folder's files were closed and flushed to disk before
-    it was swapped in). With another thread still running, or an output stream that cannot be flushed (a
-    closed pipe), this returns and the process ends the usual way.
+    it was swapped in). With another thread still running, a profiler, tracer, debugger or coverage tool
+    watching (``python -m cProfile -o FILE``: it writes its report after ``main()`` returns), or an output
+    stream that cannot be flushed (a closed pipe), this returns and the process ends the usual way.
     """
     import atexit
     import os
     import threading
 
     if threading.active_count() > 1:  # the interpreter joins threads at exit: leave it to do so
+        return
+    if _watched():
         return
     try:
         _flush_output()
@@ -408,6 +411,12 @@ def end_process(code: int) -> None:
     with contextlib.suppress(OSError, ValueError):
         _flush_output()  # anything those printed
     os._exit(code)
+
+
+def _watched() -> bool:
+    """Whether a profiler, tracer, debugger or coverage tool is watching this process (they report at exit)."""
+    tools = any(sys.monitoring.get_tool(tool) is not None for tool in range(6))  # sys.monitoring's six tool ids
+    return tools or sys.getprofile() is not None or sys.gettrace() is not None
 
 
 def _flush_output() -> None:

@@ -210,3 +210,15 @@ def test_a_run_from_python_leaves_numpys_modules_as_a_plain_import_would(tmp_pat
         "print('ok')\n"
     )
     _prints_ok(tmp_path, code)
+
+
+def test_a_run_under_a_profiler_ends_the_usual_way_so_the_profile_is_written(tmp_path):
+    """``python -m cProfile -o FILE`` writes FILE once the command has returned: the run must not cut that short."""
+    import pstats
+
+    profile = tmp_path / "run.prof"
+    args = ["run", "--set", "n_practices=40", "--years", "0.5", "--quiet"]
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "gpsim.cli", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert any(func[2] == "cmd_run" for func in pstats.Stats(str(profile)).stats)
