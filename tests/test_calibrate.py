@@ -320,6 +320,8 @@ def test_resuming_where_there_is_no_calibration_is_refused_and_changes_nothing(m
     assert _resume(folder) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{folder} holds no calibration to continue" in err
+    # the way out it names is one a fresh calibration would take: a folder holding other files is refused
+    assert ("choose another --out" in err) if make else ("leave out --resume to start one there" in err), err
     assert (sorted(p.name for p in folder.iterdir()) == ["notes.txt"]) if make else not folder.exists()
 
 

@@ -593,9 +593,10 @@ def _prepare(root: Path, cal: CalibrationFile, quick: bool, resume: bool) -> Non
     meta_path = root / "calibration.json"
     if resume:
         if not (root / "started.json").exists():
+            used = root.is_dir() and any(p.name != LOCK_NAME for p in root.iterdir())
+            start = "choose another --out to start one" if used else "leave out --resume to start one there"
             raise ExperimentError(
-                f"--resume: {root} holds no calibration to continue (no started.json); check the folder, or leave "
-                "out --resume to start one there"
+                f"--resume: {root} holds no calibration to continue (no started.json); check the folder, or {start}"
             )
         started = _read_started(root / "started.json")
         if started.get("hash") != cal.hash(quick):
