@@ -401,13 +401,14 @@ def end_process(code: int) -> None:
 
     if threading.active_count() > 1:  # the interpreter joins threads at exit: leave it to do so
         return
-    if _watched():
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)  # CPython's; without it, the usual exit
+    if _watched() or run_exit_functions is None:
         return
     try:
         _flush_output()
     except (OSError, ValueError):  # a closed pipe or stream: the usual exit reports it as it always has
         return
-    atexit._run_exitfuncs()  # what libraries asked to run at exit (multiprocessing, logging, coverage...)
+    run_exit_functions()  # what libraries asked to run at exit (multiprocessing, logging, coverage...)
     with contextlib.suppress(OSError, ValueError):
         _flush_output()  # anything those printed
     os._exit(code)

@@ -143,6 +143,17 @@ def test_a_finished_run_ends_its_process_with_everything_written_printed_and_exi
     assert bad.stderr.splitlines()[1:] == ["exit functions ran"]
 
 
+def test_a_run_on_a_python_without_atexits_private_runner_ends_the_usual_way(tmp_path):
+    """Ending early calls CPython's private ``atexit._run_exitfuncs``; where it is missing the process ends as
+    any other does: still exit 0, the output written and the exit functions run (by the interpreter)."""
+    done = _own_process(
+        tmp_path, ["run", "--set", "n_practices=40", "--years", "0.5"], before="del atexit._run_exitfuncs"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "exit functions ran"
+    assert "final.json" not in done.stdout and "gpsim:" in done.stdout  # the summary, as printed without --out
+
+
 def test_a_run_with_another_thread_running_ends_its_process_the_usual_way(tmp_path):
     """The interpreter waits for a thread still running at the end: here one that writes a file once the main
     thread has finished."""
