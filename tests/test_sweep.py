@@ -497,3 +497,22 @@ def test_local_cluster_workers_are_forked_with_the_model_loaded_and_this_process
         assert "multiprocessing.forkserver" in parent  # forked, not a fresh interpreter
         assert model and mesa  # imported by the fork server before the worker existed
         assert mark == "set after the fork server started"
+
+
+def test_local_cluster_workers_keep_glibcs_own_memory_trimming(tmp_path):
+    """Dask's MALLOC_TRIM_THRESHOLD_ makes every large array a run frees go back to the system (11% more CPU)."""
+    script = tmp_path / "trim.py"
+    script.write_text(
+        "import os\n"
+        "from distributed import Client\n"
+        "from gpsim.sweep.engine import local_cluster\n"
+        "if __name__ == '__main__':\n"
+        "    with local_cluster(1, silence_logs=40) as cluster, Client(cluster) as client:\n"
+        "        seen = client.run(lambda: os.environ.get('MALLOC_TRIM_THRESHOLD_', 'unset'))\n"
+        "    print(list(seen.values()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}  # a fresh process, as a user's
+    env["PYTHONPATH"] = str(Path(gpsim.__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "['unset']"
