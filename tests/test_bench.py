@@ -80,3 +80,26 @@ def test_calibration_case_reports_one_waves_emulator_fitting(capsys):
     assert record["serial_s"] > 0 and record["parallel_s"] > 0 and record["serial_cpu_s"] > 0
     assert 0 <= record["restarted_targets"] <= record["targets"]
     assert "one wave's emulators (120 runs x 12 parameters, 4 targets)" in capsys.readouterr().out
+
+
+def test_command_line_processes_keep_bytecode_as_an_installed_gpsim_does(monkeypatch):
+    """Where the machine turns bytecode off, the timed processes keep it in a temporary folder (and the record
+    says so), so no timed process compiles gpsim from source as no user's does."""
+    seen = []
+
+    def fake_process(args, env):
+        seen.append(dict(env))
+        return 0.1, 0.1
+
+    monkeypatch.setattr(bench, "_process", fake_process)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    record = bench.case_cli(bench.Context(quick=True, repeats=2, out=bench.Reporter(quiet=True)))
+    assert "PYTHONDONTWRITEBYTECODE" in record["bytecode"]
+    assert len(seen) == 4 * 3 + 3 + 1 + 2  # each listing and the import: warm-up + 2; the run: first use + 2
+    assert all("PYTHONDONTWRITEBYTECODE" not in env and env["PYTHONPYCACHEPREFIX"] for env in seen)
+    assert len({env["PYTHONPYCACHEPREFIX"] for env in seen}) == 1  # one cache, shared, so later processes find it
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")
+    seen.clear()
+    assert "default" in bench.case_cli(bench.Context(quick=True, repeats=2, out=bench.Reporter(quiet=True)))["bytecode"]
+    assert all("PYTHONPYCACHEPREFIX" not in env for env in seen)
