@@ -473,7 +473,7 @@ def test_local_cluster_workers_run_without_dasks_profiler_and_with_its_monitors_
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="reads the worker's parent process from /proc (Linux)")
-def test_local_cluster_workers_are_forked_with_the_model_loaded_and_this_processs_environment(monkeypatch):
+def test_local_cluster_workers_are_forked_with_the_libraries_loaded_and_this_processs_environment(monkeypatch):
     import multiprocessing
 
     from distributed import Client
@@ -485,7 +485,7 @@ def test_local_cluster_workers_are_forked_with_the_model_loaded_and_this_process
 
     def worker_state():
         parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        return parent, "gpsim.model" in sys.modules, "mesa" in sys.modules, os.environ.get("GPSIM_TEST_MARK")
+        return parent, "pandas" in sys.modules, "mesa" in sys.modules, os.environ.get("GPSIM_TEST_MARK")
 
     with local_cluster(1, silence_logs=40):
         pass  # the fork server runs from now on, with the environment it started with
@@ -493,10 +493,19 @@ def test_local_cluster_workers_are_forked_with_the_model_loaded_and_this_process
     with local_cluster(2, silence_logs=40) as cluster, Client(cluster) as client:
         seen = list(client.run(worker_state).values())  # no task has run on these workers yet
     assert len(seen) == 2
-    for parent, model, mesa, mark in seen:
+    for parent, pandas, mesa, mark in seen:
         assert "multiprocessing.forkserver" in parent  # forked, not a fresh interpreter
-        assert model and mesa  # imported by the fork server before the worker existed
+        assert pandas and mesa  # imported by the fork server before the worker existed
         assert mark == "set after the fork server started"
+
+
+def test_the_fork_server_preloads_libraries_not_gpsim():
+    """The fork server outlives a sweep: gpsim imported there would be the code as it was when it started, so a
+    model edited in a notebook and swept again would run its old code on the workers."""
+    from gpsim.sweep.warm import FORK_SERVER_MODULES, WORKER_MODULES
+
+    assert not [m for m in FORK_SERVER_MODULES if m.split(".")[0] == "gpsim"]
+    assert {m for m in WORKER_MODULES if not m.startswith("gpsim")} <= set(FORK_SERVER_MODULES)
 
 
 def test_local_cluster_workers_keep_glibcs_own_memory_trimming(tmp_path):

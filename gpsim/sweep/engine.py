@@ -98,7 +98,7 @@ def local_cluster(workers: int, **options: Any):
 
 
 def start_fork_server() -> None:
-    """Start the fork server local workers are forked from, with gpsim's worker modules preloaded.
+    """Start the fork server local workers are forked from, with the libraries gpsim's workers use preloaded.
 
     Does nothing if this process's fork server is already running (started by an earlier cluster: its workers
     then start in a fraction of a second) or if Dask's ``distributed.worker.multiprocessing-method`` is not
@@ -112,12 +112,12 @@ def start_fork_server() -> None:
     import dask
     from distributed.utils import get_mp_context
 
-    from gpsim.sweep.warm import WORKER_MODULES
+    from gpsim.sweep.warm import FORK_SERVER_MODULES
 
     if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
         return
     get_mp_context()  # Dask sets its own preload list once per process; ours replaces it (a superset of its use)
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORK_SERVER_MODULES))
     # as Dask's nanny does: a variable already set keeps its value, and the workers' string hashing is fixed
     spawn_env = dask.config.get("distributed.nanny.pre-spawn-environ")
     for name, value in spawn_env.items():
