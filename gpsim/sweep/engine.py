@@ -64,10 +64,11 @@ LOCAL_CLUSTER = dict(
 #:   process, against 5,000 and 0.01 s without it). gpsim's tasks keep nothing between runs, so a worker keeps
 #:   about its largest run's memory instead of returning it between runs;
 #: * worker processes forked from multiprocessing's fork server (:func:`start_fork_server`) instead of started
-#:   as fresh interpreters ("spawn", Dask's default): the fork server imports Dask, the model and the sweep
-#:   engine once, so a new worker starts with them already loaded instead of importing them itself (about a
-#:   second of CPU per worker before its first run). The fork server has no threads of its own, which is why
-#:   it is safe to fork (a plain "fork" of this process, whose Dask event loop runs in a thread, is not).
+#:   as fresh interpreters ("spawn", Dask's default): the fork server imports Dask and the model's libraries
+#:   once (:data:`gpsim.sweep.warm.FORK_SERVER_MODULES`; not gpsim, which each worker imports from disk as it
+#:   warms), so a new worker starts with them already loaded (about a second of CPU less per worker). The fork
+#:   server has no threads of its own, which is why it is safe to fork (a plain "fork" of this process, whose
+#:   Dask event loop runs in a thread, is not).
 #:   Where there is no fork server (Windows), workers start the default way.
 LOCAL_WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
